@@ -1,0 +1,25 @@
+# One image for both processes: the default CMD runs the API; docker-compose.yml overrides the
+# command with `python -m worker` for the Temporal worker.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+RUN groupadd --system --gid 10001 petitionflow \
+    && useradd --system --uid 10001 --gid petitionflow --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin petitionflow
+
+# Build from a scratch copy of the project, then drop it: the processes import the installed
+# packages (with store's package data), never a source tree in the working directory.
+COPY . /tmp/petitionflow
+RUN pip install --no-cache-dir /tmp/petitionflow \
+    && rm -rf /tmp/petitionflow
+
+WORKDIR /app
+RUN chown petitionflow:petitionflow /app
+USER petitionflow
+
+EXPOSE 8000
+CMD ["uvicorn", "--factory", "api.main:create_app", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,54 @@
+"""Dependencies shared by the routers: settings, database sessions and the Temporal client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from worker.settings import Settings
+from worker.temporal import connect
+
+
+@dataclass
+class Services:
+    """What the lifespan builds once and every request shares."""
+
+    settings: Settings
+    sessions: async_sessionmaker[Any]
+    client: Client | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def temporal(self) -> Client:
+        """Connect on first use: the API starts (and serves reads) while Temporal is down."""
+        if self.client is None:
+            async with self._lock:
+                if self.client is None:
+                    try:
+                        self.client = await connect(self.settings)
+                    except RuntimeError as exc:  # the SDK's "failed client connect"
+                        raise HTTPException(
+                            503, f"workflow engine unavailable at {self.settings.temporal_address}"
+                        ) from exc
+        return self.client
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    async with services.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

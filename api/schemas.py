@@ -1,0 +1,110 @@
+"""Public HTTP contracts (``XCreate`` in, ``XPublic`` out). Strict: unknown fields are refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.contracts import Deadline, TimelineEvent
+from domain.vocabulary import Category, Channel, Role, Stage, Track, UnitKind
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9\- ]{4,30}$")
+]
+
+
+class StrictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PetitionerIn(StrictIn):
+    name: Name = Field(description="信访人姓名")
+    phone: Phone = Field(description="联系电话, e.g. 13800138000 or 0558-6120101")
+
+
+class PetitionCreate(StrictIn):
+    """登记: what the intake clerk records."""
+
+    channel: Channel
+    petitioner: PetitionerIn
+    persons: int = Field(ge=1, le=10000, description="人次: people in the visit (≥ 5 is 集体访)")
+    category: Category
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    content: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)
+    ]
+    unit_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="the responsible unit (责任单位), from GET /api/v1/units"
+    )
+    track: Track = Field(description="simple (简易, 7 days) or general (一般, 30 days)")
+
+
+class UnitPublic(BaseModel):
+    id: str
+    name: str
+    kind: UnitKind
+
+
+class PetitionerPublic(BaseModel):
+    name: str
+    phone: str
+
+
+class AccountablePublic(BaseModel):
+    """Who answers for the petition now."""
+
+    role: Role
+    person_id: str
+    name: str
+    title: str
+
+
+class PetitionSummary(BaseModel):
+    id: str = Field(description="petition number (信访件编号), e.g. XF-2026-000123")
+    channel: Channel
+    category: Category
+    track: Track
+    unit_id: str
+    summary: str
+    stage: Stage
+    level: int | None = Field(description="1–4 once handling: the chain level accountable")
+    overdue: bool
+    accountable: AccountablePublic | None
+    registered_at: datetime
+    accepted_at: datetime | None
+    completed_at: datetime | None
+
+
+class PetitionPublic(PetitionSummary):
+    persons: int
+    content: str
+    petitioner: PetitionerPublic
+    reply: str | None
+    policy_version: str
+    deadlines: list[Deadline]
+    timeline: list[TimelineEvent]
+
+
+class PetitionPage(BaseModel):
+    items: list[PetitionSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class NoticePublic(BaseModel):
+    key: str
+    kind: str
+    level: int | None
+    recipient_id: str
+    recipient_name: str
+    recipient_role: Role
+    text: str
+    created_at: datetime
+
+
+class ErrorPublic(BaseModel):
+    detail: str

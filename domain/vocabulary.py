@@ -1,0 +1,99 @@
+"""The domain's vocabulary: enums in its own words, with the Chinese term beside each."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    """How the petition reached the bureau (信访渠道)."""
+
+    LETTER = "letter"  # 来信
+    VISIT = "visit"  # 来访
+    ONLINE = "online"  # 网上投诉
+    PHONE = "phone"  # 来电
+    LEADER_MAILBOX = "leader_mailbox"  # 领导信箱
+
+
+class Category(StrEnum):
+    """Content category (内容分类) as the county reports count them."""
+
+    WAGE_DISPUTE = "wage_dispute"  # 劳资纠纷
+    AGRICULTURE_RURAL = "agriculture_rural"  # 农业农村
+    CIVIL_ASSISTANCE = "civil_assistance"  # 民政救助
+    DEMOLITION_COMPENSATION = "demolition_compensation"  # 拆迁补偿
+    ENVIRONMENT = "environment"  # 环境保护
+    ACCUSATION = "accusation"  # 揭发控诉
+    LITIGATION = "litigation"  # 涉法涉诉
+    URBAN_RURAL_CONSTRUCTION = "urban_rural_construction"  # 城乡建设
+    LABOUR_SOCIAL_SECURITY = "labour_social_security"  # 劳动社保
+    OTHER = "other"  # 其他
+
+
+class Track(StrEnum):
+    """Handling track (办理程序): simple (简易) or general (一般)."""
+
+    SIMPLE = "simple"
+    GENERAL = "general"
+
+
+class Stage(StrEnum):
+    """Where a petition is in the closed loop (闭环)."""
+
+    ASSIGNED = "assigned"  # 已交办, waiting for the unit to accept
+    HANDLING = "handling"  # 办理中
+    OVERDUE = "overdue"  # 逾期, still not completed after the track deadline
+    REPLIED = "replied"  # 已答复 (办结)
+
+
+class Role(StrEnum):
+    """A post in the org directory (岗位)."""
+
+    HANDLER = "handler"  # 信访案件责任人 / 承办人
+    SUPERVISING_LEADER = "supervising_leader"  # 分管领导
+    UNIT_HEAD = "unit_head"  # 单位主要领导
+    COUNTY_CONTACT_LEADER = "county_contact_leader"  # 联系点县领导
+    BUREAU_DISPATCHER = "bureau_dispatcher"  # 信访局交办人员
+
+
+class UnitKind(StrEnum):
+    TOWNSHIP = "township"  # 乡镇/街道/开发区
+    DEPARTMENT = "department"  # 县直单位
+    BUREAU = "bureau"  # 信访局
+
+
+class NoticeKind(StrEnum):
+    """The slips of "三单" plus the overdue flag."""
+
+    ASSIGNMENT = "assignment"  # 交办单
+    REMINDER = "reminder"  # 催办单
+    SUPERVISION = "supervision"  # 督办单
+    OVERDUE = "overdue"  # 逾期通报
+
+
+class EventKind(StrEnum):
+    """What a timeline entry records."""
+
+    REGISTERED = "registered"  # 登记
+    ASSIGNED = "assigned"  # 交办
+    ACCEPTED = "accepted"  # 受理
+    REMINDER = "reminder"  # 催办
+    SUPERVISION = "supervision"  # 督办 (the chain climbed a level)
+    OVERDUE = "overdue"  # 逾期
+    COMPLETED = "completed"  # 办结 / 答复
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.HANDLER: "信访案件责任人",
+    Role.SUPERVISING_LEADER: "分管领导",
+    Role.UNIT_HEAD: "单位主要领导",
+    Role.COUNTY_CONTACT_LEADER: "联系点县领导",
+    Role.BUREAU_DISPATCHER: "信访局交办人员",
+}
+
+NOTICE_LABELS: dict[NoticeKind, str] = {
+    NoticeKind.ASSIGNMENT: "交办单",
+    NoticeKind.REMINDER: "催办单",
+    NoticeKind.SUPERVISION: "督办单",
+    NoticeKind.OVERDUE: "逾期通报",
+}

@@ -1,0 +1,172 @@
+"""Tables of the read model. Workflows own the truth of a petition's clock; these rows are its
+projection (for lists and reports), the intake record with the citizen's data, the org
+directory and the outbox of notices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way in and out, on SQLite (which stores none) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store UTC-aware times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class Unit(Base):
+    """A responsible unit (责任单位): township, county department, or the bureau itself."""
+
+    __tablename__ = "units"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class Post(Base):
+    """Who holds which post in which unit. ``rank`` orders a unit's handlers: the first is the
+    one who receives the assignment slip."""
+
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("unit_id", "role", "person_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Petition(Base):
+    __tablename__ = "petitions"
+    __table_args__ = (
+        Index("ix_petitions_stage_unit", "stage", "unit_id"),
+        Index("ix_petitions_unit_level", "unit_id", "level"),
+        Index("ix_petitions_overdue", "overdue"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Intake (登记): the citizen's data lives here, never in workflow histories.
+    channel: Mapped[str] = mapped_column(String(32))
+    petitioner_name: Mapped[str] = mapped_column(String(100))
+    petitioner_phone: Mapped[str] = mapped_column(String(32))
+    persons: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(String(500))
+    content: Mapped[str] = mapped_column(Text)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    track: Mapped[str] = mapped_column(String(16))
+    registered_at: Mapped[datetime]
+    policy_version: Mapped[str] = mapped_column(String(32))
+    # The policy the petition started with, so a workflow started late (after a crash between
+    # registration and start) runs on the terms the petition was registered under.
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    workflow_started: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Projection of the workflow's live state.
+    stage: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int | None] = mapped_column(Integer)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    accountable: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    accepted_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    reply: Mapped[str | None] = mapped_column(Text)
+    deadlines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    projected_seq: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]
+
+
+class TimelineEvent(Base):
+    __tablename__ = "timeline_events"
+    __table_args__ = (UniqueConstraint("petition_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    petition_id: Mapped[str] = mapped_column(ForeignKey("petitions.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int | None] = mapped_column(Integer)
+    role: Mapped[str | None] = mapped_column(String(32))
+    person_id: Mapped[str | None] = mapped_column(String(64))
+    person_name: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Notice(Base):
+    """The outbox (三单): one row per petition and step key, so a retried step writes nothing."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("petition_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    petition_id: Mapped[str] = mapped_column(ForeignKey("petitions.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int | None] = mapped_column(Integer)
+    recipient_id: Mapped[str] = mapped_column(String(64))
+    recipient_name: Mapped[str] = mapped_column(String(100))
+    recipient_role: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class PetitionCounter(Base):
+    """The last petition number issued per year (XF-<year>-<n>)."""
+
+    __tablename__ = "petition_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    petition_id: Mapped[str] = mapped_column(ForeignKey("petitions.id"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]

@@ -1,0 +1,228 @@
+"""Petition rows: intake with idempotency, numbering, projection of workflow steps, lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.contracts import StepRecord
+from store.models import IdempotencyKey, Notice, Petition, PetitionCounter, TimelineEvent
+
+# Petition numbers follow the bureau's calendar year in Beijing time (no DST: a fixed offset).
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before for a different request."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    petition: Petition
+    created: bool
+
+
+async def _next_number(session: AsyncSession, now: datetime) -> str:
+    year = now.astimezone(BEIJING).year
+    # UPDATE … RETURNING takes the write lock at once, so two registrations never get one number.
+    result = await session.execute(
+        update(PetitionCounter)
+        .where(PetitionCounter.year == year)
+        .values(last=PetitionCounter.last + 1)
+        .returning(PetitionCounter.last)
+    )
+    number = result.scalar_one_or_none()
+    if number is None:
+        session.add(PetitionCounter(year=year, last=1))
+        await session.flush()
+        number = 1
+    return f"XF-{year}-{number:06d}"
+
+
+async def register(
+    session: AsyncSession,
+    *,
+    intake: dict[str, Any],
+    now: datetime,
+    policy: dict[str, Any],
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> Registration:
+    """Write the intake record (登记) and, with a key, remember which petition it made.
+
+    A key seen before returns the petition it made; a key seen with a different body is refused.
+    """
+    if idempotency_key is not None:
+        seen = await session.get(IdempotencyKey, idempotency_key)
+        if seen is not None:
+            if seen.fingerprint != fingerprint:
+                raise IdempotencyConflict(idempotency_key)
+            petition = await session.get(Petition, seen.petition_id)
+            assert petition is not None  # a foreign key holds it
+            return Registration(petition, created=False)
+    petition = Petition(
+        id=await _next_number(session, now),
+        registered_at=now,
+        policy_version=str(policy["version"]),
+        policy=policy,
+        stage="assigned",
+        level=None,
+        overdue=False,
+        deadlines=[],
+        projected_seq=0,
+        updated_at=now,
+        workflow_started=False,
+        **intake,
+    )
+    session.add(petition)
+    if idempotency_key is not None:
+        await session.flush()
+        session.add(
+            IdempotencyKey(
+                key=idempotency_key,
+                petition_id=petition.id,
+                fingerprint=fingerprint,
+                created_at=now,
+            )
+        )
+    await session.commit()
+    return Registration(petition, created=True)
+
+
+async def mark_started(session: AsyncSession, petition_id: str) -> None:
+    await session.execute(
+        update(Petition).where(Petition.id == petition_id).values(workflow_started=True)
+    )
+    await session.commit()
+
+
+async def not_started(session: AsyncSession) -> list[Petition]:
+    """Petitions registered whose workflow was never confirmed started (a crash in between)."""
+    rows = await session.scalars(select(Petition).where(Petition.workflow_started.is_(False)))
+    return list(rows)
+
+
+async def project(session: AsyncSession, record: StepRecord, now: datetime) -> bool:
+    """Apply one workflow step to the read model, idempotently.
+
+    Returns True when this call wrote the step's notice (False when a retry finds it written),
+    so the caller logs each notice once.
+    """
+    state, event = record.state, record.event
+    petition = await session.get(Petition, state.id)
+    if petition is None:
+        raise LookupError(f"petition {state.id} has no intake record")
+    if event.seq >= petition.projected_seq:
+        petition.stage = state.stage.value
+        petition.level = state.level
+        petition.overdue = state.overdue
+        petition.accountable = (
+            state.accountable.model_dump(mode="json") if state.accountable else None
+        )
+        petition.accepted_at = state.accepted_at
+        petition.completed_at = state.completed_at
+        petition.reply = state.reply
+        petition.deadlines = [d.model_dump(mode="json") for d in state.deadlines]
+        petition.projected_seq = event.seq
+        petition.updated_at = now
+        petition.workflow_started = True
+    # Write every event up to this one that the table lacks: the workflow appends some events
+    # (registration) without a step of their own, and a retried step finds its event written.
+    have = set(
+        await session.scalars(
+            select(TimelineEvent.seq).where(TimelineEvent.petition_id == state.id)
+        )
+    )
+    session.add_all(
+        TimelineEvent(petition_id=state.id, **e.model_dump())
+        for e in state.timeline
+        if e.seq <= event.seq and e.seq not in have
+    )
+    wrote_notice = False
+    if record.notice is not None:
+        notice = record.notice
+        seen = await session.scalar(
+            select(Notice.id).where(Notice.petition_id == state.id, Notice.key == notice.key)
+        )
+        if seen is None:
+            session.add(
+                Notice(
+                    petition_id=state.id,
+                    key=notice.key,
+                    kind=notice.kind.value,
+                    level=notice.level,
+                    recipient_id=notice.recipient.person_id,
+                    recipient_name=notice.recipient.name,
+                    recipient_role=notice.recipient.role.value,
+                    text=notice.text,
+                    created_at=now,
+                )
+            )
+            wrote_notice = True
+    try:
+        await session.commit()
+    except IntegrityError:
+        # A concurrent retry of the same step won the race: it wrote what we meant to write.
+        await session.rollback()
+        return False
+    return wrote_notice
+
+
+async def get(session: AsyncSession, petition_id: str) -> Petition | None:
+    return await session.get(Petition, petition_id)
+
+
+async def timeline(session: AsyncSession, petition_id: str) -> list[TimelineEvent]:
+    rows = await session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.petition_id == petition_id)
+        .order_by(TimelineEvent.seq)
+    )
+    return list(rows)
+
+
+async def notices(session: AsyncSession, petition_id: str | None = None) -> list[Notice]:
+    query = select(Notice).order_by(Notice.id)
+    if petition_id is not None:
+        query = query.where(Notice.petition_id == petition_id)
+    return list(await session.scalars(query))
+
+
+@dataclass(frozen=True)
+class PetitionFilter:
+    stage: str | None = None
+    unit_id: str | None = None
+    level: int | None = None
+    overdue: bool | None = None
+
+
+async def search(
+    session: AsyncSession, filters: PetitionFilter, *, limit: int, offset: int
+) -> tuple[list[Petition], int]:
+    conditions = []
+    if filters.stage is not None:
+        conditions.append(Petition.stage == filters.stage)
+    if filters.unit_id is not None:
+        conditions.append(Petition.unit_id == filters.unit_id)
+    if filters.level is not None:
+        conditions.append(Petition.level == filters.level)
+    if filters.overdue is not None:
+        conditions.append(Petition.overdue.is_(filters.overdue))
+    total = await session.scalar(select(func.count()).select_from(Petition).where(*conditions))
+    rows = await session.scalars(
+        select(Petition)
+        .where(*conditions)
+        .order_by(Petition.registered_at.desc(), Petition.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), int(total or 0)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,38 @@
+"""``python -m worker``: host the petition workflows and activities until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from worker.runtime import build_worker, prepare_store, start_missing_workflows
+from worker.settings import get_settings
+from worker.temporal import connect
+
+
+async def main() -> None:
+    settings = get_settings()
+    sessions = await prepare_store(settings)
+    client = await connect(settings)
+    worker = build_worker(client, settings.task_queue, sessions)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        await start_missing_workflows(client, settings.task_queue, sessions)
+        logging.getLogger("petitionflow.worker").info(
+            "worker polling task queue %r on %s (policy day = %gs)",
+            settings.task_queue,
+            settings.temporal_address,
+            settings.day_seconds,
+        )
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(main())

