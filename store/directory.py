@@ -72,7 +72,7 @@ async def role_holders(session: AsyncSession, unit_id: str, role: str) -> list[t
         .where(Post.unit_id == unit_id, Post.role == role)
         .order_by(Post.rank, Person.id)
     )
-    return [(p, post) for p, post in rows.tuples()]
+    return [(p, post) for p, post in rows]
 
 
 async def bureau_unit_id(session: AsyncSession) -> str | None:

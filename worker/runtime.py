@@ -19,13 +19,17 @@ from workflows.petition import PetitionWorkflow
 log = logging.getLogger("petitionflow.worker")
 
 
-def build_worker(client: Client, task_queue: str, sessions: async_sessionmaker[Any]) -> Worker:
+def build_worker(
+    client: Client, task_queue: str, sessions: async_sessionmaker[Any], **options: Any
+) -> Worker:
+    """The petition worker; ``options`` go to ``temporalio.worker.Worker`` (tests tune caching)."""
     activities = PetitionActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[PetitionWorkflow],
         activities=[activities.find_role_holder, activities.record_step],
+        **options,
     )
 
 

@@ -1,0 +1,53 @@
+"""The API in-process (its real lifespan), a real worker, a real Temporal dev server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from tests.conftest import fresh_store, make_settings
+from worker.runtime import build_worker
+
+ApiFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+PETITION: dict[str, Any] = {
+    "channel": "visit",
+    "petitioner": {"name": "李秀英", "phone": "13800138000"},
+    "persons": 1,
+    "category": "wage_dispute",
+    "summary": "建筑工地拖欠农民工工资",
+    "content": "本人在东关镇某建筑工地务工，工资被拖欠三个月共计两万四千元，多次讨要未果。",
+    "unit_id": "dongguan",
+    "track": "general",
+}
+
+
+def temporal_address(env: WorkflowEnvironment) -> str:
+    return env.client.service_client.config.target_host
+
+
+@pytest.fixture
+def api(dev_env: WorkflowEnvironment, tmp_path: Path) -> ApiFactory:
+    @asynccontextmanager
+    async def running(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        settings = make_settings(tmp_path, temporal_address=temporal_address(dev_env), **overrides)
+        sessions = await fresh_store(settings)
+        app = create_app(settings)
+        async with (
+            app.router.lifespan_context(app),
+            build_worker(dev_env.client, settings.task_queue, sessions),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://petitionflow.test"
+            ) as http,
+        ):
+            yield http
+        await sessions.kw["bind"].dispose()
+
+    return running

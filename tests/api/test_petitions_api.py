@@ -1,0 +1,283 @@
+"""The public HTTP contract, end to end against a real Temporal dev server."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.api.conftest import PETITION, ApiFactory, temporal_address
+from tests.conftest import binary, eventually
+
+V1 = "/api/v1"
+
+
+async def register(http: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
+    body = {**copy.deepcopy(PETITION), **changes}
+    response = await http.post(f"{V1}/petitions", json=body)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def detail(http: httpx.AsyncClient, petition_id: str) -> dict[str, Any]:
+    response = await http.get(f"{V1}/petitions/{petition_id}")
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def test_units_are_the_demo_county(api: ApiFactory) -> None:
+    async with api() as http:
+        response = await http.get(f"{V1}/units")
+    assert response.status_code == 200
+    units = response.json()
+    responsible = [u for u in units if u["kind"] in ("township", "department")]
+    assert len(responsible) >= 6
+    assert {"township", "department"} <= {u["kind"] for u in units}
+    assert {"id": "dongguan", "name": "东关镇人民政府", "kind": "township"} in units
+
+
+def _without(field: str) -> dict[str, Any]:
+    body = copy.deepcopy(PETITION)
+    del body[field]
+    return body
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    return {**copy.deepcopy(PETITION), **changes}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (_without("summary"), "summary"),
+        (_with(channel="fax"), "channel"),
+        (_with(category="weather"), "category"),
+        (_with(track="urgent"), "track"),
+        (_with(persons=0), "persons"),
+        (_with(unit_id="nowhere"), "unit_id"),
+        (_with(unit_id="bureau"), "unit_id"),
+        (_with(summary="   "), "summary"),
+        (_with(petitioner={"name": "李秀英"}), "phone"),
+        (_with(petitioner={"name": "李秀英", "phone": "not a phone"}), "phone"),
+        (_with(surprise="field"), "surprise"),
+    ],
+)
+async def test_invalid_registration_is_422_naming_the_field(
+    api: ApiFactory, body: dict[str, Any], field: str
+) -> None:
+    async with api() as http:
+        response = await http.post(f"{V1}/petitions", json=body)
+        assert response.status_code == 422, response.text
+        locations = [err["loc"] for err in response.json()["detail"]]
+        assert any(field in loc for loc in locations), locations
+        listing = await http.get(f"{V1}/petitions")
+        assert listing.json()["total"] == 0  # nothing was registered
+
+
+async def test_malformed_json_is_422_not_500(api: ApiFactory) -> None:
+    async with api() as http:
+        response = await http.post(
+            f"{V1}/petitions", content=b"{not json", headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 422
+
+
+async def test_register_returns_the_petition_and_idempotency_key_replays_it(
+    api: ApiFactory,
+) -> None:
+    async with api() as http:
+        headers = {"Idempotency-Key": "intake-2026-11-25-0001"}
+        first = await http.post(f"{V1}/petitions", json=PETITION, headers=headers)
+        assert first.status_code == 201, first.text
+        petition = first.json()
+        assert petition["id"].startswith("XF-20") and len(petition["id"]) == len("XF-2026-000123")
+        assert petition["stage"] == "assigned"
+        assert petition["content"] == PETITION["content"]  # Chinese text round-trips
+        again = await http.post(f"{V1}/petitions", json=PETITION, headers=headers)
+        assert again.status_code == 201
+        assert again.json()["id"] == petition["id"]
+        assert again.headers["Idempotent-Replayed"] == "true"
+        other = await http.post(f"{V1}/petitions", json=_with(summary="另一件事"), headers=headers)
+        assert other.status_code == 422
+        assert "Idempotency-Key" in other.text
+        listing = (await http.get(f"{V1}/petitions")).json()
+        assert listing["total"] == 1
+        # The assignment slip went to the unit's first handler.
+        state = await eventually(
+            lambda: detail(http, petition["id"]), lambda d: len(d["timeline"]) >= 2
+        )
+        assert [e["kind"] for e in state["timeline"]] == ["registered", "assigned"]
+        notices = (await http.get(f"{V1}/petitions/{petition['id']}/notices")).json()
+        assert [(n["kind"], n["recipient_id"]) for n in notices] == [("assignment", "dongguan-h1")]
+        assert "交办单" in notices[0]["text"]
+
+
+@pytest.mark.parametrize("petition_id", ["XF-2026-999999", "nonsense", "XF-2026-000001x"])
+async def test_unknown_petition_is_404(api: ApiFactory, petition_id: str) -> None:
+    async with api() as http:
+        for method, path, body in [
+            ("GET", "", None),
+            ("GET", "/notices", None),
+            ("POST", "/accept", {}),
+            ("POST", "/complete", {"reply": "已答复"}),
+        ]:
+            response = await http.request(method, f"{V1}/petitions/{petition_id}{path}", json=body)
+            assert response.status_code == 404, (method, path, response.text)
+            assert petition_id in response.json()["detail"]
+
+
+async def test_officer_actions_and_refusals(api: ApiFactory) -> None:
+    async with api() as http:
+        petition = await register(http)
+        pid = petition["id"]
+        early = await http.post(f"{V1}/petitions/{pid}/complete", json={"reply": "已答复"})
+        assert early.status_code == 409
+        assert "before the unit accepts" in early.json()["detail"]
+
+        stranger = await http.post(f"{V1}/petitions/{pid}/accept", json={"handler_id": "xihe-h1"})
+        assert stranger.status_code == 422
+        assert "handler_id" in json.dumps(stranger.json())
+
+        accepted = await http.post(
+            f"{V1}/petitions/{pid}/accept", json={"handler_id": "dongguan-h2"}
+        )
+        assert accepted.status_code == 200, accepted.text
+        body = accepted.json()
+        assert (body["stage"], body["level"], body["overdue"]) == ("handling", 1, False)
+        assert body["accountable"]["person_id"] == "dongguan-h2"
+        assert body["accountable"]["role"] == "handler"
+        kinds = {d["kind"] for d in body["deadlines"]}
+        assert kinds == {"escalation", "overdue"}
+
+        twice = await http.post(f"{V1}/petitions/{pid}/accept")
+        assert twice.status_code == 409
+        assert "already handling" in twice.json()["detail"]
+
+        empty = await http.post(f"{V1}/petitions/{pid}/complete", json={"reply": ""})
+        assert empty.status_code == 422
+        assert "reply" in json.dumps(empty.json())
+
+        done = await http.post(
+            f"{V1}/petitions/{pid}/complete", json={"reply": "已督促企业足额支付。"}
+        )
+        assert done.status_code == 200, done.text
+        assert done.json()["stage"] == "replied"
+        assert done.json()["reply"] == "已督促企业足额支付。"
+
+        again = await http.post(f"{V1}/petitions/{pid}/complete", json={"reply": "再次答复"})
+        assert again.status_code == 409
+        reaccept = await http.post(f"{V1}/petitions/{pid}/accept")
+        assert reaccept.status_code == 409
+
+        final = await detail(http, pid)
+        assert final["stage"] == "replied"
+        assert final["reply"] == "已督促企业足额支付。"
+        assert [e["kind"] for e in final["timeline"]] == [
+            "registered",
+            "assigned",
+            "accepted",
+            "completed",
+        ]
+        replied = (await http.get(f"{V1}/petitions", params={"stage": "replied"})).json()
+        assert [p["id"] for p in replied["items"]] == [pid]
+
+
+async def test_list_filters_and_pagination(api: ApiFactory) -> None:
+    async with api() as http:
+        ids = [(await register(http, unit_id=unit))["id"] for unit in ("dongguan", "xihe", "xihe")]
+        await http.post(f"{V1}/petitions/{ids[0]}/accept")
+        by_unit = (await http.get(f"{V1}/petitions", params={"unit_id": "xihe"})).json()
+        assert sorted(p["id"] for p in by_unit["items"]) == sorted(ids[1:])
+        handling = (await http.get(f"{V1}/petitions", params={"stage": "handling"})).json()
+        assert [p["id"] for p in handling["items"]] == [ids[0]]
+        level1 = (await http.get(f"{V1}/petitions", params={"level": 1})).json()
+        assert [p["id"] for p in level1["items"]] == [ids[0]]
+        not_overdue = (await http.get(f"{V1}/petitions", params={"overdue": "false"})).json()
+        assert not_overdue["total"] == 3
+        page = (await http.get(f"{V1}/petitions", params={"limit": 2, "offset": 2})).json()
+        assert (page["total"], len(page["items"]), page["limit"], page["offset"]) == (3, 1, 2, 2)
+        assert page["items"][0]["id"] == ids[0]  # newest first
+        bad = await http.get(f"{V1}/petitions", params={"stage": "lost"})
+        assert bad.status_code == 422
+        too_many = await http.get(f"{V1}/petitions", params={"limit": 100000})
+        assert too_many.status_code == 422
+
+
+async def test_chain_escalates_by_itself_with_a_short_policy_day(api: ApiFactory) -> None:
+    """The black-box promise with a compressed day: 2, 3, 4, overdue; completion stops it."""
+    async with api(day_seconds=0.25) as http:
+        left = (await register(http))["id"]
+        done_early = (await register(http, unit_id="xihe"))["id"]
+        for pid in (left, done_early):
+            assert (await http.post(f"{V1}/petitions/{pid}/accept")).status_code == 200
+        await eventually(lambda: detail(http, done_early), lambda d: d["level"] == 2, timeout=20)
+        completed = await http.post(
+            f"{V1}/petitions/{done_early}/complete", json={"reply": "已办结"}
+        )
+        assert completed.status_code == 200
+        seen_levels: list[int] = []
+
+        async def observe() -> dict[str, Any]:
+            state = await detail(http, left)
+            if not seen_levels or seen_levels[-1] != state["level"]:
+                seen_levels.append(state["level"])
+            return state
+
+        final = await eventually(observe, lambda d: d["overdue"], timeout=30)
+        assert seen_levels[-3:] == [2, 3, 4] or seen_levels[-2:] == [3, 4]
+        assert final["stage"] == "overdue" and final["level"] == 4
+        supervision = [e["level"] for e in final["timeline"] if e["kind"] == "supervision"]
+        assert supervision == [2, 3, 4]
+        assert [e["kind"] for e in final["timeline"]].count("overdue") == 1
+
+        stopped = await detail(http, done_early)
+        assert stopped["stage"] == "replied" and stopped["level"] == 2
+        assert [e["level"] for e in stopped["timeline"] if e["kind"] == "supervision"] == [2]
+        assert not any(e["kind"] == "overdue" for e in stopped["timeline"])
+
+        overdue = (await http.get(f"{V1}/petitions", params={"overdue": "true"})).json()
+        assert [p["id"] for p in overdue["items"]] == [left]
+        level4 = (await http.get(f"{V1}/petitions", params={"level": 4})).json()
+        assert [p["id"] for p in level4["items"]] == [left]
+        slips = (await http.get(f"{V1}/petitions/{left}/notices")).json()
+        assert [n["kind"] for n in slips].count("supervision") == 3
+        assert slips[-1]["kind"] == "overdue" and slips[-1]["recipient_role"] == "bureau_dispatcher"
+
+
+async def test_temporal_cli_lists_one_workflow_per_petition(
+    api: ApiFactory, dev_env: WorkflowEnvironment
+) -> None:
+    async with api() as http:
+        ids = [(await register(http))["id"] for _ in range(2)]
+    listed = subprocess.run(
+        [
+            binary("temporal"),
+            "workflow",
+            "list",
+            "--address",
+            temporal_address(dev_env),
+            "--query",
+            "WorkflowType = 'PetitionWorkflow'",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    workflows = (
+        json.loads(listed.stdout)
+        if listed.stdout.strip().startswith("[")
+        else [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
+    )
+    listed_ids = [w["execution"]["workflowId"] for w in workflows]
+    for pid in ids:
+        assert listed_ids.count(pid) == 1, listed_ids

