@@ -118,7 +118,7 @@ def handling_plan(
                 kind=StepKind.ESCALATION,
                 level=nxt.level,
                 key=f"escalation-L{nxt.level}",
-                description=f"升级至第{nxt.level}级：{nxt.title}",
+                description=f"升级至第{nxt.level}级（{nxt.title}）",
             )
         )
     deadline = policy.deadline_days(track)
@@ -150,7 +150,7 @@ def handling_plan(
                 kind=StepKind.REMINDER,
                 level=level_at(policy, at_days),
                 key=f"reminder-before-{m.key}",
-                description=f"催办：{m.description}前{policy.reminder_lead_days:g}日",
+                description=f"{policy.reminder_lead_days:g}日后{m.description}",
             )
         )
     plan = milestones + reminders

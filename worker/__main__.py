@@ -6,9 +6,11 @@ import asyncio
 import logging
 import signal
 
-from worker.runtime import build_worker, prepare_store, start_missing_workflows
+from worker.runtime import build_worker, prepare_store, sweep_missing_workflows
 from worker.settings import get_settings
 from worker.temporal import connect
+
+log = logging.getLogger("petitionflow.worker")
 
 
 async def main() -> None:
@@ -21,14 +23,17 @@ async def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with worker:
-        await start_missing_workflows(client, settings.task_queue, sessions)
-        logging.getLogger("petitionflow.worker").info(
+        sweeper = asyncio.create_task(
+            sweep_missing_workflows(client, settings.task_queue, sessions)
+        )
+        log.info(
             "worker polling task queue %r on %s (policy day = %gs)",
             settings.task_queue,
             settings.temporal_address,
             settings.day_seconds,
         )
         await stop.wait()
+        sweeper.cancel()
 
 
 if __name__ == "__main__":

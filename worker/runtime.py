@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.petition import PetitionActivities
@@ -57,3 +60,19 @@ async def start_missing_workflows(
             await petitions.mark_started(session, row.id)
         log.info("started the missing workflow of %s", row.id)
     return len(pending)
+
+
+SWEEP_SECONDS = 60.0
+
+
+async def sweep_missing_workflows(
+    client: Client, task_queue: str, sessions: async_sessionmaker[Any]
+) -> None:
+    """Run ``start_missing_workflows`` at start and every minute after: a petition registered
+    while Temporal was down starts as soon as Temporal is back, without a restart."""
+    while True:
+        try:
+            await start_missing_workflows(client, task_queue, sessions)
+        except (RPCError, SQLAlchemyError) as exc:
+            log.warning("could not start missing workflows yet: %s", exc)
+        await asyncio.sleep(SWEEP_SECONDS)

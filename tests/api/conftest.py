@@ -11,11 +11,19 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from api.deps import Services
 from api.main import create_app
 from tests.conftest import fresh_store, make_settings
 from worker.runtime import build_worker
 
-ApiFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+class ApiClient(httpx.AsyncClient):
+    """An HTTP client on the in-process API, with the services its lifespan built."""
+
+    services: Services
+
+
+ApiFactory = Callable[..., AbstractAsyncContextManager[ApiClient]]
 
 PETITION: dict[str, Any] = {
     "channel": "visit",
@@ -36,17 +44,19 @@ def temporal_address(env: WorkflowEnvironment) -> str:
 @pytest.fixture
 def api(dev_env: WorkflowEnvironment, tmp_path: Path) -> ApiFactory:
     @asynccontextmanager
-    async def running(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-        settings = make_settings(tmp_path, temporal_address=temporal_address(dev_env), **overrides)
+    async def running(**overrides: Any) -> AsyncIterator[ApiClient]:
+        overrides = {"temporal_address": temporal_address(dev_env), **overrides}
+        settings = make_settings(tmp_path, **overrides)
         sessions = await fresh_store(settings)
         app = create_app(settings)
         async with (
             app.router.lifespan_context(app),
             build_worker(dev_env.client, settings.task_queue, sessions),
-            httpx.AsyncClient(
+            ApiClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://petitionflow.test"
             ) as http,
         ):
+            http.services = app.state.services
             yield http
         await sessions.kw["bind"].dispose()
 

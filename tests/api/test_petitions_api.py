@@ -11,8 +11,11 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from domain.contracts import PetitionState
 from tests.api.conftest import PETITION, ApiFactory, temporal_address
 from tests.conftest import binary, eventually
+from worker.runtime import start_missing_workflows
+from workflows.petition import PetitionWorkflow
 
 V1 = "/api/v1"
 
@@ -281,3 +284,31 @@ async def test_temporal_cli_lists_one_workflow_per_petition(
     listed_ids = [w["execution"]["workflowId"] for w in workflows]
     for pid in ids:
         assert listed_ids.count(pid) == 1, listed_ids
+
+
+async def test_temporal_down_registers_safely_and_the_sweep_starts_it_later(
+    api: ApiFactory, dev_env: WorkflowEnvironment, tmp_path: Any
+) -> None:
+    """Nothing is lost: with Temporal unreachable, registration keeps the intake record and
+    answers 503 naming the number; reads answer from the read model; actions answer 503; the
+    worker's sweep starts the workflow once Temporal is reachable."""
+    async with api(temporal_address="127.0.0.1:1") as http:
+        response = await http.post(f"{V1}/petitions", json=PETITION)
+        assert response.status_code == 503, response.text
+        listing = (await http.get(f"{V1}/petitions")).json()
+        assert listing["total"] == 1
+        pid = listing["items"][0]["id"]
+        assert pid in response.json()["detail"]
+        state = await detail(http, pid)
+        assert state["stage"] == "assigned" and state["timeline"] == []
+        accept = await http.post(f"{V1}/petitions/{pid}/accept")
+        assert accept.status_code == 503
+        settings, sessions = http.services.settings, http.services.sessions
+        # The fixture's worker polls the same task queue; the sweep is what starts it.
+        assert await start_missing_workflows(dev_env.client, settings.task_queue, sessions) == 1
+        assert await start_missing_workflows(dev_env.client, settings.task_queue, sessions) == 0
+        handle = dev_env.client.get_workflow_handle(pid)
+        live: PetitionState = await eventually(
+            lambda: handle.query(PetitionWorkflow.state), lambda s: len(s.timeline) >= 2
+        )
+        assert [e.kind for e in live.timeline] == ["registered", "assigned"]
