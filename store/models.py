@@ -101,7 +101,7 @@ class Petition(Base):
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
     track: Mapped[str] = mapped_column(String(16))
     registered_at: Mapped[datetime]
-    policy_version: Mapped[str] = mapped_column(String(32))
+    policy_version: Mapped[str] = mapped_column(String(128))
     # The policy the petition started with, so a workflow started late (after a crash between
     # registration and start) runs on the terms the petition was registered under.
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
