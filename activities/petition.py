@@ -1,5 +1,5 @@
-"""Activities of PetitionWorkflow. Grouped in a class whose constructor takes the database
-session factory, so tests and production inject their own."""
+"""Activities of PetitionWorkflow. Grouped in a class whose constructor takes its dependencies
+(database sessions, the upper-level system), so tests and production inject their own."""
 
 from __future__ import annotations
 
@@ -8,9 +8,27 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from domain.contracts import FIND_ROLE_HOLDER, RECORD_STEP, Person, RoleLookup, StepRecord
-from domain.vocabulary import ROLE_LABELS, Role
+from activities.documents import beijing, render
+from activities.upload import ReplyUpload, UpstreamRejected, UpstreamSystem
+from domain.calendar import DayCount, china_calendar
+from domain.contracts import (
+    FIND_ROLE_HOLDER,
+    PLAN_HANDLING,
+    RECORD_STEP,
+    UPLOAD_REPLY,
+    WRITE_ACCEPTANCE_NOTICE,
+    AcceptanceNotice,
+    Person,
+    PlannedSteps,
+    PlanRequest,
+    RoleLookup,
+    StepRecord,
+    UploadRequest,
+)
+from domain.policy import BEIJING, PRODUCTION_DAY_SECONDS, StepKind, handling_plan
+from domain.vocabulary import PHASE_LABELS, ROLE_LABELS, Phase, Role, Track
 from store import directory, petitions
 
 log = logging.getLogger("petitionflow.notices")
@@ -22,8 +40,9 @@ class DirectoryIncomplete(Exception):
 
 
 class PetitionActivities:
-    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+    def __init__(self, sessions: async_sessionmaker[Any], upstream: UpstreamSystem) -> None:
         self._sessions = sessions
+        self._upstream = upstream
 
     @activity.defn(name=FIND_ROLE_HOLDER)
     async def find_role_holder(self, lookup: RoleLookup) -> Person:
@@ -63,19 +82,133 @@ class PetitionActivities:
                 note=note,
             )
 
+    @activity.defn(name=PLAN_HANDLING)
+    async def plan_handling(self, request: PlanRequest) -> PlannedSteps:
+        """The round's reminders, escalations and deadline. An activity because counting
+        working days reads the holiday tables (chinese-calendar), which change between
+        releases: the plan is decided once and kept in the workflow's history."""
+        policy = request.policy
+        track = request.track
+        if request.phase != Phase.HANDLING:
+            # 复查/复核 are decided within review_days, whatever the original track.
+            policy = policy.model_copy(update={"general_deadline_days": policy.review_days})
+            track = Track.GENERAL
+        calendar = None
+        if policy.day_count == DayCount.WORKING and policy.day_seconds == PRODUCTION_DAY_SECONDS:
+            first = request.accepted_at.year
+            calendar = china_calendar(range(first, first + 3))
+        steps = handling_plan(
+            policy,
+            track,
+            request.accepted_at,
+            calendar=calendar,
+            extension_days=request.extension_days,
+            extension_note=request.extension_note,
+            extended_at=request.extended_at,
+        )
+        if request.phase != Phase.HANDLING:
+            label = PHASE_LABELS[request.phase]
+            steps = [
+                s.model_copy(
+                    update={
+                        "description": f"{label}：{s.description}",
+                        "reason": (
+                            f"{label}自受理之日起{policy.review_days:g}日内办结"
+                            "（信访条例第三十四、三十五条）"
+                        )
+                        if s.kind == StepKind.OVERDUE
+                        else s.reason,
+                    }
+                )
+                for s in steps
+            ]
+        return PlannedSteps(steps=steps)
+
+    @activity.defn(name=WRITE_ACCEPTANCE_NOTICE)
+    async def write_acceptance_notice(self, notice: AcceptanceNotice) -> None:
+        """四告知: the written notice, stored with the petition (once per round)."""
+        async with self._sessions() as session:
+            row = await petitions.get(session, notice.petition_id)
+            unit = await directory.get_unit(session, notice.unit_id)
+            handler_phone = await directory.phone_of(session, notice.handler.person_id)
+            if row is None:
+                raise LookupError(f"petition {notice.petition_id} has no intake record")
+            deadline_reason = next(
+                (
+                    d.get("reason") or d.get("description", "")
+                    for d in row.deadlines
+                    if d.get("kind") == StepKind.OVERDUE.value
+                ),
+                "",
+            )
+            text = render(
+                "acceptance_notice.txt.j2",
+                petition_id=notice.petition_id,
+                petitioner_name=row.petitioner_name,
+                summary=row.summary,
+                unit_name=unit.name if unit else notice.unit_id,
+                phase_label=PHASE_LABELS[notice.phase],
+                accepted_at=beijing(notice.accepted_at),
+                deadline=beijing(notice.deadline),
+                deadline_reason=deadline_reason or "按规定期限",
+                leader_name=notice.leader.name,
+                leader_title=notice.leader.title,
+                handler_name=notice.handler.name,
+                handler_title=notice.handler.title,
+                handler_phone=handler_phone or "（见单位公开电话）",
+                issued_on=f"{notice.accepted_at.astimezone(BEIJING):%Y年%m月%d日}",
+            )
+            await petitions.save_document(
+                session,
+                notice.petition_id,
+                kind="acceptance_notice",
+                key=f"acceptance-{notice.phase}",
+                text=text,
+                now=petitions.utcnow(),
+            )
+
+    @activity.defn(name=UPLOAD_REPLY)
+    async def upload_reply(self, request: UploadRequest) -> str:
+        """上传 the reply to the upper-level system; returns its acknowledgement id. Transient
+        failures raise (Temporal retries); a refusal is final (non-retryable)."""
+        async with self._sessions() as session:
+            row = await petitions.get(session, request.petition_id)
+            if row is None:
+                raise LookupError(f"petition {request.petition_id} has no intake record")
+            unit_id = row.unit_id or ""
+            unit = await directory.get_unit(session, unit_id)
+            record = ReplyUpload(
+                petition_id=row.id,
+                unit_id=unit_id,
+                unit_name=unit.name if unit else unit_id,
+                category=row.category,
+                channel=row.channel,
+                registered_at=row.registered_at,
+                accepted_at=row.accepted_at,
+                replied_at=request.replied_at,
+                reply=request.reply,
+                summary=row.summary,
+            )
+        try:
+            receipt = await self._upstream.upload(record)
+        except UpstreamRejected as exc:
+            raise ApplicationError(str(exc), type="UpstreamRejected", non_retryable=True) from exc
+        return receipt.ack_id
+
     @activity.defn(name=RECORD_STEP)
     async def record_step(self, record: StepRecord) -> bool:
-        """Project one step and put its notice in the outbox, once however often it runs."""
+        """Project one step and put its notices in the outbox, once however often it runs."""
         async with self._sessions() as session:
-            wrote = await petitions.project(session, record, petitions.utcnow())
-        if wrote and record.notice is not None:
-            # Personal data never goes to the log: the petition number and the slip are enough.
-            log.info(
-                "notice %s %s → %s (%s): %s",
-                record.state.id,
-                record.notice.kind,
-                record.notice.recipient.person_id,
-                record.notice.recipient.role,
-                record.notice.text,
-            )
-        return wrote
+            written = await petitions.project(session, record, petitions.utcnow())
+        for notice in record.notices:
+            if notice.key in written:
+                # Personal data never goes to the log: the petition number and the slip suffice.
+                log.info(
+                    "notice %s %s → %s (%s): %s",
+                    record.state.id,
+                    notice.kind,
+                    notice.recipient.person_id,
+                    notice.recipient.role,
+                    notice.text,
+                )
+        return bool(written)

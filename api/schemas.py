@@ -7,8 +7,18 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from domain.contracts import Deadline, TimelineEvent
-from domain.vocabulary import Category, Channel, Role, Stage, Track, UnitKind
+from domain.contracts import Deadline, Extension, TimelineEvent
+from domain.vocabulary import (
+    Category,
+    Channel,
+    Closure,
+    Phase,
+    Rating,
+    Role,
+    Stage,
+    Track,
+    UnitKind,
+)
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Phone = Annotated[
@@ -36,8 +46,10 @@ class PetitionCreate(StrictIn):
     content: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)
     ]
-    unit_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        description="the responsible unit (责任单位), from GET /api/v1/units"
+    unit_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="the responsible unit (责任单位), from GET /api/v1/units; leave it out to "
+        "register at the bureau and assign (交办) later",
     )
     track: Track = Field(description="simple (简易, 7 days) or general (一般, 30 days)")
 
@@ -67,12 +79,16 @@ class PetitionSummary(BaseModel):
     channel: Channel
     category: Category
     track: Track
-    unit_id: str
+    unit_id: str | None
     summary: str
     stage: Stage
+    phase: Phase = Field(description="handling (办理), review (复查) or re_review (复核)")
     level: int | None = Field(description="1–4 once handling: the chain level accountable")
     overdue: bool
     accountable: AccountablePublic | None
+    owner: AccountablePublic | None = Field(description="领导包案: the leader owning the case")
+    closure: Closure | None
+    repeat_of: str | None = Field(description="重复件: the terminated petition it repeats")
     registered_at: datetime
     accepted_at: datetime | None
     completed_at: datetime | None
@@ -83,8 +99,13 @@ class PetitionPublic(PetitionSummary):
     content: str
     petitioner: PetitionerPublic
     reply: str | None
+    rating: Rating | None
+    extension: Extension | None
+    uploaded: bool
     policy_version: str
-    deadlines: list[Deadline]
+    deadlines: list[Deadline] = Field(
+        description="every deadline of the petition, passed or pending, each with its reason"
+    )
     timeline: list[TimelineEvent]
 
 
@@ -108,3 +129,32 @@ class NoticePublic(BaseModel):
 
 class ErrorPublic(BaseModel):
     detail: str
+
+
+class DocumentPublic(BaseModel):
+    kind: str
+    key: str
+    text: str
+    created_at: datetime
+
+
+class AssignIn(StrictIn):
+    unit_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class TransferIn(AssignIn):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class ExtensionDecisionIn(StrictIn):
+    approve: bool
+    approver_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="the unit head deciding (单位主要领导)"
+    )
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+
+class OwnerIn(StrictIn):
+    person_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        description="a leader (supervising leader, unit head or county leader) owning the case"
+    )

@@ -8,11 +8,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from domain.policy import EscalationPolicy
+from domain.policy import EscalationPolicy, PlannedStep, PolicyBook
 from domain.vocabulary import (
     Category,
+    Closure,
     EventKind,
     NoticeKind,
+    Phase,
+    Rating,
     Role,
     Stage,
     Track,
@@ -24,6 +27,9 @@ PETITION_ID_PATTERN = r"^XF-\d{4}-\d{6}$"
 # them by name so that it never imports the database layer into its sandbox.
 FIND_ROLE_HOLDER = "find_role_holder"
 RECORD_STEP = "record_step"
+PLAN_HANDLING = "plan_handling"
+WRITE_ACCEPTANCE_NOTICE = "write_acceptance_notice"
+UPLOAD_REPLY = "upload_reply"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -63,6 +69,7 @@ class Deadline(Strict):
     level: int | None = None
     due_at: datetime
     description: str
+    reason: str = ""  # the rule and its source, how days were counted, extensions
     passed: bool = False
 
 
@@ -81,28 +88,54 @@ class PetitionStart(Strict):
     workflow histories and search attributes are not the place for it."""
 
     petition_id: str
-    unit_id: str
+    # None: registered at the bureau, waiting for a dispatcher to assign a unit (交办).
+    unit_id: str | None
     track: Track
     category: Category
     registered_at: datetime
+    # The policy for the unit it was registered to, and the whole book it came from, so that an
+    # assignment or a transfer resolves the new unit's policy from the same version.
     policy: EscalationPolicy
+    policy_book: PolicyBook | None = None
+    # The next levels up that review (复查) and re-review (复核) the reply.
+    review_units: list[str] = Field(default_factory=lambda: ["county-review", "city-review"])
+
+
+class Extension(Strict):
+    """延期: asked by the handler, decided by the unit head, at most once per round."""
+
+    days: int
+    reason: str
+    requested_at: datetime
+    approved: bool | None = None  # None while pending
+    approver: Person | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
 
 
 class PetitionState(Strict):
     """The live state of one petition, as the workflow holds it."""
 
     id: str
-    unit_id: str
+    unit_id: str | None
     track: Track
     category: Category
     stage: Stage
+    phase: Phase = Phase.HANDLING
     level: int | None = None
     overdue: bool = False
     accountable: Person | None = None
+    owner: Person | None = None  # 包案领导
     registered_at: datetime
+    assigned_at: datetime | None = None
     accepted_at: datetime | None = None
     completed_at: datetime | None = None
     reply: str | None = None
+    uploaded: bool = False
+    rating: Rating | None = None
+    rating_comment: str | None = None
+    closure: Closure | None = None
+    extension: Extension | None = None
     policy_version: str
     deadlines: list[Deadline] = Field(default_factory=list)
     timeline: list[TimelineEvent] = Field(default_factory=list)
@@ -114,10 +147,104 @@ class AcceptRequest(Strict):
     handler_id: str | None = Field(default=None, max_length=64)
 
 
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
 class CompleteRequest(Strict):
     """办结 with the reply (答复意见) given to the petitioner."""
 
     reply: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+
+
+class AssignRequest(Strict):
+    """交办: the bureau hands a registered petition to a responsible unit."""
+
+    unit_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class TransferRequest(Strict):
+    """转办: the unit passes the petition to another unit; that unit's clock starts afresh."""
+
+    unit_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    reason: Reason
+
+
+class DeclineRequest(Strict):
+    """不予受理, with the reason and the legal basis the petitioner is told."""
+
+    reason: Reason
+    legal_basis: Reason
+
+
+class WithdrawRequest(Strict):
+    """撤回 by the petitioner."""
+
+    reason: Reason
+
+
+class ExtensionRequest(Strict):
+    """延期申请 by the handler."""
+
+    days: int = Field(ge=1, le=365, description="capped by the policy (statutory 30)")
+    reason: Reason
+
+
+class ExtensionDecision(Strict):
+    """The unit head's decision; ``approver`` is resolved by the API from the directory."""
+
+    approve: bool
+    approver: Person
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+
+class RateRequest(Strict):
+    """回访: the petitioner's rating."""
+
+    rating: Rating
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+
+class ReviewRequest(Strict):
+    """申请复查 / 复核 by a dissatisfied petitioner."""
+
+    reason: Reason
+
+
+class OwnerRequest(Strict):
+    """领导包案: ``owner`` is resolved by the API from the directory."""
+
+    owner: Person
+
+
+class PlanRequest(Strict):
+    """Input of the plan activity: deadlines may count working days (a calendar lookup)."""
+
+    policy: EscalationPolicy
+    track: Track
+    phase: Phase
+    accepted_at: datetime
+    extension_days: int = 0
+    extension_note: str | None = None
+    extended_at: datetime | None = None
+
+
+class AcceptanceNotice(Strict):
+    """Input of the 四告知 activity: what the petitioner is told in writing at acceptance."""
+
+    petition_id: str
+    unit_id: str
+    accepted_at: datetime
+    deadline: datetime
+    leader: Person
+    handler: Person
+    phase: Phase = Phase.HANDLING
+
+
+class UploadRequest(Strict):
+    petition_id: str
+    phase: Phase
+    replied_at: datetime
+    reply: str
 
 
 class RoleLookup(Strict):
@@ -127,9 +254,13 @@ class RoleLookup(Strict):
     preferred_person_id: str | None = None
 
 
+class PlannedSteps(Strict):
+    steps: list[PlannedStep]
+
+
 class StepRecord(Strict):
     """What one transition writes to the read model, in one transaction."""
 
     state: PetitionState
     event: TimelineEvent
-    notice: Notice | None = None
+    notices: list[Notice] = Field(default_factory=list)

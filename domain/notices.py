@@ -23,3 +23,8 @@ def notice_text(
     at_level = f"（第{level}级）" if level else ""
     detail = f"{note}。" if note else ""
     return f"【{label}】{who}：信访事项 {petition_id}{at_level}。{ask}{detail}"
+
+
+def petitioner_text(petition_id: str, message: str) -> str:
+    """What the petitioner is told (告知); their name is added where the slip is delivered."""
+    return f"【告知书】信访人：您的信访事项 {petition_id}：{message}。"

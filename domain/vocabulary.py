@@ -40,10 +40,42 @@ class Track(StrEnum):
 class Stage(StrEnum):
     """Where a petition is in the closed loop (闭环)."""
 
+    REGISTERED = "registered"  # 已登记, waiting for the bureau to assign a unit (交办)
     ASSIGNED = "assigned"  # 已交办, waiting for the unit to accept
-    HANDLING = "handling"  # 办理中
-    OVERDUE = "overdue"  # 逾期, still not completed after the track deadline
-    REPLIED = "replied"  # 已答复 (办结)
+    HANDLING = "handling"  # 办理中 (also during review 复查 and re-review 复核)
+    OVERDUE = "overdue"  # 逾期, still not completed after the deadline
+    REPLIED = "replied"  # 已答复 (办结), waiting for the revisit (回访)
+    CLOSED = "closed"  # 已结案: rated, not reached, or terminated (三级终结)
+    DECLINED = "declined"  # 不予受理
+    WITHDRAWN = "withdrawn"  # 撤回
+
+
+class Phase(StrEnum):
+    """Which handling round the petition is in (三级: 办理 → 复查 → 复核)."""
+
+    HANDLING = "handling"  # 办理
+    REVIEW = "review"  # 复查
+    RE_REVIEW = "re_review"  # 复核
+
+
+class Rating(StrEnum):
+    """The petitioner's answer at the revisit (回访)."""
+
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+
+
+class Closure(StrEnum):
+    """Why a petition's case is closed."""
+
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意, no review asked within the window
+    NOT_REACHED = "not_reached"  # 回访未联系上 (no rating within the revisit window)
+    TERMINATED = "terminated"  # 三级终结: re-review done, not accepted again
+    DECLINED = "declined"  # 不予受理
+    WITHDRAWN = "withdrawn"  # 撤回
 
 
 class Role(StrEnum):
@@ -54,12 +86,15 @@ class Role(StrEnum):
     UNIT_HEAD = "unit_head"  # 单位主要领导
     COUNTY_CONTACT_LEADER = "county_contact_leader"  # 联系点县领导
     BUREAU_DISPATCHER = "bureau_dispatcher"  # 信访局交办人员
+    CASE_OWNER = "case_owner"  # 包案领导 (a copy of every slip of a key case)
+    PETITIONER = "petitioner"  # 信访人 (told in writing; contact details stay in the store)
 
 
 class UnitKind(StrEnum):
     TOWNSHIP = "township"  # 乡镇/街道/开发区
     DEPARTMENT = "department"  # 县直单位
     BUREAU = "bureau"  # 信访局
+    REVIEW_BODY = "review_body"  # 复查/复核机关 (the next level up)
 
 
 class NoticeKind(StrEnum):
@@ -69,6 +104,7 @@ class NoticeKind(StrEnum):
     REMINDER = "reminder"  # 催办单
     SUPERVISION = "supervision"  # 督办单
     OVERDUE = "overdue"  # 逾期通报
+    PETITIONER = "petitioner"  # 告知书 to the petitioner
 
 
 class EventKind(StrEnum):
@@ -81,6 +117,18 @@ class EventKind(StrEnum):
     SUPERVISION = "supervision"  # 督办 (the chain climbed a level)
     OVERDUE = "overdue"  # 逾期
     COMPLETED = "completed"  # 办结 / 答复
+    TRANSFERRED = "transferred"  # 转办 to another unit
+    DECLINED = "declined"  # 不予受理
+    WITHDRAWN = "withdrawn"  # 撤回
+    EXTENSION_REQUESTED = "extension_requested"  # 申请延期
+    EXTENSION_APPROVED = "extension_approved"  # 批准延期
+    EXTENSION_REFUSED = "extension_refused"  # 不批准延期
+    OWNER_SET = "owner_set"  # 领导包案
+    NOTIFIED = "notified"  # 告知信访人 (四告知, decline, extension)
+    UPLOADED = "uploaded"  # 上传上级信访信息系统
+    RATED = "rated"  # 回访评价
+    REVIEW_REQUESTED = "review_requested"  # 申请复查/复核
+    CLOSED = "closed"  # 结案
 
 
 ROLE_LABELS: dict[Role, str] = {
@@ -89,6 +137,8 @@ ROLE_LABELS: dict[Role, str] = {
     Role.UNIT_HEAD: "单位主要领导",
     Role.COUNTY_CONTACT_LEADER: "联系点县领导",
     Role.BUREAU_DISPATCHER: "信访局交办人员",
+    Role.CASE_OWNER: "包案领导",
+    Role.PETITIONER: "信访人",
 }
 
 NOTICE_LABELS: dict[NoticeKind, str] = {
@@ -96,4 +146,11 @@ NOTICE_LABELS: dict[NoticeKind, str] = {
     NoticeKind.REMINDER: "催办单",
     NoticeKind.SUPERVISION: "督办单",
     NoticeKind.OVERDUE: "逾期通报",
+    NoticeKind.PETITIONER: "告知书",
+}
+
+PHASE_LABELS: dict[Phase, str] = {
+    Phase.HANDLING: "办理",
+    Phase.REVIEW: "复查",
+    Phase.RE_REVIEW: "复核",
 }

@@ -40,7 +40,8 @@ async def load_directory_if_empty(session: AsyncSession, path: Path) -> bool:
         Post(unit_id=bureau["id"], role="bureau_dispatcher", person_id=person(p).id, rank=rank)
         for rank, p in enumerate(bureau.get("dispatchers", []))
     ]
-    for order, unit in enumerate(data["units"], start=1):
+    bodies = data["units"] + data.get("review_bodies", [])
+    for order, unit in enumerate(bodies, start=1):
         units.append(Unit(id=unit["id"], name=unit["name"], kind=unit["kind"], sort_order=order))
         posts.append(Post(unit_id=unit["id"], role="unit_head", person_id=person(unit["head"]).id))
         posts.append(
@@ -86,3 +87,28 @@ async def list_units(session: AsyncSession) -> list[Unit]:
 
 async def get_unit(session: AsyncSession, unit_id: str) -> Unit | None:
     return await session.get(Unit, unit_id)
+
+
+async def phone_of(session: AsyncSession, person_id: str) -> str | None:
+    person = await session.get(Person, person_id)
+    return person.phone if person else None
+
+
+async def get_person(session: AsyncSession, person_id: str) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+async def leader(
+    session: AsyncSession, person_id: str, roles: list[str]
+) -> tuple[Person, Post] | None:
+    """The person and one leader post they hold, or None when they hold none of ``roles``."""
+    row = (
+        await session.execute(
+            select(Person, Post)
+            .join(Post, Post.person_id == Person.id)
+            .where(Person.id == person_id, Post.role.in_(roles))
+            .order_by(Post.id)
+            .limit(1)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None

@@ -98,19 +98,30 @@ class Petition(Base):
     category: Mapped[str] = mapped_column(String(64))
     summary: Mapped[str] = mapped_column(String(500))
     content: Mapped[str] = mapped_column(Text)
-    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    # None while registered at the bureau, before assignment (交办).
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
     track: Mapped[str] = mapped_column(String(16))
     registered_at: Mapped[datetime]
     policy_version: Mapped[str] = mapped_column(String(128))
-    # The policy the petition started with, so a workflow started late (after a crash between
-    # registration and start) runs on the terms the petition was registered under.
+    # The policy the petition started with ({"book": …, "day_seconds": …}), so a workflow
+    # started late (after a crash between registration and start) runs on the terms the
+    # petition was registered under.
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # 重复件: the terminated petition (三级终结) of the same petitioner on the same matter.
+    repeat_of: Mapped[str | None] = mapped_column(String(32))
     workflow_started: Mapped[bool] = mapped_column(Boolean, default=False)
     # Projection of the workflow's live state.
     stage: Mapped[str] = mapped_column(String(32))
+    phase: Mapped[str] = mapped_column(String(16), default="handling")
     level: Mapped[int | None] = mapped_column(Integer)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     accountable: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    owner: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # 包案领导
+    closure: Mapped[str | None] = mapped_column(String(32))
+    rating: Mapped[str | None] = mapped_column(String(32))
+    extension: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    uploaded: Mapped[bool] = mapped_column(Boolean, default=False)
+    assigned_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     reply: Mapped[str | None] = mapped_column(Text)
@@ -143,7 +154,7 @@ class Notice(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     petition_id: Mapped[str] = mapped_column(ForeignKey("petitions.id"), index=True)
-    key: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(96))
     kind: Mapped[str] = mapped_column(String(32))
     level: Mapped[int | None] = mapped_column(Integer)
     recipient_id: Mapped[str] = mapped_column(String(64))
@@ -152,6 +163,20 @@ class Notice(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class Document(Base):
+    """Written documents of a petition (告知书), one per petition, kind and key."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("petition_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    petition_id: Mapped[str] = mapped_column(ForeignKey("petitions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class PetitionCounter(Base):

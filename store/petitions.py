@@ -6,12 +6,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.contracts import StepRecord
-from store.models import IdempotencyKey, Notice, Petition, PetitionCounter, TimelineEvent
+from store.models import (
+    Document,
+    IdempotencyKey,
+    Notice,
+    Petition,
+    PetitionCounter,
+    TimelineEvent,
+)
 
 # Petition numbers follow the bureau's calendar year in Beijing time (no DST: a fixed offset).
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -50,6 +57,7 @@ async def register(
     intake: dict[str, Any],
     now: datetime,
     policy: dict[str, Any],
+    policy_version: str,
     idempotency_key: str | None,
     fingerprint: str,
 ) -> Registration:
@@ -68,7 +76,7 @@ async def register(
     petition = Petition(
         id=await _next_number(session, now),
         registered_at=now,
-        policy_version=str(policy["version"]),
+        policy_version=policy_version,
         policy=policy,
         stage="assigned",
         level=None,
@@ -94,6 +102,22 @@ async def register(
     return Registration(petition, created=True)
 
 
+async def terminated_matter(session: AsyncSession, *, phone: str, category: str) -> str | None:
+    """The newest petition of this petitioner on a matter of this category that was closed for
+    good after re-review (三级终结): a new one on it is a repeat (重复件)."""
+    found: str | None = await session.scalar(
+        select(Petition.id)
+        .where(
+            Petition.petitioner_phone == phone,
+            Petition.category == category,
+            Petition.closure == "terminated",
+        )
+        .order_by(Petition.registered_at.desc())
+        .limit(1)
+    )
+    return found
+
+
 async def mark_started(session: AsyncSession, petition_id: str) -> None:
     await session.execute(
         update(Petition).where(Petition.id == petition_id).values(workflow_started=True)
@@ -107,11 +131,12 @@ async def not_started(session: AsyncSession) -> list[Petition]:
     return list(rows)
 
 
-async def project(session: AsyncSession, record: StepRecord, now: datetime) -> bool:
+async def project(session: AsyncSession, record: StepRecord, now: datetime) -> set[str]:
     """Apply one workflow step to the read model, idempotently.
 
-    Returns True when this call wrote the step's notice (False when a retry finds it written),
-    so the caller logs each notice once.
+    Returns the keys of the notices this call wrote (none when a retry finds them written), so
+    the caller logs each notice once. A concurrent duplicate raises IntegrityError: the
+    activity is retried and then finds everything written.
     """
     state, event = record.state, record.event
     petition = await session.get(Petition, state.id)
@@ -119,20 +144,28 @@ async def project(session: AsyncSession, record: StepRecord, now: datetime) -> b
         raise LookupError(f"petition {state.id} has no intake record")
     if event.seq >= petition.projected_seq:
         petition.stage = state.stage.value
+        petition.phase = state.phase.value
+        petition.unit_id = state.unit_id
         petition.level = state.level
         petition.overdue = state.overdue
-        petition.accountable = (
-            state.accountable.model_dump(mode="json") if state.accountable else None
-        )
+        petition.accountable = _json(state.accountable)
+        petition.owner = _json(state.owner)
+        petition.closure = state.closure.value if state.closure else None
+        petition.rating = state.rating.value if state.rating else None
+        petition.extension = _json(state.extension)
+        petition.uploaded = state.uploaded
+        petition.assigned_at = state.assigned_at
         petition.accepted_at = state.accepted_at
         petition.completed_at = state.completed_at
         petition.reply = state.reply
+        petition.policy_version = state.policy_version
         petition.deadlines = [d.model_dump(mode="json") for d in state.deadlines]
         petition.projected_seq = event.seq
         petition.updated_at = now
         petition.workflow_started = True
-    # Write every event up to this one that the table lacks: the workflow appends some events
-    # (registration) without a step of their own, and a retried step finds its event written.
+    # Write every event up to this one that the table lacks: a retried step finds its event
+    # written, and steps recorded concurrently (an update beside the main line) may land in
+    # either order.
     have = set(
         await session.scalars(
             select(TimelineEvent.seq).where(TimelineEvent.petition_id == state.id)
@@ -143,13 +176,19 @@ async def project(session: AsyncSession, record: StepRecord, now: datetime) -> b
         for e in state.timeline
         if e.seq <= event.seq and e.seq not in have
     )
-    wrote_notice = False
-    if record.notice is not None:
-        notice = record.notice
-        seen = await session.scalar(
-            select(Notice.id).where(Notice.petition_id == state.id, Notice.key == notice.key)
+    written: set[str] = set()
+    if record.notices:
+        seen = set(
+            await session.scalars(
+                select(Notice.key).where(
+                    Notice.petition_id == state.id,
+                    Notice.key.in_([n.key for n in record.notices]),
+                )
+            )
         )
-        if seen is None:
+        for notice in record.notices:
+            if notice.key in seen:
+                continue
             session.add(
                 Notice(
                     petition_id=state.id,
@@ -163,14 +202,35 @@ async def project(session: AsyncSession, record: StepRecord, now: datetime) -> b
                     created_at=now,
                 )
             )
-            wrote_notice = True
-    try:
-        await session.commit()
-    except IntegrityError:
-        # A concurrent retry of the same step won the race: it wrote what we meant to write.
-        await session.rollback()
-        return False
-    return wrote_notice
+            written.add(notice.key)
+    await session.commit()
+    return written
+
+
+def _json(model: BaseModel | None) -> dict[str, Any] | None:
+    return model.model_dump(mode="json") if model is not None else None
+
+
+async def save_document(
+    session: AsyncSession, petition_id: str, *, kind: str, key: str, text: str, now: datetime
+) -> None:
+    """Store a document once per key (a retried activity finds it written)."""
+    exists = await session.scalar(
+        select(Document.id).where(Document.petition_id == petition_id, Document.key == key)
+    )
+    if exists is None:
+        session.add(
+            Document(petition_id=petition_id, kind=kind, key=key, text=text, created_at=now)
+        )
+    await session.commit()
+
+
+async def documents(session: AsyncSession, petition_id: str) -> list[Document]:
+    return list(
+        await session.scalars(
+            select(Document).where(Document.petition_id == petition_id).order_by(Document.id)
+        )
+    )
 
 
 async def get(session: AsyncSession, petition_id: str) -> Petition | None:
@@ -196,9 +256,11 @@ async def notices(session: AsyncSession, petition_id: str | None = None) -> list
 @dataclass(frozen=True)
 class PetitionFilter:
     stage: str | None = None
+    phase: str | None = None
     unit_id: str | None = None
     level: int | None = None
     overdue: bool | None = None
+    category: str | None = None
 
 
 async def search(
@@ -213,6 +275,10 @@ async def search(
         conditions.append(Petition.level == filters.level)
     if filters.overdue is not None:
         conditions.append(Petition.overdue.is_(filters.overdue))
+    if filters.phase is not None:
+        conditions.append(Petition.phase == filters.phase)
+    if filters.category is not None:
+        conditions.append(Petition.category == filters.category)
     total = await session.scalar(select(func.count()).select_from(Petition).where(*conditions))
     rows = await session.scalars(
         select(Petition)

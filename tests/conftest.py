@@ -7,18 +7,23 @@ import itertools
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.upload import DirectoryUpstream, UpstreamSystem
 from store import petitions
 from store.models import PetitionCounter
-from worker.runtime import prepare_store
+from worker.runtime import build_worker, prepare_store
 from worker.settings import Settings
+from worker.temporal import ensure_search_attributes
 
 BIN = Path(sys.executable).parent
 POLL_INTERVAL = 0.05  # seconds between checks of a condition; never a test's measure of time
@@ -39,6 +44,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         test_server_existing_path=binary("temporal-test-server"),
     ) as env:
+        await ensure_search_attributes(env.client, "default")
         yield env
 
 
@@ -49,7 +55,25 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         dev_server_existing_path=binary("temporal"),
     ) as env:
+        await ensure_search_attributes(env.client, "default")
         yield env
+
+
+def worker_for(
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[Any],
+    upstream: UpstreamSystem | None = None,
+    **options: Any,
+) -> Worker:
+    """The real petition worker; replies go to a directory under the test's data dir."""
+    return build_worker(
+        client,
+        settings.task_queue,
+        sessions,
+        upstream or DirectoryUpstream(settings.data_dir / "upstream"),
+        **options,
+    )
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -68,9 +92,13 @@ async def fresh_store(settings: Settings) -> async_sessionmaker[Any]:
     """A new database whose petition numbers start in a block of their own: tests share one
     Temporal server, where the petition number is the workflow id."""
     factory = await prepare_store(settings)
+    block = next(_number_blocks) * 1000
+    # The time-skipping clock runs years ahead over a session: seed every year it may reach.
+    this_year = petitions.utcnow().astimezone(petitions.BEIJING).year
     async with factory() as session:
-        year = petitions.utcnow().astimezone(petitions.BEIJING).year
-        session.add(PetitionCounter(year=year, last=next(_number_blocks) * 1000))
+        session.add_all(
+            PetitionCounter(year=year, last=block) for year in range(this_year, this_year + 10)
+        )
         await session.commit()
     return factory
 
@@ -103,7 +131,10 @@ async def register_petition(
     *,
     settings: Settings,
     track: str = "general",
-    unit_id: str = "dongguan",
+    unit_id: str | None = "dongguan",
+    category: str = "other",
+    phone: str = "13800138000",
+    now: datetime | None = None,
 ) -> str:
     """Write an intake record as the API would; returns the petition number."""
     async with sessions() as session:
@@ -112,16 +143,22 @@ async def register_petition(
             intake={
                 "channel": "visit",
                 "petitioner_name": "张三",
-                "petitioner_phone": "13800138000",
+                "petitioner_phone": phone,
                 "persons": 1,
-                "category": "wage_dispute",
+                "category": category,
                 "summary": "工资拖欠",
                 "content": "某建筑公司拖欠农民工工资三个月。",
                 "unit_id": unit_id,
                 "track": track,
             },
-            now=petitions.utcnow(),
-            policy=settings.policy().model_dump(mode="json"),
+            # On the shared time-skipping server the workflow clock runs ahead of the wall
+            # clock: tests register at the server's "now" so intake deadlines line up.
+            now=now or petitions.utcnow(),
+            policy={
+                "book": settings.policy_book().model_dump(mode="json"),
+                "day_seconds": settings.day_seconds,
+            },
+            policy_version=settings.policy(unit_id, category).version,
             idempotency_key=None,
             fingerprint="test",
         )

@@ -119,7 +119,12 @@ async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack) -> None
         slips = (await http.get(f"/petitions/{pid}/notices")).json()
         keys = [n["key"] for n in slips]
         assert len(keys) == len(set(keys))
-        assert keys[:3] == ["assignment", "reminder-before-escalation-L2", "escalation-L2"]
+        assert keys[:4] == [
+            "assignment",
+            "petitioner-acceptance-handling",
+            "reminder-before-escalation-L2",
+            "escalation-L2",
+        ]
         listing = (await http.get("/petitions")).json()
         assert [p["id"] for p in listing["items"]] == [pid]
     assert stack.stop() == 0

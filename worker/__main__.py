@@ -6,9 +6,10 @@ import asyncio
 import logging
 import signal
 
+from activities.upload import upstream_from_url
 from worker.runtime import build_worker, prepare_store, sweep_missing_workflows
 from worker.settings import get_settings
-from worker.temporal import connect
+from worker.temporal import connect, ensure_search_attributes
 
 log = logging.getLogger("petitionflow.worker")
 
@@ -17,14 +18,16 @@ async def main() -> None:
     settings = get_settings()
     sessions = await prepare_store(settings)
     client = await connect(settings)
-    worker = build_worker(client, settings.task_queue, sessions)
+    await ensure_search_attributes(client, settings.temporal_namespace)
+    upstream = upstream_from_url(settings.upstream_target(), token=settings.upstream_token)
+    worker = build_worker(client, settings.task_queue, sessions, upstream)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with worker:
         sweeper = asyncio.create_task(
-            sweep_missing_workflows(client, settings.task_queue, sessions)
+            sweep_missing_workflows(client, settings.task_queue, sessions, settings.review_units)
         )
         log.info(
             "worker polling task queue %r on %s (policy day = %gs)",

@@ -13,6 +13,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.petition import PetitionActivities
+from activities.upload import UpstreamSystem
 from store import directory, petitions
 from store.db import create_schema, make_engine, make_sessionmaker
 from worker.petitions import ensure_started, start_input
@@ -23,15 +24,25 @@ log = logging.getLogger("petitionflow.worker")
 
 
 def build_worker(
-    client: Client, task_queue: str, sessions: async_sessionmaker[Any], **options: Any
+    client: Client,
+    task_queue: str,
+    sessions: async_sessionmaker[Any],
+    upstream: UpstreamSystem,
+    **options: Any,
 ) -> Worker:
     """The petition worker; ``options`` go to ``temporalio.worker.Worker`` (tests tune caching)."""
-    activities = PetitionActivities(sessions)
+    activities = PetitionActivities(sessions, upstream)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[PetitionWorkflow],
-        activities=[activities.find_role_holder, activities.record_step],
+        activities=[
+            activities.find_role_holder,
+            activities.plan_handling,
+            activities.record_step,
+            activities.upload_reply,
+            activities.write_acceptance_notice,
+        ],
         **options,
     )
 
@@ -48,14 +59,17 @@ async def prepare_store(settings: Settings) -> async_sessionmaker[Any]:
 
 
 async def start_missing_workflows(
-    client: Client, task_queue: str, sessions: async_sessionmaker[Any]
+    client: Client,
+    task_queue: str,
+    sessions: async_sessionmaker[Any],
+    review_units: list[str],
 ) -> int:
     """Start the workflow of every petition registered but never confirmed started (the API
     crashed, or Temporal was down, between the intake row and the start). Nothing is lost."""
     async with sessions() as session:
         pending = await petitions.not_started(session)
     for row in pending:
-        await ensure_started(client, task_queue, start_input(row))
+        await ensure_started(client, task_queue, start_input(row, review_units))
         async with sessions() as session:
             await petitions.mark_started(session, row.id)
         log.info("started the missing workflow of %s", row.id)
@@ -66,13 +80,16 @@ SWEEP_SECONDS = 60.0
 
 
 async def sweep_missing_workflows(
-    client: Client, task_queue: str, sessions: async_sessionmaker[Any]
+    client: Client,
+    task_queue: str,
+    sessions: async_sessionmaker[Any],
+    review_units: list[str],
 ) -> None:
     """Run ``start_missing_workflows`` at start and every minute after: a petition registered
     while Temporal was down starts as soon as Temporal is back, without a restart."""
     while True:
         try:
-            await start_missing_workflows(client, task_queue, sessions)
+            await start_missing_workflows(client, task_queue, sessions, review_units)
         except (RPCError, SQLAlchemyError) as exc:
             log.warning("could not start missing workflows yet: %s", exc)
         await asyncio.sleep(SWEEP_SECONDS)

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.policy import EscalationPolicy
+from domain.policy import EscalationPolicy, PolicyBook, load_policy_book
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEMO_DIRECTORY = PROJECT_DIR / "store" / "demo_county.yaml"
@@ -31,12 +31,31 @@ class Settings(BaseSettings):
     api_port: int = 8000
     temporal_ui_port: int = 8233
     data_dir: Path = PROJECT_DIR / "var"
+    # The policy book (policy.yaml): the default, and overrides per unit and per category.
+    policy_file: Path = PROJECT_DIR / "policy.yaml"
+    # Where replies are uploaded (上传): an http(s) URL of the upper-level petition information
+    # system, or a directory (file:///… or a path); empty means <data_dir>/upstream.
+    upstream_url: str = ""
+    upstream_token: str | None = None
+    # The review bodies (复查, 复核) of the org directory: the next levels up.
+    review_units: list[str] = Field(default_factory=lambda: ["county-review", "city-review"])
     # How long the API waits on the workflow for a query or an update before answering 503.
     temporal_rpc_timeout_seconds: float = Field(default=10, gt=0)
 
-    def policy(self) -> EscalationPolicy:
-        """The policy new petitions start with (each keeps its own copy for life)."""
-        return EscalationPolicy(day_seconds=self.day_seconds)
+    def policy_book(self) -> PolicyBook:
+        """The book new petitions start with (each keeps its own copy for life)."""
+        return _load_book(self.policy_file)
+
+    def policy(self, unit_id: str | None = None, category: str = "other") -> EscalationPolicy:
+        return self.policy_book().policy_for(unit_id or "", category, self.day_seconds)
+
+    def upstream_target(self) -> str:
+        return self.upstream_url or str(self.data_dir / "upstream")
+
+
+@lru_cache(maxsize=8)
+def _load_book(path: Path) -> PolicyBook:
+    return load_policy_book(path.read_text(encoding="utf-8"))
 
 
 @lru_cache

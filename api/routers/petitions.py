@@ -1,4 +1,6 @@
-"""Petitions: register (登记), accept (受理), complete (办结), the live state and the lists."""
+"""Petitions through the closed loop (闭环): register (登记), assign (交办), accept (受理) or
+decline/transfer, extend, complete (办结), rate (回访), review (复查/复核), withdraw — plus the
+live state, the lists, the slips sent and the written notices."""
 
 from __future__ import annotations
 
@@ -22,23 +24,37 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import ServicesDep, SessionDep
 from api.schemas import (
     AccountablePublic,
+    AssignIn,
+    DocumentPublic,
     ErrorPublic,
+    ExtensionDecisionIn,
     NoticePublic,
+    OwnerIn,
     PetitionCreate,
     PetitionerPublic,
     PetitionPage,
     PetitionPublic,
     PetitionSummary,
+    TransferIn,
 )
 from domain.contracts import (
     PETITION_ID_PATTERN,
     AcceptRequest,
+    AssignRequest,
     CompleteRequest,
-    Deadline,
+    DeclineRequest,
+    ExtensionDecision,
+    ExtensionRequest,
+    OwnerRequest,
+    Person,
     PetitionState,
+    RateRequest,
+    ReviewRequest,
     TimelineEvent,
+    TransferRequest,
+    WithdrawRequest,
 )
-from domain.vocabulary import Role, Stage
+from domain.vocabulary import Category, Phase, Role, Stage
 from store import directory, petitions
 from store.models import Petition
 from worker.petitions import ensure_started, start_input
@@ -53,28 +69,71 @@ REFUSED: Responses = {
     409: {"model": ErrorPublic, "description": "the petition's stage refuses the action"}
 }
 UNAVAILABLE: Responses = {503: {"model": ErrorPublic, "description": "workflow engine unavailable"}}
+ACTION: Responses = {**NOT_FOUND, **REFUSED, **UNAVAILABLE}
+LEADER_ROLES = (Role.SUPERVISING_LEADER, Role.UNIT_HEAD, Role.COUNTY_CONTACT_LEADER)
 
 PetitionId = Annotated[str, Path(description="petition number, e.g. XF-2026-000123")]
 
 
-def _summary_fields(row: Petition) -> dict[str, Any]:
+def _invalid(field: str, kind: str, message: str, value: Any) -> HTTPException:
+    """A 422 in FastAPI's own shape, naming the field, for checks pydantic cannot make."""
+    return HTTPException(
+        422, [{"loc": ["body", field], "type": kind, "msg": message, "input": value}]
+    )
+
+
+def _person(data: dict[str, Any] | None) -> AccountablePublic | None:
+    return AccountablePublic.model_validate(data) if data else None
+
+
+def _row_state(row: Petition) -> dict[str, Any]:
+    """The live fields as the read model last projected them."""
+    return {
+        "unit_id": row.unit_id,
+        "stage": row.stage,
+        "phase": row.phase,
+        "level": row.level,
+        "overdue": row.overdue,
+        "accountable": _person(row.accountable),
+        "owner": _person(row.owner),
+        "closure": row.closure,
+        "accepted_at": row.accepted_at,
+        "completed_at": row.completed_at,
+    }
+
+
+def _live_state(live: PetitionState) -> dict[str, Any]:
+    def person(p: Person | None) -> AccountablePublic | None:
+        return _person(p.model_dump()) if p else None
+
+    return {
+        "unit_id": live.unit_id,
+        "stage": live.stage,
+        "phase": live.phase,
+        "level": live.level,
+        "overdue": live.overdue,
+        "accountable": person(live.accountable),
+        "owner": person(live.owner),
+        "closure": live.closure,
+        "accepted_at": live.accepted_at,
+        "completed_at": live.completed_at,
+    }
+
+
+def _intake(row: Petition) -> dict[str, Any]:
     return {
         "id": row.id,
         "channel": row.channel,
         "category": row.category,
         "track": row.track,
-        "unit_id": row.unit_id,
         "summary": row.summary,
-        "stage": row.stage,
-        "level": row.level,
-        "overdue": row.overdue,
-        "accountable": AccountablePublic.model_validate(row.accountable)
-        if row.accountable
-        else None,
         "registered_at": row.registered_at,
-        "accepted_at": row.accepted_at,
-        "completed_at": row.completed_at,
+        "repeat_of": row.repeat_of,
     }
+
+
+def _summary(row: Petition) -> PetitionSummary:
+    return PetitionSummary(**_intake(row), **_row_state(row))
 
 
 def _public(
@@ -82,31 +141,35 @@ def _public(
 ) -> PetitionPublic:
     """The intake record with the live state: from the workflow when it answers, else from the
     read model (same shape, at most one step behind)."""
-    fields = _summary_fields(row)
-    deadlines = [Deadline.model_validate(d) for d in row.deadlines]
-    reply = row.reply
-    if live is not None:
-        fields.update(
-            stage=live.stage,
-            level=live.level,
-            overdue=live.overdue,
-            accountable=AccountablePublic.model_validate(live.accountable.model_dump())
-            if live.accountable
-            else None,
-            accepted_at=live.accepted_at,
-            completed_at=live.completed_at,
+    detail: dict[str, Any] = {
+        **_intake(row),
+        "persons": row.persons,
+        "content": row.content,
+        "petitioner": PetitionerPublic(name=row.petitioner_name, phone=row.petitioner_phone),
+        "policy_version": row.policy_version,
+    }
+    if live is None:
+        detail.update(
+            _row_state(row),
+            reply=row.reply,
+            rating=row.rating,
+            extension=row.extension,
+            uploaded=row.uploaded,
+            deadlines=row.deadlines,
+            timeline=timeline,
         )
-        deadlines, timeline, reply = live.deadlines, live.timeline, live.reply
-    return PetitionPublic(
-        **fields,
-        persons=row.persons,
-        content=row.content,
-        petitioner=PetitionerPublic(name=row.petitioner_name, phone=row.petitioner_phone),
-        reply=reply,
-        policy_version=row.policy_version,
-        deadlines=deadlines,
-        timeline=timeline,
-    )
+    else:
+        detail.update(
+            _live_state(live),
+            reply=live.reply,
+            rating=live.rating,
+            extension=live.extension,
+            uploaded=live.uploaded,
+            deadlines=live.deadlines,
+            timeline=live.timeline,
+            policy_version=live.policy_version,
+        )
+    return PetitionPublic.model_validate(detail)
 
 
 async def _row_or_404(session: SessionDep, petition_id: str) -> Petition:
@@ -118,6 +181,17 @@ async def _row_or_404(session: SessionDep, petition_id: str) -> Petition:
     if row is None:
         raise HTTPException(404, f"petition {petition_id} not found")
     return row
+
+
+async def _responsible_unit(session: SessionDep, unit_id: str) -> None:
+    unit = await directory.get_unit(session, unit_id)
+    if unit is None or unit.kind not in ("township", "department"):
+        raise _invalid(
+            "unit_id",
+            "unknown_unit",
+            f"no responsible unit {unit_id!r}; see GET /api/v1/units",
+            unit_id,
+        )
 
 
 async def _handle(
@@ -141,8 +215,8 @@ def _rpc_timeout(services: ServicesDep) -> timedelta:
     responses={
         **UNAVAILABLE,
         422: {
-            "description": "invalid body, unknown unit, or an "
-            "Idempotency-Key reused with a different body"
+            "description": "invalid body, unknown unit, or an Idempotency-Key reused with a "
+            "different body"
         },
     },
 )
@@ -155,37 +229,34 @@ async def register_petition(
         str | None,
         Header(
             max_length=200,
-            description="repeat the request with the same key to get the "
-            "same petition back and start nothing new",
+            description="repeat the request with the same key to get the same petition back "
+            "and start nothing new",
         ),
     ] = None,
 ) -> PetitionPublic:
-    """登记 and 交办: record the petition and start its workflow, handing it to ``unit_id``."""
-    unit = await directory.get_unit(session, body.unit_id)
-    if unit is None or unit.kind == "bureau":
-        raise HTTPException(
-            422,
-            [
-                {
-                    "loc": ["body", "unit_id"],
-                    "type": "unknown_unit",
-                    "msg": f"no responsible unit {body.unit_id!r}; see GET /api/v1/units",
-                    "input": body.unit_id,
-                }
-            ],
-        )
+    """登记, and 交办 when ``unit_id`` is given: record the petition and start its workflow.
+    A petition of a petitioner whose same matter was terminated (三级终结) is flagged as a
+    repeat (重复件) and linked to it."""
+    if body.unit_id is not None:
+        await _responsible_unit(session, body.unit_id)
     payload = body.model_dump(mode="json")
     fingerprint = hashlib.sha256(
         json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
     intake = {k: v for k, v in payload.items() if k != "petitioner"}
     intake.update(petitioner_name=body.petitioner.name, petitioner_phone=body.petitioner.phone)
+    settings = services.settings
+    book = settings.policy_book()
+    intake["repeat_of"] = await petitions.terminated_matter(
+        session, phone=body.petitioner.phone, category=body.category.value
+    )
     try:
         registration = await petitions.register(
             session,
             intake=intake,
             now=petitions.utcnow(),
-            policy=services.settings.policy().model_dump(mode="json"),
+            policy={"book": book.model_dump(mode="json"), "day_seconds": settings.day_seconds},
+            policy_version=settings.policy(body.unit_id, body.category.value).version,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
         )
@@ -207,15 +278,17 @@ async def register_petition(
     if not row.workflow_started:
         try:
             await ensure_started(
-                await services.temporal(), services.settings.task_queue, start_input(row)
+                await services.temporal(),
+                settings.task_queue,
+                start_input(row, settings.review_units),
             )
         except (RPCError, HTTPException) as exc:
-            # The intake row is safe; the worker's start-up sweep starts the workflow later.
+            # The intake row is safe; the worker's sweep starts the workflow later.
             log.warning("petition %s registered, workflow not started yet: %s", row.id, exc)
             raise HTTPException(
                 503,
-                f"petition {row.id} is registered, but the workflow engine "
-                "is unavailable; it will start automatically",
+                f"petition {row.id} is registered, but the workflow engine is unavailable; "
+                "it will start automatically",
             ) from exc
         await petitions.mark_started(session, row.id)
     return _public(row, [], None)
@@ -225,9 +298,11 @@ async def register_petition(
 async def list_petitions(
     session: SessionDep,
     stage: Stage | None = None,
+    phase: Phase | None = None,
     unit_id: Annotated[str | None, Query(max_length=64)] = None,
     level: Annotated[int | None, Query(ge=1, le=10)] = None,
     overdue: bool | None = None,
+    category: Category | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> PetitionPage:
@@ -235,24 +310,25 @@ async def list_petitions(
     rows, total = await petitions.search(
         session,
         petitions.PetitionFilter(
-            stage=stage.value if stage else None, unit_id=unit_id, level=level, overdue=overdue
+            stage=stage.value if stage else None,
+            phase=phase.value if phase else None,
+            unit_id=unit_id,
+            level=level,
+            overdue=overdue,
+            category=category.value if category else None,
         ),
         limit=limit,
         offset=offset,
     )
-    return PetitionPage(
-        items=[PetitionSummary(**_summary_fields(r)) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return PetitionPage(items=[_summary(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{petition_id}", response_model=PetitionPublic, responses=NOT_FOUND)
 async def get_petition(
     petition_id: PetitionId, session: SessionDep, services: ServicesDep
 ) -> PetitionPublic:
-    """The live state: stage, level, who is accountable, every deadline and the timeline."""
+    """The live state: stage, level, who is accountable, every deadline with its reason, and
+    the timeline."""
     row = await _row_or_404(session, petition_id)
     live: PetitionState | None = None
     if row.workflow_started:
@@ -278,7 +354,7 @@ async def get_petition(
 
 @router.get("/{petition_id}/notices", response_model=list[NoticePublic], responses=NOT_FOUND)
 async def list_notices(petition_id: PetitionId, session: SessionDep) -> list[NoticePublic]:
-    """The slips (交办/催办/督办/逾期) this petition has sent, oldest first."""
+    """The slips (交办/催办/督办/逾期/告知) this petition has sent, oldest first."""
     await _row_or_404(session, petition_id)
     return [
         NoticePublic(
@@ -292,6 +368,16 @@ async def list_notices(petition_id: PetitionId, session: SessionDep) -> list[Not
             created_at=n.created_at,
         )
         for n in await petitions.notices(session, petition_id)
+    ]
+
+
+@router.get("/{petition_id}/documents", response_model=list[DocumentPublic], responses=NOT_FOUND)
+async def list_documents(petition_id: PetitionId, session: SessionDep) -> list[DocumentPublic]:
+    """Written documents: the acceptance notice (四告知) of each round."""
+    await _row_or_404(session, petition_id)
+    return [
+        DocumentPublic(kind=d.kind, key=d.key, text=d.text, created_at=d.created_at)
+        for d in await petitions.documents(session, petition_id)
     ]
 
 
@@ -313,53 +399,181 @@ async def _update(
         ) from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            # The workflow has closed: the petition is completed, nothing more can happen.
+            # The workflow has closed: the petition is finished, nothing more can happen.
             raise HTTPException(409, f"petition {row.id} is closed ({row.stage})") from exc
         raise HTTPException(503, f"workflow engine unavailable: {exc.message}") from exc
     await session.refresh(row)
     return _public(row, state.timeline, state)
 
 
-@router.post(
-    "/{petition_id}/accept",
-    response_model=PetitionPublic,
-    responses={**NOT_FOUND, **REFUSED, **UNAVAILABLE},
-)
+@router.post("/{petition_id}/assign", response_model=PetitionPublic, responses=ACTION)
+async def assign_petition(
+    petition_id: PetitionId, body: AssignIn, session: SessionDep, services: ServicesDep
+) -> PetitionPublic:
+    """交办: the bureau hands a registered petition to a responsible unit."""
+    row = await _row_or_404(session, petition_id)
+    await _responsible_unit(session, body.unit_id)
+    return await _update(
+        services, session, row, PetitionWorkflow.assign, AssignRequest(unit_id=body.unit_id)
+    )
+
+
+@router.post("/{petition_id}/accept", response_model=PetitionPublic, responses=ACTION)
 async def accept_petition(
     petition_id: PetitionId,
     session: SessionDep,
     services: ServicesDep,
     body: Annotated[AcceptRequest | None, Body()] = None,
 ) -> PetitionPublic:
-    """受理: the unit accepts; the case handler is accountable for week one. ``handler_id``
-    (optional) names one of the unit's handlers; by default its first handler."""
+    """受理: the unit accepts; the case handler is accountable for week one and the petitioner
+    gets the written notice (四告知). ``handler_id`` (optional) names one of the unit's
+    handlers; by default its first handler."""
     row = await _row_or_404(session, petition_id)
     request = body or AcceptRequest()
     if request.handler_id is not None:
-        handlers = await directory.role_holders(session, row.unit_id, Role.HANDLER.value)
+        handlers = await directory.role_holders(session, row.unit_id or "", Role.HANDLER.value)
         if request.handler_id not in {p.id for p, _ in handlers}:
-            raise HTTPException(
-                422,
-                [
-                    {
-                        "loc": ["body", "handler_id"],
-                        "type": "unknown_handler",
-                        "msg": f"{request.handler_id!r} is not a handler of unit {row.unit_id}",
-                        "input": request.handler_id,
-                    }
-                ],
+            raise _invalid(
+                "handler_id",
+                "unknown_handler",
+                f"{request.handler_id!r} is not a handler of unit {row.unit_id}",
+                request.handler_id,
             )
     return await _update(services, session, row, PetitionWorkflow.accept, request)
 
 
+@router.post("/{petition_id}/decline", response_model=PetitionPublic, responses=ACTION)
+async def decline_petition(
+    petition_id: PetitionId, body: DeclineRequest, session: SessionDep, services: ServicesDep
+) -> PetitionPublic:
+    """不予受理, with the reason and the legal basis; the petitioner is told in writing."""
+    row = await _row_or_404(session, petition_id)
+    return await _update(services, session, row, PetitionWorkflow.decline, body)
+
+
+@router.post("/{petition_id}/transfer", response_model=PetitionPublic, responses=ACTION)
+async def transfer_petition(
+    petition_id: PetitionId, body: TransferIn, session: SessionDep, services: ServicesDep
+) -> PetitionPublic:
+    """转办 to another unit with a reason: the new unit's clock starts afresh."""
+    row = await _row_or_404(session, petition_id)
+    await _responsible_unit(session, body.unit_id)
+    return await _update(
+        services,
+        session,
+        row,
+        PetitionWorkflow.transfer,
+        TransferRequest(unit_id=body.unit_id, reason=body.reason),
+    )
+
+
+@router.post("/{petition_id}/withdraw", response_model=PetitionPublic, responses=ACTION)
+async def withdraw_petition(
+    petition_id: PetitionId, body: WithdrawRequest, session: SessionDep, services: ServicesDep
+) -> PetitionPublic:
+    """撤回 by the petitioner: the chain ends with the reason."""
+    row = await _row_or_404(session, petition_id)
+    return await _update(services, session, row, PetitionWorkflow.withdraw, body)
+
+
+@router.post("/{petition_id}/extension", response_model=PetitionPublic, responses=ACTION)
+async def request_extension(
+    petition_id: PetitionId, body: ExtensionRequest, session: SessionDep, services: ServicesDep
+) -> PetitionPublic:
+    """延期申请 by the handler, with the reason; at most once, at most the policy's cap."""
+    row = await _row_or_404(session, petition_id)
+    return await _update(services, session, row, PetitionWorkflow.request_extension, body)
+
+
 @router.post(
-    "/{petition_id}/complete",
+    "/{petition_id}/extension/decision",
     response_model=PetitionPublic,
-    responses={**NOT_FOUND, **REFUSED, **UNAVAILABLE},
+    responses={**ACTION, 403: {"model": ErrorPublic, "description": "not the unit head"}},
 )
+async def decide_extension(
+    petition_id: PetitionId,
+    body: ExtensionDecisionIn,
+    session: SessionDep,
+    services: ServicesDep,
+) -> PetitionPublic:
+    """The unit head approves (deadlines and the chain move; the petitioner is told) or
+    refuses the extension."""
+    row = await _row_or_404(session, petition_id)
+    heads = await directory.role_holders(session, row.unit_id or "", Role.UNIT_HEAD.value)
+    head = next((p for p, _ in heads if p.id == body.approver_id), None)
+    if head is None:
+        raise HTTPException(
+            403,
+            f"{body.approver_id} is not the head of unit {row.unit_id}: only the unit "
+            "head approves an extension (信访条例第三十三条)",
+        )
+    approver = Person(
+        person_id=head.id,
+        name=head.name,
+        title=head.title,
+        role=Role.UNIT_HEAD,
+        unit_id=row.unit_id or "",
+    )
+    return await _update(
+        services,
+        session,
+        row,
+        PetitionWorkflow.decide_extension,
+        ExtensionDecision(approve=body.approve, approver=approver, note=body.note),
+    )
+
+
+@router.post("/{petition_id}/complete", response_model=PetitionPublic, responses=ACTION)
 async def complete_petition(
     petition_id: PetitionId, body: CompleteRequest, session: SessionDep, services: ServicesDep
 ) -> PetitionPublic:
-    """办结: record the reply (答复意见); every reminder and escalation stops."""
+    """办结: record the reply (答复意见); every reminder and escalation stops, the reply is
+    uploaded to the upper-level system and the revisit (回访) window opens."""
     row = await _row_or_404(session, petition_id)
     return await _update(services, session, row, PetitionWorkflow.complete, body)
+
+
+@router.post("/{petition_id}/rating", response_model=PetitionPublic, responses=ACTION)
+async def rate_petition(
+    petition_id: PetitionId, body: RateRequest, session: SessionDep, services: ServicesDep
+) -> PetitionPublic:
+    """回访: the petitioner's rating (satisfied / basically_satisfied / dissatisfied)."""
+    row = await _row_or_404(session, petition_id)
+    return await _update(services, session, row, PetitionWorkflow.rate, body)
+
+
+@router.post("/{petition_id}/review", response_model=PetitionPublic, responses=ACTION)
+async def request_review(
+    petition_id: PetitionId, body: ReviewRequest, session: SessionDep, services: ServicesDep
+) -> PetitionPublic:
+    """申请复查 (then 复核) within the window after the reply: the next level up handles it
+    with its own deadline, reminders and escalation. After 复核 the matter is final."""
+    row = await _row_or_404(session, petition_id)
+    return await _update(services, session, row, PetitionWorkflow.request_review, body)
+
+
+@router.post("/{petition_id}/owner", response_model=PetitionPublic, responses=ACTION)
+async def set_owner(
+    petition_id: PetitionId, body: OwnerIn, session: SessionDep, services: ServicesDep
+) -> PetitionPublic:
+    """领导包案: a leader owns the case and receives every reminder and supervision notice."""
+    row = await _row_or_404(session, petition_id)
+    found = await directory.leader(session, body.person_id, [r.value for r in LEADER_ROLES])
+    if found is None:
+        raise _invalid(
+            "person_id",
+            "not_a_leader",
+            f"{body.person_id!r} holds no leader post in the directory",
+            body.person_id,
+        )
+    person, post = found
+    owner = Person(
+        person_id=person.id,
+        name=person.name,
+        title=person.title,
+        role=Role(post.role),
+        unit_id=post.unit_id,
+    )
+    return await _update(
+        services, session, row, PetitionWorkflow.set_owner, OwnerRequest(owner=owner)
+    )

@@ -13,8 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.deps import Services
 from api.main import create_app
-from tests.conftest import fresh_store, make_settings
-from worker.runtime import build_worker
+from tests.conftest import fresh_store, make_settings, worker_for
 
 
 class ApiClient(httpx.AsyncClient):
@@ -51,7 +50,7 @@ def api(dev_env: WorkflowEnvironment, tmp_path: Path) -> ApiFactory:
         app = create_app(settings)
         async with (
             app.router.lifespan_context(app),
-            build_worker(dev_env.client, settings.task_queue, sessions),
+            worker_for(dev_env.client, settings, sessions),
             ApiClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://petitionflow.test"
             ) as http,

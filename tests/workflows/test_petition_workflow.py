@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.petition import PetitionActivities
+from activities.upload import DirectoryUpstream
 from domain.contracts import (
     AcceptRequest,
     CompleteRequest,
@@ -30,9 +31,8 @@ from domain.contracts import (
 from domain.vocabulary import EventKind, NoticeKind, Role, Stage
 from store import petitions
 from store.models import Post
-from tests.conftest import eventually, make_settings, register_petition
+from tests.conftest import eventually, make_settings, register_petition, worker_for
 from worker.petitions import ensure_started, start_input
-from worker.runtime import build_worker
 from worker.settings import Settings
 from workflows.petition import PetitionWorkflow
 
@@ -76,11 +76,13 @@ class Case:
 async def start_case(
     env: WorkflowEnvironment, sessions: async_sessionmaker[Any], settings: Settings, track: str
 ) -> WorkflowHandle[Any, Any]:
-    petition_id = await register_petition(sessions, settings=settings, track=track)
+    petition_id = await register_petition(
+        sessions, settings=settings, track=track, now=await env.get_current_time()
+    )
     async with sessions() as session:
         row = await petitions.get(session, petition_id)
     assert row is not None
-    await ensure_started(env.client, settings.task_queue, start_input(row))
+    await ensure_started(env.client, settings.task_queue, start_input(row, settings.review_units))
     return env.client.get_workflow_handle(petition_id)
 
 
@@ -103,7 +105,7 @@ async def case_factory(
     started: list[str],
 ) -> AsyncIterator[Any]:
     settings = make_settings(tmp_path)
-    async with build_worker(time_env.client, settings.task_queue, sessions):
+    async with worker_for(time_env.client, settings, sessions):
 
         async def make(track: str = "general") -> Case:
             handle = await start_case(time_env, sessions, settings, track)
@@ -148,6 +150,7 @@ async def test_level_climbs_at_each_week_boundary(case_factory: Any) -> None:
     assert supervision == [2, 3, 4]  # one supervision notice per escalation
     assert await case.notices() == [
         ("assignment", "assignment", "dongguan-h1"),
+        ("petitioner", "petitioner-acceptance-handling", f"petitioner:{case.handle.id}"),
         ("reminder", "reminder-before-escalation-L2", "dongguan-h1"),
         ("supervision", "escalation-L2", "dongguan-sup"),
         ("reminder", "reminder-before-escalation-L3", "dongguan-sup"),
@@ -191,13 +194,17 @@ async def test_completion_at_any_level_stops_everything(
     assert done.stage == Stage.REPLIED
     assert done.reply == "已协调企业支付拖欠工资。"
     assert done.timeline[-1].kind == EventKind.COMPLETED
-    notices_at_completion = await case.notices()
-    await case.handle.result()  # the workflow closes; nothing is left to fire
+    chain = (EventKind.REMINDER, EventKind.SUPERVISION, EventKind.OVERDUE)
+    slips_at_completion = [n for n in await case.notices() if n[0] != "petitioner"]
+    # Nobody rates it: the revisit window lapses, then the review window; the workflow closes.
     await case.env.sleep(DAY * 60)
-    final = await case.state()
-    assert final.timeline == done.timeline
-    assert final.level == level_before
-    assert await case.notices() == notices_at_completion
+    final = await case.until(lambda s: s.closure is not None and s.uploaded)
+    await case.handle.result()
+    after = final.timeline[len(done.timeline) :]
+    assert not [e for e in after if e.kind in chain], "the chain went on after completion"
+    assert [e.kind for e in after] == [EventKind.UPLOADED, EventKind.CLOSED]
+    assert (final.stage, final.closure, final.level) == (Stage.CLOSED, "not_reached", level_before)
+    assert [n for n in await case.notices() if n[0] != "petitioner"] == slips_at_completion
 
 
 async def test_simple_track_is_overdue_after_seven_days(case_factory: Any) -> None:
@@ -230,13 +237,16 @@ async def test_refused_actions_change_nothing(case_factory: Any) -> None:
         await case.accept()
     assert "already handling" in str(twice.value.cause)
     done = await case.complete()
-    await case.handle.result()
-    # The workflow has closed: a second completion is refused by the server itself (the API
-    # answers 409 for it too) and the reply stays the first one.
-    with pytest.raises(RPCError) as again:
+    with pytest.raises(WorkflowUpdateFailedError) as again:
         await case.complete("第二次答复")
-    assert again.value.status == RPCStatusCode.NOT_FOUND
+    assert "already completed" in str(again.value.cause)
     assert (await case.state()).reply == done.reply
+    # Once the workflow has closed, the server itself refuses (the API answers 409 too).
+    await case.env.sleep(DAY * 60)
+    await case.handle.result()
+    with pytest.raises(RPCError) as closed:
+        await case.complete("第三次答复")
+    assert closed.value.status == RPCStatusCode.NOT_FOUND
 
 
 async def test_start_is_idempotent(
@@ -246,23 +256,24 @@ async def test_start_is_idempotent(
     started: list[str],
 ) -> None:
     settings = make_settings(tmp_path)
-    async with build_worker(time_env.client, settings.task_queue, sessions):
+    async with worker_for(time_env.client, settings, sessions):
         handle = await start_case(time_env, sessions, settings, "general")
         started.append(handle.id)
         async with sessions() as session:
             row = await petitions.get(session, handle.id)
         assert row is not None
-        first = await handle.describe()
-        await ensure_started(time_env.client, settings.task_queue, start_input(row))
-        second = await time_env.client.get_workflow_handle(handle.id).describe()
-        assert first.run_id == second.run_id
+        start = start_input(row, settings.review_units)
+        first = await ensure_started(time_env.client, settings.task_queue, start)
+        second = await ensure_started(time_env.client, settings.task_queue, start)
+        assert first is not None and first == second
         # Even once closed, the number never gets a second chain.
         await handle.execute_update(PetitionWorkflow.accept, AcceptRequest())
         await handle.execute_update(PetitionWorkflow.complete, CompleteRequest(reply="已答复"))
+        await time_env.sleep(DAY * 60)  # past the revisit and review windows: it closes
         await handle.result()
-        await ensure_started(time_env.client, settings.task_queue, start_input(row))
-        third = await time_env.client.get_workflow_handle(handle.id).describe()
-        assert third.run_id == first.run_id
+        assert await ensure_started(time_env.client, settings.task_queue, start) is None
+        history = await handle.fetch_history()
+        assert history.run_id == first
 
 
 async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
@@ -274,7 +285,7 @@ async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
     settings = make_settings(tmp_path)
     # No sticky cache on the first worker: the test server would otherwise hold the next task
     # for the dead worker's sticky queue. Every task of this worker replays the whole history.
-    first = build_worker(time_env.client, settings.task_queue, sessions, max_cached_workflows=0)
+    first = worker_for(time_env.client, settings, sessions, max_cached_workflows=0)
     async with first:
         handle = await start_case(time_env, sessions, settings, "general")
         started.append(handle.id)
@@ -284,7 +295,7 @@ async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
         await time_env.sleep(DAY * 8)
         await case.until(lambda s: s.level == 2)
     # The first worker is gone (its workflow cache with it); a new one picks up the history.
-    async with build_worker(time_env.client, settings.task_queue, sessions):
+    async with worker_for(time_env.client, settings, sessions):
         await time_env.sleep(DAY * 7)
         state = await case.until(lambda s: s.level == 3)
         await time_env.sleep(DAY * 16)
@@ -293,6 +304,7 @@ async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
     assert len(keys) == len(set(keys)), "a notice was sent twice"
     assert keys == [
         "assignment",
+        "petitioner-acceptance-handling",
         "reminder-before-escalation-L2",
         "escalation-L2",
         "reminder-before-escalation-L3",
@@ -331,7 +343,7 @@ async def test_record_step_twice_writes_once(
     """A retried activity (worker killed after the write, before Temporal heard) writes nothing."""
     settings = make_settings(tmp_path)
     petition_id = await register_petition(sessions, settings=settings)
-    activities = PetitionActivities(sessions)
+    activities = PetitionActivities(sessions, DirectoryUpstream(tmp_path / "upstream"))
     holder = await activities.find_role_holder(
         RoleLookup(petition_id=petition_id, unit_id="dongguan", role=Role.UNIT_HEAD)
     )
@@ -343,8 +355,8 @@ async def test_record_step_twice_writes_once(
     state = PetitionState(
         id=petition_id,
         unit_id="dongguan",
-        track=start_input(row).track,
-        category=start_input(row).category,
+        track=start_input(row, settings.review_units).track,
+        category=start_input(row, settings.review_units).category,
         stage=Stage.HANDLING,
         level=3,
         registered_at=row.registered_at,
@@ -354,7 +366,7 @@ async def test_record_step_twice_writes_once(
     notice = Notice(
         key="escalation-L3", kind=NoticeKind.SUPERVISION, level=3, recipient=holder, text="督办"
     )
-    record = StepRecord(state=state, event=event, notice=notice)
+    record = StepRecord(state=state, event=event, notices=[notice])
     assert await activities.record_step(record) is True
     assert await activities.record_step(record) is False
     async with sessions() as session:
