@@ -15,7 +15,12 @@ RUN groupadd --system --gid 10001 petitionflow \
 # packages (with store's package data), never a source tree in the working directory.
 COPY . /tmp/petitionflow
 RUN pip install --no-cache-dir /tmp/petitionflow \
+    && mkdir -p /etc/petitionflow && cp /tmp/petitionflow/policy.yaml /etc/petitionflow/ \
     && rm -rf /tmp/petitionflow
+
+# The policy book lives outside the packages so an operator can mount their own.
+ENV PETITIONFLOW_POLICY_FILE=/etc/petitionflow/policy.yaml \
+    PETITIONFLOW_DATA_DIR=/app/var
 
 WORKDIR /app
 RUN chown petitionflow:petitionflow /app
