@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     temporal_rpc_timeout_seconds: float = Field(default=10, gt=0)
 
     def policy_book(self) -> PolicyBook:
-        """The book new petitions start with (each keeps its own copy for life)."""
-        return _load_book(self.policy_file)
+        """The book new petitions start with (each keeps its own copy for life). Re-read when
+        the file changes, so an edit applies to the next registration without a restart."""
+        return _load_book(self.policy_file, self.policy_file.stat().st_mtime_ns)
 
     def policy(self, unit_id: str | None = None, category: str = "other") -> EscalationPolicy:
         return self.policy_book().policy_for(unit_id or "", category, self.day_seconds)
@@ -54,7 +55,7 @@ class Settings(BaseSettings):
 
 
 @lru_cache(maxsize=8)
-def _load_book(path: Path) -> PolicyBook:
+def _load_book(path: Path, _mtime_ns: int) -> PolicyBook:
     return load_policy_book(path.read_text(encoding="utf-8"))
 
 
