@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.policy_book()  # an invalid policy book stops the start, with the reason
         sessions = await prepare_store(settings)
         app.state.services = Services(settings=settings, sessions=sessions)
         yield

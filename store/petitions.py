@@ -78,7 +78,7 @@ async def register(
         registered_at=now,
         policy_version=policy_version,
         policy=policy,
-        stage="assigned",
+        stage="assigned" if intake.get("unit_id") else "registered",
         level=None,
         overdue=False,
         deadlines=[],

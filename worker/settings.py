@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.policy import EscalationPolicy, PolicyBook, load_policy_book
+
+log = logging.getLogger("petitionflow.settings")
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEMO_DIRECTORY = PROJECT_DIR / "store" / "demo_county.yaml"
@@ -45,13 +48,31 @@ class Settings(BaseSettings):
     def policy_book(self) -> PolicyBook:
         """The book new petitions start with (each keeps its own copy for life). Re-read when
         the file changes, so an edit applies to the next registration without a restart."""
-        return _load_book(self.policy_file, self.policy_file.stat().st_mtime_ns)
+        try:
+            book = _load_book(self.policy_file, self.policy_file.stat().st_mtime_ns)
+        except (OSError, ValueError) as exc:
+            # A broken edit must not stop registrations: keep the last good book, loudly.
+            last = _last_good.get(self.policy_file)
+            if last is None:
+                raise
+            log.error(
+                "policy book %s is invalid, still using version %s: %s",
+                self.policy_file,
+                last.version,
+                exc,
+            )
+            return last
+        _last_good[self.policy_file] = book
+        return book
 
     def policy(self, unit_id: str | None = None, category: str = "other") -> EscalationPolicy:
         return self.policy_book().policy_for(unit_id or "", category, self.day_seconds)
 
     def upstream_target(self) -> str:
         return self.upstream_url or str(self.data_dir / "upstream")
+
+
+_last_good: dict[Path, PolicyBook] = {}
 
 
 @lru_cache(maxsize=8)

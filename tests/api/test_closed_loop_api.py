@@ -1,0 +1,241 @@
+"""The closed loop through the HTTP API, against a real Temporal dev server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from tests.api.conftest import PETITION, ApiFactory, temporal_address
+from tests.conftest import binary, eventually
+
+V1 = "/api/v1/petitions"
+
+
+async def register(http: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
+    body = {**PETITION, **changes}
+    body = {k: v for k, v in body.items() if v is not None}
+    response = await http.post(V1, json=body)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def act(
+    http: httpx.AsyncClient, pid: str, action: str, body: Any = None, expect: int = 200
+) -> dict[str, Any]:
+    response = await http.post(f"{V1}/{pid}/{action}", json=body)
+    assert response.status_code == expect, (action, response.text)
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def detail(http: httpx.AsyncClient, pid: str) -> dict[str, Any]:
+    result: dict[str, Any] = (await http.get(f"{V1}/{pid}")).json()
+    return result
+
+
+def overdue_at(state: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(
+        next(d for d in state["deadlines"] if d["kind"] == "overdue")["due_at"]
+    )
+
+
+async def test_intake_assign_transfer_decline(api: ApiFactory) -> None:
+    async with api() as http:
+        petition = await register(http, unit_id=None)
+        pid = petition["id"]
+        assert (petition["stage"], petition["unit_id"]) == ("registered", None)
+        unknown = await act(http, pid, "assign", {"unit_id": "nowhere"}, expect=422)
+        assert "unit_id" in json.dumps(unknown)
+        assigned = await act(http, pid, "assign", {"unit_id": "dongguan"})
+        assert (assigned["stage"], assigned["unit_id"]) == ("assigned", "dongguan")
+        await act(http, pid, "assign", {"unit_id": "xihe"}, expect=409)
+        await act(http, pid, "transfer", {"unit_id": "xihe"}, expect=422)  # no reason
+        moved = await act(http, pid, "transfer", {"unit_id": "xihe", "reason": "属地管辖"})
+        assert moved["unit_id"] == "xihe"
+        again = await act(http, pid, "transfer", {"unit_id": "xihe", "reason": "重复"}, expect=409)
+        assert "already with unit" in again["detail"]
+        declined = await act(
+            http,
+            pid,
+            "decline",
+            {"reason": "已进入诉讼程序", "legal_basis": "《信访工作条例》第三十一条"},
+        )
+        assert (declined["stage"], declined["closure"]) == ("declined", "declined")
+        await act(http, pid, "accept", expect=409)
+        slips = (await http.get(f"{V1}/{pid}/notices")).json()
+        told = [n for n in slips if n["kind"] == "petitioner"]
+        assert len(told) == 1 and "已进入诉讼程序" in told[0]["text"]
+        assert [n["recipient_id"] for n in slips if n["kind"] == "assignment"] == [
+            "dongguan-h1",
+            "xihe-h1",
+        ]
+
+
+async def test_extension_through_the_api(api: ApiFactory) -> None:
+    async with api(day_seconds=60) as http:
+        pid = (await register(http))["id"]
+        accepted = await act(http, pid, "accept")
+        before = overdue_at(accepted)
+        capped = await act(http, pid, "extension", {"days": 31, "reason": "太长"}, expect=409)
+        assert "at most 30" in capped["detail"]
+        await act(http, pid, "extension", {"days": 20, "reason": "需要现场测绘"})
+        await act(http, pid, "extension", {"days": 5, "reason": "再次"}, expect=409)
+        forbidden = await http.post(
+            f"{V1}/{pid}/extension/decision", json={"approve": True, "approver_id": "dongguan-sup"}
+        )
+        assert forbidden.status_code == 403 and "head" in forbidden.json()["detail"]
+        approved = await act(
+            http, pid, "extension/decision", {"approve": True, "approver_id": "dongguan-head"}
+        )
+        after = overdue_at(approved)
+        assert after - before == timedelta(seconds=20 * 60)  # 20 policy days
+        reason = next(d for d in approved["deadlines"] if d["kind"] == "overdue")["reason"]
+        assert "批准延期20日" in reason and "李卫东" in reason
+        assert approved["extension"]["approved"] is True
+        await act(
+            http,
+            pid,
+            "extension/decision",
+            {"approve": False, "approver_id": "dongguan-head"},
+            expect=409,
+        )
+
+
+async def test_withdraw_and_owner_through_the_api(api: ApiFactory) -> None:
+    async with api(day_seconds=60) as http:
+        pid = (await register(http))["id"]
+        await act(http, pid, "accept")
+        not_leader = await act(http, pid, "owner", {"person_id": "dongguan-h2"}, expect=422)
+        assert "person_id" in json.dumps(not_leader)
+        owned = await act(http, pid, "owner", {"person_id": "cl-02"})
+        assert owned["owner"]["name"] == "周海涛"
+        listed = (await http.get(V1)).json()["items"]
+        assert listed[0]["owner"]["person_id"] == "cl-02"  # shown everywhere the case is
+        gone = await act(http, pid, "withdraw", {"reason": "问题已解决，申请撤回"})
+        assert (gone["stage"], gone["closure"]) == ("withdrawn", "withdrawn")
+        await act(http, pid, "withdraw", {"reason": "再次撤回"}, expect=409)
+        await act(http, pid, "complete", {"reply": "已办结"}, expect=409)
+
+
+async def test_review_re_review_termination_and_repeat(api: ApiFactory) -> None:
+    async with api(day_seconds=0.5) as http:
+        petition = await register(http, category="demolition_compensation")
+        pid = petition["id"]
+        await act(http, pid, "accept")
+        for phase, unit, reason in [
+            ("review", "county-review", "对答复不服，申请复查"),
+            ("re_review", "city-review", "对复查意见不服，申请复核"),
+        ]:
+            await act(http, pid, "complete", {"reply": "维持原处理意见。"})
+            await act(http, pid, "rating", {"rating": "dissatisfied", "comment": "不满意"})
+            reviewed = await act(http, pid, "review", {"reason": reason})
+            assert (reviewed["phase"], reviewed["unit_id"], reviewed["stage"]) == (
+                phase,
+                unit,
+                "handling",
+            )
+            assert reviewed["accountable"]["person_id"] == f"{unit}-h1"
+        await act(http, pid, "complete", {"reply": "复核意见：维持。"})
+        await act(http, pid, "rating", {"rating": "dissatisfied"})
+        final = await eventually(lambda: detail(http, pid), lambda d: d["closure"] is not None)
+        assert (final["stage"], final["closure"]) == ("closed", "terminated")
+        await act(http, pid, "review", {"reason": "再次申请"}, expect=409)
+        documents = (await http.get(f"{V1}/{pid}/documents")).json()
+        assert [d["key"] for d in documents] == [
+            "acceptance-handling",
+            "acceptance-review",
+            "acceptance-re_review",
+        ]
+        assert "李秀英" in documents[0]["text"] and "受理告知书" in documents[0]["text"]
+        repeat = await register(http, category="demolition_compensation")
+        assert repeat["repeat_of"] == pid  # 重复件, linked to the terminated matter
+        other = await register(http, category="environment")
+        assert other["repeat_of"] is None
+
+
+POLICY_V1 = """
+version: "2026.1"
+default: {}
+units:
+  xihe: {general_deadline_days: 15}
+"""
+
+
+async def test_policy_edit_changes_new_petitions_only(api: ApiFactory, tmp_path: Path) -> None:
+    book = tmp_path / "policy.yaml"
+    book.write_text(POLICY_V1, encoding="utf-8")
+    async with api(day_seconds=60, policy_file=book) as http:
+        old = (await register(http))["id"]
+        xihe = (await register(http, unit_id="xihe"))["id"]
+        book.write_text(
+            POLICY_V1.replace("2026.1", "2026.2") + "categories:\n"
+            "  wage_dispute: {general_deadline_days: 20}\n",
+            encoding="utf-8",
+        )
+        new = (await register(http))["id"]
+        broken_edit = "version: 2026.3\ndefault: {chain: []}\n"
+        book.write_text(broken_edit, encoding="utf-8")
+        still = await register(http)  # a broken edit keeps the last good book
+        assert still["policy_version"].startswith("2026.2")
+        days = {}
+        for pid in (old, xihe, new):
+            accepted = await act(http, pid, "accept")
+            start = datetime.fromisoformat(accepted["accepted_at"])
+            days[pid] = round((overdue_at(accepted) - start).total_seconds() / 60)
+            assert accepted["policy_version"] == (await detail(http, pid))["policy_version"]
+        assert days == {old: 30, xihe: 15, new: 20}
+        versions = {pid: (await detail(http, pid))["policy_version"] for pid in (old, xihe, new)}
+        assert versions[old] == "2026.1"
+        assert versions[xihe] == "2026.1+unit:xihe"
+        assert versions[new] == "2026.2+category:wage_dispute"
+
+
+async def test_temporal_lists_petitions_by_level(
+    api: ApiFactory, dev_env: WorkflowEnvironment
+) -> None:
+    async with api(day_seconds=0.25) as http:
+        high = (await register(http))["id"]
+        low = (await register(http))["id"]
+        idle = (await register(http))["id"]
+        await act(http, high, "accept")
+        await act(http, low, "accept")
+        await act(http, low, "complete", {"reply": "当周办结。"})
+        await eventually(lambda: detail(http, high), lambda d: d["overdue"], timeout=30)
+    ours = " OR ".join(f"WorkflowId = '{pid}'" for pid in (high, low, idle))
+
+    def listed(query: str) -> list[str]:
+        out = subprocess.run(
+            [
+                binary("temporal"),
+                "workflow",
+                "list",
+                "--address",
+                temporal_address(dev_env),
+                "--query",
+                f"({query}) AND ({ours})",
+                "--output",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+        rows = (
+            json.loads(out)
+            if out.startswith("[")
+            else [json.loads(line) for line in out.splitlines() if line.strip()]
+        )
+        return sorted(r["execution"]["workflowId"] for r in rows)
+
+    assert listed("PetitionLevel >= 3") == [high]
+    assert listed("PetitionOverdue = true") == [high]
+    assert listed("PetitionStage = 'assigned'") == [idle]
+    assert listed("PetitionUnit = 'dongguan'") == sorted([high, low, idle])
