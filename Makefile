@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint setup clean
+.PHONY: run test lint setup clean histories
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "petitionflow needs Python >= 3.11")'
@@ -27,6 +27,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# Save the histories of the current workflow version for the replay tests:
+#   make histories VERSION=v2
+histories: $(STAMP)
+	@test -n "$(VERSION)" || (echo "usage: make histories VERSION=vN" && exit 2)
+	$(BIN)/python -m tests.histories.record tests/histories/$(VERSION)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

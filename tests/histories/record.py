@@ -1,0 +1,168 @@
+"""Record the histories of the current PetitionWorkflow for replay tests.
+
+    .venv/bin/python -m tests.histories.record tests/histories/<version>
+
+runs a set of scenarios on the time-skipping test server with the real activities on a
+throwaway SQLite database, and saves each workflow's history as <scenario>.json. Commit the
+folder with each released workflow version: tests/test_replay.py replays every saved history
+with the current code, so a change that would break a petition already running fails CI (keep
+old behaviour behind ``workflow.patched``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.contracts import (
+    AssignRequest,
+    DeclineRequest,
+    ExtensionDecision,
+    ExtensionRequest,
+    OwnerRequest,
+    Person,
+    RateRequest,
+    ReviewRequest,
+    TransferRequest,
+    WithdrawRequest,
+)
+from domain.vocabulary import Rating, Role
+from tests.conftest import binary, fresh_store, make_settings, worker_for
+from tests.workflows.conftest import DAY, Case, start_case
+from worker.temporal import ensure_search_attributes
+from workflows.petition import PetitionWorkflow
+
+HEAD = Person(
+    person_id="dongguan-head",
+    name="李卫东",
+    title="东关镇党委书记",
+    role=Role.UNIT_HEAD,
+    unit_id="dongguan",
+)
+OWNER = Person(
+    person_id="cl-02",
+    name="周海涛",
+    title="县委常委、政法委书记",
+    role=Role.COUNTY_CONTACT_LEADER,
+    unit_id="xihe",
+)
+
+
+async def chain_to_overdue(case: Case) -> None:
+    await case.accept()
+    await case.update(PetitionWorkflow.set_owner, OwnerRequest(owner=OWNER))
+    await case.env.sleep(DAY * 31)
+    await case.until(lambda s: s.overdue)
+
+
+async def completed_and_rated(case: Case) -> None:
+    await case.accept()
+    await case.env.sleep(DAY * 8)
+    await case.until(lambda s: s.level == 2)
+    await case.complete()
+    await case.until(lambda s: s.uploaded)
+    await case.update(PetitionWorkflow.rate, RateRequest(rating=Rating.SATISFIED))
+    await case.handle.result()
+
+
+async def transferred_and_extended(case: Case) -> None:
+    await case.update(
+        PetitionWorkflow.transfer, TransferRequest(unit_id="xihe", reason="属西河乡管辖")
+    )
+    await case.env.sleep(DAY * 2)
+    await case.until(lambda s: s.timeline[-1].kind == "reminder")
+    await case.accept()
+    await case.update(
+        PetitionWorkflow.request_extension, ExtensionRequest(days=15, reason="需要现场核查")
+    )
+    head = Person(
+        person_id="xihe-head",
+        name="杨国强",
+        title="西河乡乡长",
+        role=Role.UNIT_HEAD,
+        unit_id="xihe",
+    )
+    await case.update(
+        PetitionWorkflow.decide_extension, ExtensionDecision(approve=True, approver=head)
+    )
+    await case.env.sleep(DAY * 30)  # the chain moved by the 15 days approved
+    await case.until(lambda s: s.level == 3)
+
+
+async def reviewed_to_termination(case: Case) -> None:
+    await case.accept()
+    for reason in ("申请复查", "申请复核"):
+        await case.complete("维持原处理意见。")
+        await case.update(PetitionWorkflow.rate, RateRequest(rating=Rating.DISSATISFIED))
+        await case.update(PetitionWorkflow.request_review, ReviewRequest(reason=reason))
+    await case.complete("复核意见：维持。")
+    await case.env.sleep(DAY * 8)  # not rated within the revisit window: closed as terminated
+    await case.until(lambda s: s.closure == "terminated")
+    await case.handle.result()
+
+
+async def registered_assigned_declined(case: Case) -> None:
+    await case.env.sleep(DAY * 1.5)
+    await case.until(lambda s: s.timeline[-1].kind == "reminder")
+    await case.update(PetitionWorkflow.assign, AssignRequest(unit_id="dongguan"))
+    await case.update(
+        PetitionWorkflow.decline,
+        DeclineRequest(reason="已进入诉讼程序", legal_basis="《信访工作条例》第三十一条"),
+    )
+    await case.handle.result()
+
+
+async def withdrawn(case: Case) -> None:
+    await case.accept()
+    await case.env.sleep(DAY * 3)
+    await case.update(PetitionWorkflow.withdraw, WithdrawRequest(reason="已和解"))
+    await case.handle.result()
+
+
+SCENARIOS: dict[str, tuple[dict[str, object], Callable[[Case], Awaitable[None]]]] = {
+    "chain_to_overdue": ({}, chain_to_overdue),
+    "completed_and_rated": ({}, completed_and_rated),
+    "transferred_and_extended": ({}, transferred_and_extended),
+    "reviewed_to_termination": ({}, reviewed_to_termination),
+    "registered_assigned_declined": ({"unit_id": None}, registered_assigned_declined),
+    "withdrawn": ({}, withdrawn),
+}
+
+
+async def record(target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    async with await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=binary("temporal-test-server"),
+    ) as env:
+        await ensure_search_attributes(env.client, "default")
+        for name, (intake, scenario) in SCENARIOS.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                settings = make_settings(Path(tmp))
+                sessions = await fresh_store(settings)
+                async with worker_for(env.client, settings, sessions):
+                    handle = await start_case(env, sessions, settings, "general", **intake)
+                    case = Case(env, settings, sessions, handle)
+                    await case.until(lambda s: len(s.timeline) >= 1)
+                    await scenario(case)
+                    history = await handle.fetch_history()
+                    # An open workflow with no worker would stall the test server's clock.
+                    with contextlib.suppress(RPCError):
+                        await handle.terminate("recorded")
+                await sessions.kw["bind"].dispose()
+            (target / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+            print(f"recorded {name}: {len(history.events)} events")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    asyncio.run(record(Path(sys.argv[1])))
