@@ -133,14 +133,6 @@ class PetitionActivities:
             handler_phone = await directory.phone_of(session, notice.handler.person_id)
             if row is None:
                 raise LookupError(f"petition {notice.petition_id} has no intake record")
-            deadline_reason = next(
-                (
-                    d.get("reason") or d.get("description", "")
-                    for d in row.deadlines
-                    if d.get("kind") == StepKind.OVERDUE.value
-                ),
-                "",
-            )
             text = render(
                 "acceptance_notice.txt.j2",
                 petition_id=notice.petition_id,
@@ -150,7 +142,7 @@ class PetitionActivities:
                 phase_label=PHASE_LABELS[notice.phase],
                 accepted_at=beijing(notice.accepted_at),
                 deadline=beijing(notice.deadline),
-                deadline_reason=deadline_reason or "按规定期限",
+                deadline_reason=notice.deadline_reason or "按规定期限",
                 leader_name=notice.leader.name,
                 leader_title=notice.leader.title,
                 handler_name=notice.handler.name,

@@ -235,6 +235,7 @@ class AcceptanceNotice(Strict):
     unit_id: str
     accepted_at: datetime
     deadline: datetime
+    deadline_reason: str = ""
     leader: Person
     handler: Person
     phase: Phase = Phase.HANDLING

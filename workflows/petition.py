@@ -137,6 +137,7 @@ class PetitionWorkflow:
                 due=start.registered_at + self._policy.duration(self._policy.assign_days),
                 deadline_key="assign",
                 description="交办期限：登记后由信访局交办责任单位",
+                reason=f"登记后{self._policy.assign_days:g}日内交办（“四个一”：一天内交办）",
                 role=Role.BUREAU_DISPATCHER,
                 reminder_key="reminder-assign",
             )
@@ -169,6 +170,7 @@ class PetitionWorkflow:
             due=assigned_at + self._policy.duration(self._policy.accept_days),
             deadline_key="accept",
             description="受理期限：交办后责任单位受理",
+            reason=f"交办后{self._policy.accept_days:g}日内受理（“四个一”：一天内受理）",
             role=Role.UNIT_HEAD,
             reminder_key=f"reminder-accept{suffix}",
         )
@@ -271,15 +273,23 @@ class PetitionWorkflow:
         replied_at = self._state.completed_at or workflow.now()
         phase = self._state.phase
         revisit_due = replied_at + self._policy.duration(self._policy.revisit_days)
-        self._add_deadline("revisit", revisit_due, "回访期限：答复后回访并请信访人评价")
+        self._add_deadline(
+            "revisit",
+            revisit_due,
+            "回访期限：答复后回访并请信访人评价",
+            f"答复后{self._policy.revisit_days:g}日内回访（闭环管理：必回访）；"
+            "逾期未评价按“未联系上”结案",
+        )
         self._review_due = None
         if phase in _NEXT_PHASE:
             self._review_due = replied_at + self._policy.duration(self._policy.review_request_days)
+            label = PHASE_LABELS[_NEXT_PHASE[phase]]
             self._add_deadline(
                 "review_request",
                 self._review_due,
-                f"申请{PHASE_LABELS[_NEXT_PHASE[phase]]}期限：收到答复意见之日起"
-                f"{self._policy.review_request_days:g}日内（信访条例第三十四、三十五条）",
+                f"申请{label}期限",
+                f"信访人对答复意见不服的，可自收到之日起{self._policy.review_request_days:g}日内"
+                f"请求{label}（信访条例第三十四、三十五条）",
             )
         await self._until(
             lambda: self._state.rating is not None or self._review_requested, revisit_due
@@ -623,11 +633,12 @@ class PetitionWorkflow:
         due: datetime,
         deadline_key: str,
         description: str,
+        reason: str,
         role: Role,
         reminder_key: str,
     ) -> None:
         """Wait for ``done``; at ``due`` remind the holder of ``role`` once, then keep waiting."""
-        self._add_deadline(deadline_key, due, description)
+        self._add_deadline(deadline_key, due, description, reason)
         await self._until(done, due)
         if not done():
             holder = await self._holder(role)
@@ -681,8 +692,8 @@ class PetitionWorkflow:
     async def _tell_acceptance(self, handler: Person) -> None:
         """四告知: in writing, when accepted, the deadline, the leader, handler and phone, and
         the consequences of repeated complaints while it is handled."""
-        deadline = next((s.at for s in self._plan if s.kind == StepKind.OVERDUE), None)
-        assert self._state.accepted_at is not None and deadline is not None
+        step = next((s for s in self._plan if s.kind == StepKind.OVERDUE), None)
+        assert self._state.accepted_at is not None and step is not None
         leader = self._state.owner or await self._holder(Role.SUPERVISING_LEADER)
         unit_id = self._state.unit_id
         assert unit_id is not None
@@ -692,7 +703,8 @@ class PetitionWorkflow:
                 petition_id=self._state.id,
                 unit_id=unit_id,
                 accepted_at=self._state.accepted_at,
-                deadline=deadline,
+                deadline=step.at,
+                deadline_reason=step.reason,
                 leader=leader,
                 handler=handler,
                 phase=self._state.phase,
@@ -844,8 +856,10 @@ class PetitionWorkflow:
             return petitioner_text(self._state.id, note or "")
         return notice_text(kind, self._state.id, level, person, note)
 
-    def _add_deadline(self, key: str, due: datetime, description: str) -> None:
-        self._other_deadlines[key] = Deadline(kind=key, due_at=due, description=description)
+    def _add_deadline(self, key: str, due: datetime, description: str, reason: str) -> None:
+        self._other_deadlines[key] = Deadline(
+            kind=key, due_at=due, description=description, reason=reason
+        )
         self._refresh_deadlines()
 
     def _refresh_deadlines(self) -> None:

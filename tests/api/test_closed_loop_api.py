@@ -55,6 +55,8 @@ async def test_intake_assign_transfer_decline(api: ApiFactory) -> None:
         assert "unit_id" in json.dumps(unknown)
         assigned = await act(http, pid, "assign", {"unit_id": "dongguan"})
         assert (assigned["stage"], assigned["unit_id"]) == ("assigned", "dongguan")
+        [accept_by] = assigned["deadlines"]
+        assert accept_by["kind"] == "accept" and "一天内受理" in accept_by["reason"]
         await act(http, pid, "assign", {"unit_id": "xihe"}, expect=409)
         await act(http, pid, "transfer", {"unit_id": "xihe"}, expect=422)  # no reason
         moved = await act(http, pid, "transfer", {"unit_id": "xihe", "reason": "属地管辖"})

@@ -289,5 +289,6 @@ async def test_acceptance_notice_tells_the_four_things(case_factory: CaseFactory
     text = document.text
     assert "张三" in text  # the petitioner's name, from the intake record
     assert "受理时间" in text and "办理期限" in text
+    assert "受理后30日（一般信访事项一个月内办结" in text  # the deadline says why
     assert "赵秀兰" in text and "张明" in text and "0558-6131003" in text  # leader, handler, phone
     assert "重复投诉" in text  # the consequences of repeated complaints
