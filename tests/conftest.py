@@ -18,7 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.upload import DirectoryUpstream, UpstreamSystem
+from activities.upload import UpstreamSystem, upstream_from_url
 from store import petitions
 from store.models import PetitionCounter
 from worker.runtime import build_worker, prepare_store
@@ -66,12 +66,13 @@ def worker_for(
     upstream: UpstreamSystem | None = None,
     **options: Any,
 ) -> Worker:
-    """The real petition worker; replies go to a directory under the test's data dir."""
+    """The real petition worker; replies go where the settings say (by default a directory
+    under the test's data dir)."""
     return build_worker(
         client,
         settings.task_queue,
         sessions,
-        upstream or DirectoryUpstream(settings.data_dir / "upstream"),
+        upstream or upstream_from_url(settings.upstream_target()),
         **options,
     )
 

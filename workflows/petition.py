@@ -165,6 +165,14 @@ class PetitionWorkflow:
             notice=(NoticeKind.ASSIGNMENT, f"assignment{suffix}"),
         )
         self._assignments += 1
+        # The statutory limit (信访条例 arts. 21/22) stands beside the county's one-day rule.
+        self._add_deadline(
+            "acceptance_statutory",
+            assigned_at + self._policy.duration(self._policy.acceptance_notice_days),
+            "依法决定是否受理并书面告知的期限",
+            f"收到信访事项之日起{self._policy.acceptance_notice_days}日内决定是否受理并书面告知"
+            "信访人（信访条例第二十一、二十二条）",
+        )
         await self._await_or_remind(
             lambda: self._state.stage != Stage.ASSIGNED or self._transferred,
             due=assigned_at + self._policy.duration(self._policy.accept_days),
@@ -180,8 +188,8 @@ class PetitionWorkflow:
         upload and the revisit. True when the petitioner asked for the next round."""
         phase = self._state.phase
         self._taken = set()
-        self._other_deadlines.pop("accept", None)
-        self._other_deadlines.pop("assign", None)
+        for intake in ("assign", "accept", "acceptance_statutory"):
+            self._other_deadlines.pop(intake, None)
         preferred = self._accept.handler_id if self._accept and phase == Phase.HANDLING else None
         handler = await self._holder(Role.HANDLER, preferred=preferred)
         self._state.accountable = handler
@@ -390,6 +398,8 @@ class PetitionWorkflow:
         """不予受理, with the reason and legal basis the petitioner is told in writing."""
         self._state.stage = Stage.DECLINED
         self._state.closure = Closure.DECLINED
+        self._other_deadlines.clear()  # nothing is pending any more
+        self._refresh_deadlines()
         note = f"不予受理。理由：{request.reason}；依据：{request.legal_basis}"
         await self._record(EventKind.DECLINED, person=None, note=note)
         await self._tell_petitioner("decline", note)
@@ -427,6 +437,7 @@ class PetitionWorkflow:
         """撤回 by the petitioner: the chain ends here."""
         self._state.stage = Stage.WITHDRAWN
         self._state.closure = Closure.WITHDRAWN
+        self._other_deadlines.clear()  # nothing is pending any more
         await self._record(EventKind.WITHDRAWN, person=None, note=f"信访人撤回：{request.reason}")
         self._refresh_deadlines()
         return self._state

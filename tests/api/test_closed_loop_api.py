@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api.conftest import PETITION, ApiFactory, temporal_address
@@ -55,8 +60,10 @@ async def test_intake_assign_transfer_decline(api: ApiFactory) -> None:
         assert "unit_id" in json.dumps(unknown)
         assigned = await act(http, pid, "assign", {"unit_id": "dongguan"})
         assert (assigned["stage"], assigned["unit_id"]) == ("assigned", "dongguan")
-        [accept_by] = assigned["deadlines"]
-        assert accept_by["kind"] == "accept" and "一天内受理" in accept_by["reason"]
+        by_kind = {d["kind"]: d for d in assigned["deadlines"]}
+        assert set(by_kind) == {"accept", "acceptance_statutory"}  # all pending, each explained
+        assert "一天内受理" in by_kind["accept"]["reason"]
+        assert "第二十一、二十二条" in by_kind["acceptance_statutory"]["reason"]
         await act(http, pid, "assign", {"unit_id": "xihe"}, expect=409)
         await act(http, pid, "transfer", {"unit_id": "xihe"}, expect=422)  # no reason
         moved = await act(http, pid, "transfer", {"unit_id": "xihe", "reason": "属地管辖"})
@@ -70,6 +77,7 @@ async def test_intake_assign_transfer_decline(api: ApiFactory) -> None:
             {"reason": "已进入诉讼程序", "legal_basis": "《信访工作条例》第三十一条"},
         )
         assert (declined["stage"], declined["closure"]) == ("declined", "declined")
+        assert declined["deadlines"] == []
         await act(http, pid, "accept", expect=409)
         slips = (await http.get(f"{V1}/{pid}/notices")).json()
         told = [n for n in slips if n["kind"] == "petitioner"]
@@ -241,3 +249,92 @@ async def test_temporal_lists_petitions_by_level(
     assert listed("PetitionOverdue = true") == [high]
     assert listed("PetitionStage = 'assigned'") == [idle]
     assert listed("PetitionUnit = 'dongguan'") == sorted([high, low, idle])
+
+
+class UpperSystem:
+    """A real HTTP server standing in for the upper-level petition information system: it is
+    'under maintenance' for the first ``outages`` requests, then acknowledges."""
+
+    def __init__(self, outages: int) -> None:
+        self.outages = outages
+        self.received: list[dict[str, Any]] = []
+        app = FastAPI()
+
+        @app.post("/replies")
+        async def receive(request: Request) -> JSONResponse:
+            if self.outages > 0:
+                self.outages -= 1
+                return JSONResponse({"error": "维护中"}, status_code=503)
+            self.received.append(await request.json())
+            return JSONResponse({"ack_id": f"SJ-{len(self.received):04d}"})
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.url = f"http://127.0.0.1:{self.port}/replies"
+
+    async def __aenter__(self) -> UpperSystem:
+        self.task = asyncio.create_task(self.server.serve())
+
+        async def started() -> bool:
+            return bool(self.server.started)
+
+        await eventually(started, bool)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        await self.task
+
+
+async def test_reply_uploaded_through_an_outage_then_rated_and_owner_copied(
+    api: ApiFactory,
+) -> None:
+    async with UpperSystem(outages=1) as upper, api(day_seconds=60, upstream_url=upper.url) as http:
+        pid = (await register(http))["id"]
+        await act(http, pid, "accept")
+        await act(http, pid, "owner", {"person_id": "cl-01"})
+        done = await act(http, pid, "complete", {"reply": "已责令企业七日内足额支付。"})
+        assert done["stage"] == "replied"
+        uploaded = await eventually(lambda: detail(http, pid), lambda d: d["uploaded"], timeout=60)
+        note = next(e["note"] for e in uploaded["timeline"] if e["kind"] == "uploaded")
+        assert "SJ-0001" in note  # acknowledged after the outage
+        assert upper.outages == 0 and upper.received[0]["reply"] == "已责令企业七日内足额支付。"
+        rated = await act(http, pid, "rating", {"rating": "satisfied", "comment": "很满意"})
+        assert rated["rating"] == "satisfied"
+        closed = await eventually(lambda: detail(http, pid), lambda d: d["closure"] is not None)
+        assert (closed["stage"], closed["closure"]) == ("closed", "satisfied")
+        await act(http, pid, "rating", {"rating": "dissatisfied"}, expect=409)
+
+
+async def test_owner_copies_refused_extension_and_unreached_revisit(api: ApiFactory) -> None:
+    async with api(day_seconds=0.2) as http:
+        pid = (await register(http))["id"]
+        await act(http, pid, "accept")
+        await act(http, pid, "owner", {"person_id": "cl-03"})
+        await act(http, pid, "extension", {"days": 5, "reason": "需要补充材料"})
+        refused = await act(
+            http,
+            pid,
+            "extension/decision",
+            {"approve": False, "approver_id": "dongguan-head", "note": "不批准"},
+        )
+        assert refused["extension"]["approved"] is False
+        await act(http, pid, "extension", {"days": 5, "reason": "再次申请"}, expect=409)
+        await eventually(lambda: detail(http, pid), lambda d: d["level"] == 2, timeout=20)
+        slips = (await http.get(f"{V1}/{pid}/notices")).json()
+        copies = {
+            (n["kind"], n["recipient_id"], n["recipient_role"])
+            for n in slips
+            if n["key"].endswith(":owner")
+        }
+        assert ("reminder", "cl-03", "case_owner") in copies
+        assert ("supervision", "cl-03", "case_owner") in copies
+        await act(http, pid, "complete", {"reply": "已办结。"})
+        # Nobody answers the revisit within 7 policy days: closed as not reached.
+        closed = await eventually(
+            lambda: detail(http, pid), lambda d: d["closure"] is not None, timeout=20
+        )
+        assert (closed["stage"], closed["closure"]) == ("closed", "not_reached")
