@@ -27,6 +27,10 @@ def make_engine(database_url: str) -> AsyncEngine:
             dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL survives any process crash; only a power cut can lose the last
+            # commits, and the read model is rebuilt from the workflows' histories anyway. FULL
+            # would fsync every projection and stall under disk load.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()

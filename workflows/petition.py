@@ -9,7 +9,6 @@ validators refuse what the stage does not allow, so the API can answer 409 and n
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -125,7 +124,6 @@ class PetitionWorkflow:
         self._completions = 0
         self._review_requested = False
         self._review_due: datetime | None = None
-        self._uploads: list[asyncio.Task[None]] = []
 
     # ================================================================== main line
     @workflow.run
@@ -210,8 +208,6 @@ class PetitionWorkflow:
             note=self._state.reply,
         )
         self._completions += 1
-        # The upload runs beside the revisit: an upper-level outage must not delay the visit.
-        self._uploads.append(asyncio.create_task(self._upload_reply()))
         return await self._revisit()
 
     async def _run_chain(self) -> None:
@@ -299,6 +295,9 @@ class PetitionWorkflow:
                 f"信访人对答复意见不服的，可自收到之日起{self._policy.review_request_days:g}日内"
                 f"请求{label}（信访条例第三十四、三十五条）",
             )
+        # 上传, then 回访. The windows above run from the reply whatever the upload takes, and
+        # a rating or a review request given meanwhile is kept.
+        await self._upload_reply()
         await self._until(
             lambda: self._state.rating is not None or self._review_requested, revisit_due
         )
@@ -353,8 +352,6 @@ class PetitionWorkflow:
         self._upsert_search_attributes()
 
     async def _finish(self) -> PetitionState:
-        for upload in self._uploads:
-            await upload  # nothing is lost: every reply reaches the upper level first
         # Let every handler return its answer before the workflow closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
@@ -398,7 +395,6 @@ class PetitionWorkflow:
         """不予受理, with the reason and legal basis the petitioner is told in writing."""
         self._state.stage = Stage.DECLINED
         self._state.closure = Closure.DECLINED
-        self._other_deadlines.clear()  # nothing is pending any more
         self._refresh_deadlines()
         note = f"不予受理。理由：{request.reason}；依据：{request.legal_basis}"
         await self._record(EventKind.DECLINED, person=None, note=note)
@@ -437,9 +433,8 @@ class PetitionWorkflow:
         """撤回 by the petitioner: the chain ends here."""
         self._state.stage = Stage.WITHDRAWN
         self._state.closure = Closure.WITHDRAWN
-        self._other_deadlines.clear()  # nothing is pending any more
-        await self._record(EventKind.WITHDRAWN, person=None, note=f"信访人撤回：{request.reason}")
         self._refresh_deadlines()
+        await self._record(EventKind.WITHDRAWN, person=None, note=f"信访人撤回：{request.reason}")
         return self._state
 
     @withdraw.validator
@@ -874,6 +869,10 @@ class PetitionWorkflow:
         self._refresh_deadlines()
 
     def _refresh_deadlines(self) -> None:
+        if self._state.stage in (Stage.DECLINED, Stage.WITHDRAWN):
+            # Nothing is pending any more, whatever the main line was about to wait for.
+            self._state.deadlines = []
+            return
         now = workflow.now()
         open_round = self._handling
         planned = [

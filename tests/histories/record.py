@@ -59,13 +59,13 @@ OWNER = Person(
 async def chain_to_overdue(case: Case) -> None:
     await case.accept()
     await case.update(PetitionWorkflow.set_owner, OwnerRequest(owner=OWNER))
-    await case.env.sleep(DAY * 31)
+    await case.sleep(DAY * 31)
     await case.until(lambda s: s.overdue)
 
 
 async def completed_and_rated(case: Case) -> None:
     await case.accept()
-    await case.env.sleep(DAY * 8)
+    await case.sleep(DAY * 8)
     await case.until(lambda s: s.level == 2)
     await case.complete()
     await case.until(lambda s: s.uploaded)
@@ -77,7 +77,7 @@ async def transferred_and_extended(case: Case) -> None:
     await case.update(
         PetitionWorkflow.transfer, TransferRequest(unit_id="xihe", reason="属西河乡管辖")
     )
-    await case.env.sleep(DAY * 2)
+    await case.sleep(DAY * 2)
     await case.until(lambda s: s.timeline[-1].kind == "reminder")
     await case.accept()
     await case.update(
@@ -93,7 +93,7 @@ async def transferred_and_extended(case: Case) -> None:
     await case.update(
         PetitionWorkflow.decide_extension, ExtensionDecision(approve=True, approver=head)
     )
-    await case.env.sleep(DAY * 30)  # the chain moved by the 15 days approved
+    await case.sleep(DAY * 30)  # the chain moved by the 15 days approved
     await case.until(lambda s: s.level == 3)
 
 
@@ -104,13 +104,13 @@ async def reviewed_to_termination(case: Case) -> None:
         await case.update(PetitionWorkflow.rate, RateRequest(rating=Rating.DISSATISFIED))
         await case.update(PetitionWorkflow.request_review, ReviewRequest(reason=reason))
     await case.complete("复核意见：维持。")
-    await case.env.sleep(DAY * 8)  # not rated within the revisit window: closed as terminated
+    await case.sleep(DAY * 8)  # not rated within the revisit window: closed as terminated
     await case.until(lambda s: s.closure == "terminated")
     await case.handle.result()
 
 
 async def registered_assigned_declined(case: Case) -> None:
-    await case.env.sleep(DAY * 1.5)
+    await case.sleep(DAY * 1.5)
     await case.until(lambda s: s.timeline[-1].kind == "reminder")
     await case.update(PetitionWorkflow.assign, AssignRequest(unit_id="dongguan"))
     await case.update(
@@ -122,7 +122,7 @@ async def registered_assigned_declined(case: Case) -> None:
 
 async def withdrawn(case: Case) -> None:
     await case.accept()
-    await case.env.sleep(DAY * 3)
+    await case.sleep(DAY * 3)
     await case.update(PetitionWorkflow.withdraw, WithdrawRequest(reason="已和解"))
     await case.handle.result()
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from activities.upload import UpstreamSystem
+from activities.upload import ReplyUpload, UploadReceipt, UpstreamSystem
 from domain.contracts import AcceptRequest, CompleteRequest, PetitionState
 from store import petitions
 from tests.conftest import eventually, make_settings, register_petition, worker_for
@@ -24,6 +24,19 @@ from worker.settings import Settings
 from workflows.petition import PetitionWorkflow
 
 DAY = timedelta(days=1)
+_OPENS = (
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+)
+_CLOSES = (
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+)
 
 
 @dataclass
@@ -71,6 +84,24 @@ class Case:
             return str(exc.cause)
         raise AssertionError(f"{update} was not refused")
 
+    async def quiet(self) -> None:
+        """Wait until no workflow task or activity of this petition is in flight.
+
+        The time-skipping server can stop its clock for good when asked to skip while an
+        update's follow-up work is still running (seen as env.sleep timing out, then every
+        later sleep too), so tests let the workflow settle before they skip time."""
+
+        async def in_flight() -> int:
+            types = [e.event_type for e in (await self.handle.fetch_history()).events]
+            return sum(types.count(t) for t in _OPENS) - sum(types.count(t) for t in _CLOSES)
+
+        await eventually(in_flight, lambda n: n == 0)
+
+    async def sleep(self, duration: timedelta) -> None:
+        """Skip ``duration`` of workflow time once the petition has settled."""
+        await self.quiet()
+        await self.env.sleep(duration)
+
     async def kinds(self) -> list[str]:
         return [e.kind.value for e in (await self.state()).timeline]
 
@@ -99,17 +130,33 @@ async def started(time_env: WorkflowEnvironment) -> AsyncIterator[list[str]]:
     ids: list[str] = []
     yield ids
     for workflow_id in ids:
-        with contextlib.suppress(RPCError):  # already closed
+        try:
             await time_env.client.get_workflow_handle(workflow_id).terminate("test over")
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:  # NOT_FOUND: it had closed already
+                raise
 
 
 CaseFactory = Callable[..., Awaitable[Case]]
 
 
+class MemoryUpstream:
+    """An upper-level system in memory: no files, no threads, nothing to slow the clock."""
+
+    def __init__(self) -> None:
+        self.received: list[ReplyUpload] = []
+
+    async def upload(self, record: ReplyUpload) -> UploadReceipt:
+        self.received.append(record)
+        return UploadReceipt(
+            ack_id=f"MEM-{len(self.received)}", received_at=datetime.now(UTC), target="memory"
+        )
+
+
 @pytest.fixture
-def upstream() -> UpstreamSystem | None:
-    """Where replies are uploaded; None: a directory under the test's data dir."""
-    return None
+def upstream() -> UpstreamSystem:
+    """Where replies are uploaded (the adapters themselves are tested in tests/activities)."""
+    return MemoryUpstream()
 
 
 @pytest.fixture
@@ -118,7 +165,7 @@ async def case_factory(
     sessions: async_sessionmaker[Any],
     tmp_path: Path,
     started: list[str],
-    upstream: UpstreamSystem | None,
+    upstream: UpstreamSystem,
 ) -> AsyncIterator[CaseFactory]:
     settings = make_settings(tmp_path)
     async with worker_for(time_env.client, settings, sessions, upstream):

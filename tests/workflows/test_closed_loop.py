@@ -44,7 +44,7 @@ async def test_registered_at_the_bureau_reminds_dispatchers_then_is_assigned(
     state = await case.until(lambda s: bool(s.deadlines))
     assert (state.stage, state.unit_id) == (Stage.REGISTERED, None)
     assert [d.kind for d in state.deadlines] == ["assign"]
-    await case.env.sleep(DAY * 1.1)  # the bureau has not assigned it within a day
+    await case.sleep(DAY * 1.1)  # the bureau has not assigned it within a day
     await case.until(lambda s: s.timeline[-1].kind == EventKind.REMINDER)
     assert ("reminder", "reminder-assign", "bureau-01") in await case.notices()
 
@@ -62,9 +62,9 @@ async def test_unit_reminded_when_it_does_not_accept_within_a_day(
     case_factory: CaseFactory,
 ) -> None:
     case = await case_factory()
-    await case.env.sleep(DAY * 0.9)
+    await case.sleep(DAY * 0.9)
     assert not [n for n in await case.notices() if n[0] == "reminder"]
-    await case.env.sleep(DAY * 0.2)
+    await case.sleep(DAY * 0.2)
     await case.until(lambda s: s.timeline[-1].kind == EventKind.REMINDER)
     assert ("reminder", "reminder-accept", "dongguan-head") in await case.notices()
 
@@ -86,15 +86,15 @@ async def test_decline_tells_the_petitioner_and_ends(case_factory: CaseFactory) 
 
 async def test_transfer_restarts_the_clock_at_the_new_unit(case_factory: CaseFactory) -> None:
     case = await case_factory()
-    await case.env.sleep(DAY * 0.6)
+    await case.sleep(DAY * 0.6)
     moved = await case.update(
         PetitionWorkflow.transfer, TransferRequest(unit_id="xihe", reason="属西河乡管辖")
     )
     assert moved.unit_id == "xihe"
     await case.until(lambda s: [e.kind for e in s.timeline].count(EventKind.ASSIGNED) == 2)
-    await case.env.sleep(DAY * 0.6)  # 1.2 days since the first unit, 0.6 since the transfer
+    await case.sleep(DAY * 0.6)  # 1.2 days since the first unit, 0.6 since the transfer
     assert not [n for n in await case.notices() if n[0] == "reminder"]
-    await case.env.sleep(DAY * 0.5)
+    await case.sleep(DAY * 0.5)
     await case.until(lambda s: s.timeline[-1].kind == EventKind.REMINDER)
     slips = await case.notices()
     assert ("assignment", "assignment", "dongguan-h1") in slips
@@ -115,7 +115,7 @@ async def test_approved_extension_moves_the_deadline_and_the_chain(
     case = await case_factory()
     accepted = await case.accept()
     original = deadline(accepted)
-    await case.env.sleep(DAY * 10)
+    await case.sleep(DAY * 10)
     await case.until(lambda s: s.level == 2)
     asked = await case.update(
         PetitionWorkflow.request_extension, ExtensionRequest(days=20, reason="需要委托第三方鉴定")
@@ -133,11 +133,11 @@ async def test_approved_extension_moves_the_deadline_and_the_chain(
     assert "李卫东" in moved.reason  # type: ignore[attr-defined]
     slips = await case.notices()
     assert ("petitioner", "petitioner-extension-handling", f"petitioner:{case.handle.id}") in slips
-    await case.env.sleep(DAY * 10)  # day 20: without the extension it would be level 3
+    await case.sleep(DAY * 10)  # day 20: without the extension it would be level 3
     assert (await case.state()).level == 2
-    await case.env.sleep(DAY * 15)  # day 35: the chain moved by 20 days
+    await case.sleep(DAY * 15)  # day 35: the chain moved by 20 days
     await case.until(lambda s: s.level == 3)
-    await case.env.sleep(DAY * 16)  # day 51: past the extended deadline (day 50)
+    await case.sleep(DAY * 16)  # day 51: past the extended deadline (day 50)
     final = await case.until(lambda s: s.overdue)
     keys = [key for _, key, _ in await case.notices()]
     assert len(keys) == len(set(keys))
@@ -174,13 +174,13 @@ async def test_refused_extension_changes_nothing_and_is_not_asked_twice(
 async def test_withdrawal_ends_the_chain(case_factory: CaseFactory) -> None:
     case = await case_factory()
     await case.accept()
-    await case.env.sleep(DAY * 8)
+    await case.sleep(DAY * 8)
     await case.until(lambda s: s.level == 2)
     gone = await case.update(PetitionWorkflow.withdraw, WithdrawRequest(reason="已与企业和解"))
     assert (gone.stage, gone.closure) == (Stage.WITHDRAWN, Closure.WITHDRAWN)
     await case.handle.result()
     slips = await case.notices()
-    await case.env.sleep(DAY * 40)
+    await case.sleep(DAY * 40)
     assert await case.notices() == slips
     with pytest.raises(Exception):  # noqa: B017 (closed: the server refuses any update)
         await case.complete()
@@ -200,7 +200,7 @@ async def test_owner_gets_a_copy_of_every_reminder_and_supervision(
     )
     owned = await case.update(PetitionWorkflow.set_owner, OwnerRequest(owner=owner))
     assert owned.owner is not None and owned.owner.person_id == "cl-02"
-    await case.env.sleep(DAY * 8)
+    await case.sleep(DAY * 8)
     await case.until(lambda s: s.level == 2)
     slips = await case.notices()
     assert ("reminder", "reminder-before-escalation-L2:owner", "cl-02") in slips
@@ -231,7 +231,7 @@ async def test_dissatisfied_goes_to_review_then_re_review_then_terminates(
     assert review.accountable is not None
     assert review.accountable.person_id == "county-review-h1"
     assert "复查" in deadline(review).reason  # type: ignore[attr-defined]
-    await case.env.sleep(DAY * 8)  # the review has its own chain
+    await case.sleep(DAY * 8)  # the review has its own chain
     await case.until(lambda s: s.level == 2)
     assert ("supervision", "review:escalation-L2", "county-review-sup") in await case.notices()
     await case.complete("复查意见：维持原答复意见。")
@@ -277,7 +277,7 @@ async def test_rating_closes_the_case_once(case_factory: CaseFactory) -> None:
     await unhappy.until(lambda s: s.closure == Closure.DISSATISFIED)
     again = RateRequest(rating=Rating.SATISFIED)
     assert "not waiting for a rating" in await unhappy.refusal(PetitionWorkflow.rate, again)
-    await unhappy.env.sleep(DAY * 31)  # no review asked within 30 days: closed for good
+    await unhappy.sleep(DAY * 31)  # no review asked within 30 days: closed for good
     await unhappy.handle.result()
 
 

@@ -16,16 +16,15 @@ from temporalio.testing import WorkflowEnvironment
 from activities.petition import PetitionActivities
 from activities.upload import DirectoryUpstream
 from domain.contracts import (
-    AcceptRequest,
-    CompleteRequest,
     Notice,
     Person,
     PetitionState,
+    RateRequest,
     RoleLookup,
     StepRecord,
     TimelineEvent,
 )
-from domain.vocabulary import EventKind, NoticeKind, Role, Stage
+from domain.vocabulary import EventKind, NoticeKind, Rating, Role, Stage
 from store import petitions
 from store.models import Post
 from tests.conftest import make_settings, register_petition, worker_for
@@ -51,16 +50,16 @@ async def test_level_climbs_at_each_week_boundary(case_factory: Any) -> None:
         (4, Role.COUNTY_CONTACT_LEADER, "cl-01"),
     ]
     for level, role, person in expected:
-        await case.env.sleep(DAY * 6.5)  # just before the boundary: still the level below
+        await case.sleep(DAY * 6.5)  # just before the boundary: still the level below
         before = await case.until(lambda s, lv=level: s.level == lv - 1)
         assert not before.overdue
-        await case.env.sleep(DAY * 0.5)
+        await case.sleep(DAY * 0.5)
         after = await case.until(lambda s, lv=level: s.level == lv)
         assert after.accountable is not None
         assert (after.accountable.role, after.accountable.person_id) == (role, person)
     state = await case.state()
     assert state.stage == Stage.HANDLING and not state.overdue
-    await case.env.sleep(DAY * 9)  # day 30: the general track's deadline
+    await case.sleep(DAY * 9)  # day 30: the general track's deadline
     state = await case.until(lambda s: s.overdue)
     assert (state.stage, state.level) == (Stage.OVERDUE, 4)
     supervision = [e.level for e in state.timeline if e.kind == EventKind.SUPERVISION]
@@ -82,10 +81,10 @@ async def test_level_climbs_at_each_week_boundary(case_factory: Any) -> None:
 async def test_reminder_goes_one_policy_day_before_the_step_ends(case_factory: Any) -> None:
     case: Case = await case_factory()
     await case.accept()
-    await case.env.sleep(DAY * 5.9)
+    await case.sleep(DAY * 5.9)
     state = await case.state()
     assert EventKind.REMINDER not in [e.kind for e in state.timeline]
-    await case.env.sleep(DAY * 0.2)  # day 6.1
+    await case.sleep(DAY * 0.2)  # day 6.1
     state = await case.until(lambda s: s.timeline[-1].kind == EventKind.REMINDER)
     reminder = state.timeline[-1]
     assert (reminder.level, reminder.person_id) == (1, "dongguan-h1")
@@ -104,7 +103,7 @@ async def test_completion_at_any_level_stops_everything(
 ) -> None:
     case: Case = await case_factory()
     await case.accept()
-    await case.env.sleep(DAY * days)
+    await case.sleep(DAY * days)
     await case.until(lambda s: (s.level, s.overdue) == (level, overdue))
     level_before = (await case.state()).level
     done = await case.complete()
@@ -114,7 +113,7 @@ async def test_completion_at_any_level_stops_everything(
     chain = (EventKind.REMINDER, EventKind.SUPERVISION, EventKind.OVERDUE)
     slips_at_completion = [n for n in await case.notices() if n[0] != "petitioner"]
     # Nobody rates it: the revisit window lapses, then the review window; the workflow closes.
-    await case.env.sleep(DAY * 60)
+    await case.sleep(DAY * 60)
     final = await case.until(lambda s: s.closure is not None and s.uploaded)
     await case.handle.result()
     after = final.timeline[len(done.timeline) :]
@@ -127,9 +126,9 @@ async def test_completion_at_any_level_stops_everything(
 async def test_simple_track_is_overdue_after_seven_days(case_factory: Any) -> None:
     case: Case = await case_factory("simple")
     await case.accept()
-    await case.env.sleep(DAY * 6.9)
+    await case.sleep(DAY * 6.9)
     assert not (await case.state()).overdue
-    await case.env.sleep(DAY * 0.2)
+    await case.sleep(DAY * 0.2)
     state = await case.until(lambda s: s.overdue)
     assert state.stage == Stage.OVERDUE
     assert kinds(state)[-3:] == [
@@ -158,8 +157,9 @@ async def test_refused_actions_change_nothing(case_factory: Any) -> None:
         await case.complete("第二次答复")
     assert "already completed" in str(again.value.cause)
     assert (await case.state()).reply == done.reply
-    # Once the workflow has closed, the server itself refuses (the API answers 409 too).
-    await case.env.sleep(DAY * 60)
+    # Once the workflow has closed (a satisfied rating ends it), the server itself refuses
+    # (the API answers 409 too).
+    await case.update(PetitionWorkflow.rate, RateRequest(rating=Rating.SATISFIED))
     await case.handle.result()
     with pytest.raises(RPCError) as closed:
         await case.complete("第三次答复")
@@ -184,9 +184,10 @@ async def test_start_is_idempotent(
         second = await ensure_started(time_env.client, settings.task_queue, start)
         assert first is not None and first == second
         # Even once closed, the number never gets a second chain.
-        await handle.execute_update(PetitionWorkflow.accept, AcceptRequest())
-        await handle.execute_update(PetitionWorkflow.complete, CompleteRequest(reply="已答复"))
-        await time_env.sleep(DAY * 60)  # past the revisit and review windows: it closes
+        case = Case(time_env, settings, sessions, handle)
+        await case.accept()
+        await case.complete("已答复")
+        await case.sleep(DAY * 60)  # past the revisit and review windows: it closes
         await handle.result()
         assert await ensure_started(time_env.client, settings.task_queue, start) is None
         history = await handle.fetch_history()
@@ -209,13 +210,13 @@ async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
         case = Case(time_env, settings, sessions, handle)
         await case.until(lambda s: len(s.timeline) >= 2)
         await case.accept()
-        await time_env.sleep(DAY * 8)
+        await case.sleep(DAY * 8)
         await case.until(lambda s: s.level == 2)
     # The first worker is gone (its workflow cache with it); a new one picks up the history.
     async with worker_for(time_env.client, settings, sessions):
-        await time_env.sleep(DAY * 7)
+        await case.sleep(DAY * 7)
         state = await case.until(lambda s: s.level == 3)
-        await time_env.sleep(DAY * 16)
+        await case.sleep(DAY * 16)
         state = await case.until(lambda s: s.overdue)
     keys = [key for _, key, _ in await case.notices()]
     assert len(keys) == len(set(keys)), "a notice was sent twice"
@@ -237,7 +238,7 @@ async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
 async def test_post_holder_is_looked_up_at_each_step(case_factory: Any) -> None:
     case: Case = await case_factory()
     await case.accept()
-    await case.env.sleep(DAY * 8)
+    await case.sleep(DAY * 8)
     await case.until(lambda s: s.level == 2)
     # The unit head is replaced while the petition is at level 2.
     async with case.sessions() as session:
@@ -247,7 +248,7 @@ async def test_post_holder_is_looked_up_at_each_step(case_factory: Any) -> None:
             .values(person_id="xihe-head")
         )
         await session.commit()
-    await case.env.sleep(DAY * 7)
+    await case.sleep(DAY * 7)
     state = await case.until(lambda s: s.level == 3)
     assert state.accountable is not None
     assert state.accountable.person_id == "xihe-head"
