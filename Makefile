@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint setup clean histories
+.PHONY: run test lint setup clean histories postgres-binaries
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "petitionflow needs Python >= 3.11")'
@@ -25,7 +25,14 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 
-test: lint
+# The store and API tests also run on a throwaway PostgreSQL cluster started from the
+# machine's binaries; install Debian's package when there are none.
+postgres-binaries:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ echo "installing PostgreSQL (Debian package postgresql) for the store tests"; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+test: lint postgres-binaries
 	$(BIN)/pytest
 
 # Save the histories of the current workflow version for the replay tests:

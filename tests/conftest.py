@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.upload import UpstreamSystem, upstream_from_url
 from store import petitions
 from store.models import PetitionCounter
+from tests.postgres import new_database, postgres_cluster
 from worker.runtime import build_worker, prepare_store
 from worker.settings import Settings
 from worker.temporal import ensure_search_attributes
@@ -81,13 +82,30 @@ def worker_for(
     )
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """One throwaway PostgreSQL cluster for the session (its admin DSN)."""
+    with postgres_cluster() as dsn:
+        yield dsn
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store's database for one test: a SQLite file, or a new database on the cluster.
+    Store, workflow and API tests run on both."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'petitionflow.db'}"
+    dsn: str = request.getfixturevalue("postgres")
+    return await new_database(dsn)
+
+
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'petitionflow.db'}",
-        data_dir=tmp_path,
-        task_queue=f"petitions-{uuid.uuid4().hex[:8]}",
-        **overrides,
-    )
+    defaults: dict[str, Any] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'petitionflow.db'}",
+        "data_dir": tmp_path,
+        "task_queue": f"petitions-{uuid.uuid4().hex[:8]}",
+    }
+    return Settings(**{**defaults, **overrides})
 
 
 _number_blocks = itertools.count(1)
@@ -109,8 +127,8 @@ async def fresh_store(settings: Settings) -> async_sessionmaker[Any]:
 
 
 @pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[Any]]:
-    factory = await fresh_store(make_settings(tmp_path))
+async def sessions(tmp_path: Path, database_url: str) -> AsyncIterator[async_sessionmaker[Any]]:
+    factory = await fresh_store(make_settings(tmp_path, database_url=database_url))
     yield factory
     await factory.kw["bind"].dispose()
 

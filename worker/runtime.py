@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 from activities.petition import PetitionActivities
 from activities.upload import UpstreamSystem
 from store import directory, petitions
-from store.db import create_schema, make_engine, make_sessionmaker
+from store.db import make_engine, make_sessionmaker, migrate
 from worker.petitions import ensure_started, start_input
 from worker.settings import Settings
 from workflows.petition import PetitionWorkflow
@@ -50,7 +50,7 @@ def build_worker(
 async def prepare_store(settings: Settings) -> async_sessionmaker[Any]:
     """Create the schema and load the demo directory on first start; return a session factory."""
     engine = make_engine(settings.database_url)
-    await create_schema(engine)
+    await migrate(engine)
     sessions = make_sessionmaker(engine)
     async with sessions() as session:
         if await directory.load_directory_if_empty(session, settings.directory_file):

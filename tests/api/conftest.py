@@ -41,10 +41,14 @@ def temporal_address(env: WorkflowEnvironment) -> str:
 
 
 @pytest.fixture
-def api(dev_env: WorkflowEnvironment, tmp_path: Path) -> ApiFactory:
+def api(dev_env: WorkflowEnvironment, tmp_path: Path, database_url: str) -> ApiFactory:
     @asynccontextmanager
     async def running(**overrides: Any) -> AsyncIterator[ApiClient]:
-        overrides = {"temporal_address": temporal_address(dev_env), **overrides}
+        overrides = {
+            "temporal_address": temporal_address(dev_env),
+            "database_url": database_url,
+            **overrides,
+        }
         settings = make_settings(tmp_path, **overrides)
         sessions = await fresh_store(settings)
         app = create_app(settings)
