@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.contracts import StepRecord
@@ -45,9 +46,20 @@ async def _next_number(session: AsyncSession, now: datetime) -> str:
     )
     number = result.scalar_one_or_none()
     if number is None:
-        session.add(PetitionCounter(year=year, last=1))
-        await session.flush()
-        number = 1
+        # The first petition of the year: create the counter. Two first registrations at once
+        # (PostgreSQL) both try; the loser's savepoint rolls back and it takes the next number.
+        try:
+            async with session.begin_nested():
+                session.add(PetitionCounter(year=year, last=0))
+        except IntegrityError:
+            pass  # the other registration created it a moment ago
+        result = await session.execute(
+            update(PetitionCounter)
+            .where(PetitionCounter.year == year)
+            .values(last=PetitionCounter.last + 1)
+            .returning(PetitionCounter.last)
+        )
+        number = result.scalar_one()
     return f"XF-{year}-{number:06d}"
 
 
