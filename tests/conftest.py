@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.upload import UpstreamSystem, upstream_from_url
 from store import petitions
 from store.models import PetitionCounter
+from tests.blackbox import Stack
 from tests.postgres import new_database, postgres_cluster
 from worker.runtime import build_worker, prepare_store
 from worker.settings import Settings
@@ -186,3 +187,12 @@ async def register_petition(
             fingerprint="test",
         )
     return registration.petition.id
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    """``python -m worker.stack`` on free ports and a data dir of its own; stopped after."""
+    running = Stack(tmp_path)
+    yield running
+    if running.proc is not None and running.proc.poll() is None:
+        running.stop()

@@ -2,82 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.api.conftest import PETITION
+from tests.blackbox import Stack
 from tests.conftest import eventually
-
-PROJECT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Stack:
-    def __init__(self, tmp_path: Path) -> None:
-        self.api_port = free_port()
-        self.temporal_port = free_port()
-        self.env = {
-            **os.environ,
-            "PETITIONFLOW_DAY_SECONDS": "0.5",
-            "PETITIONFLOW_DATA_DIR": str(tmp_path),
-            "PETITIONFLOW_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'petitionflow.db'}",
-            "PETITIONFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{self.temporal_port}",
-            "PETITIONFLOW_TEMPORAL_UI_PORT": str(free_port()),
-            "PETITIONFLOW_API_PORT": str(self.api_port),
-        }
-        self.log = tmp_path / "stack.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url = f"http://127.0.0.1:{self.api_port}/api/v1"
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "worker.stack"],
-                cwd=PROJECT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    async def wait_up(self) -> None:
-        async def printed() -> str:
-            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()
-            return self.log.read_text(encoding="utf-8", errors="replace")
-
-        await eventually(
-            printed, lambda text: text.count("petitionflow is up") > self.starts, timeout=120
-        )
-        self.starts += 1
-
-    starts = 0
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        return self.proc.wait(timeout=60)
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
-    running = Stack(tmp_path)
-    yield running
-    if running.proc is not None and running.proc.poll() is None:
-        running.stop()
 
 
 async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack) -> None:

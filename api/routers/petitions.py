@@ -228,6 +228,7 @@ async def register_petition(
     idempotency_key: Annotated[
         str | None,
         Header(
+            min_length=1,
             max_length=200,
             description="repeat the request with the same key to get the same petition back "
             "and start nothing new",
