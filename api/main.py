@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
     )
     app.include_router(units.router, prefix="/api/v1")
     app.include_router(petitions.router, prefix="/api/v1")

@@ -7,7 +7,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from domain.contracts import Deadline, Extension, TimelineEvent
+from domain.contracts import (
+    Deadline,
+    Extension,
+    Note,
+    PersonName,
+    Reason,
+    Summary,
+    Text,
+    TimelineEvent,
+)
 from domain.vocabulary import (
     Category,
     Channel,
@@ -20,7 +29,7 @@ from domain.vocabulary import (
     UnitKind,
 )
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = PersonName
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9\- ]{4,30}$")
 ]
@@ -42,10 +51,8 @@ class PetitionCreate(StrictIn):
     petitioner: PetitionerIn
     persons: int = Field(ge=1, le=10000, description="人次: people in the visit (≥ 5 is 集体访)")
     category: Category
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-    content: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)
-    ]
+    summary: Summary
+    content: Text
     unit_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
         default=None,
         description="the responsible unit (责任单位), from GET /api/v1/units; leave it out to "
@@ -143,7 +150,7 @@ class AssignIn(StrictIn):
 
 
 class TransferIn(AssignIn):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class ExtensionDecisionIn(StrictIn):
@@ -151,7 +158,7 @@ class ExtensionDecisionIn(StrictIn):
     approver_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
         description="the unit head deciding (单位主要领导)"
     )
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    note: Note | None = None
 
 
 class OwnerIn(StrictIn):

@@ -3,10 +3,11 @@ cross process boundaries (API bodies, workflow inputs, activity inputs, query re
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.policy import EscalationPolicy, PlannedStep, PolicyBook
 from domain.vocabulary import (
@@ -31,7 +32,30 @@ PLAN_HANDLING = "plan_handling"
 WRITE_ACCEPTANCE_NOTICE = "write_acceptance_notice"
 UPLOAD_REPLY = "upload_reply"
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control_characters(value: str) -> str:
+    """Tabs and line breaks are text; other control characters (NUL among them, which
+    PostgreSQL cannot store) are refused rather than silently stripped."""
+    if _CONTROL.search(value):
+        raise ValueError("control characters are not allowed (tab and line breaks are)")
+    return value
+
+
+_NoControl = AfterValidator(_no_control_characters)
+
+
+def _bounded(max_length: int, min_length: int = 1) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+# Free-text fields: trimmed, bounded, no control characters (Chinese and emoji welcome).
+Text = Annotated[str, _bounded(20000), _NoControl]
+Summary = Annotated[str, _bounded(500), _NoControl]
+PersonName = Annotated[str, _bounded(100), _NoControl]
+Reason = Annotated[str, _bounded(2000), _NoControl]
+Note = Annotated[str, _bounded(2000, min_length=0), _NoControl]
 
 
 class Strict(BaseModel):
@@ -147,13 +171,10 @@ class AcceptRequest(Strict):
     handler_id: str | None = Field(default=None, max_length=64)
 
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-
-
 class CompleteRequest(Strict):
     """办结 with the reply (答复意见) given to the petitioner."""
 
-    reply: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+    reply: Text
 
 
 class AssignRequest(Strict):
@@ -194,14 +215,14 @@ class ExtensionDecision(Strict):
 
     approve: bool
     approver: Person
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    note: Note | None = None
 
 
 class RateRequest(Strict):
     """回访: the petitioner's rating."""
 
     rating: Rating
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    comment: Note | None = None
 
 
 class ReviewRequest(Strict):

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     upstream_token: str | None = None
     # The review bodies (复查, 复核) of the org directory: the next levels up.
     review_units: list[str] = Field(default_factory=lambda: ["county-review", "city-review"])
+    # The largest request body the API reads (a petition's content is at most 20,000
+    # characters, about 60 KB in UTF-8): anything larger is refused with 413 before parsing.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     # How long the API waits on the workflow for a query or an update before answering 503.
     temporal_rpc_timeout_seconds: float = Field(default=10, gt=0)
 

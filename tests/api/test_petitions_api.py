@@ -84,6 +84,23 @@ async def test_invalid_registration_is_422_naming_the_field(
         assert listing.json()["total"] == 0  # nothing was registered
 
 
+async def test_oversized_body_is_413_and_hostile_text_round_trips(api: ApiFactory) -> None:
+    async with api() as http:
+        huge = _with(content="信" * 200_000)  # ~600 KB of UTF-8
+        assert (await http.post(f"{V1}/petitions", json=huge)).status_code == 413
+        assert (await http.get(f"{V1}/petitions")).json()["total"] == 0
+        with_nul = await http.post(f"{V1}/petitions", json=_with(content="工资\u0000拖欠"))
+        assert with_nul.status_code == 422 and "content" in with_nul.text
+        hostile = "'; DROP TABLE petitions; -- <script>alert('x')</script> 😀\t第二行\n第三行"
+        created = await http.post(
+            f"{V1}/petitions", json=_with(summary=hostile[:200], content=hostile)
+        )
+        assert created.status_code == 201, created.text
+        stored = (await http.get(f"{V1}/petitions/{created.json()['id']}")).json()
+        assert stored["content"] == hostile.strip()  # stored and shown as given, as data
+        assert (await http.get(f"{V1}/petitions")).json()["total"] == 1
+
+
 async def test_malformed_json_is_422_not_500(api: ApiFactory) -> None:
     async with api() as http:
         response = await http.post(
