@@ -87,6 +87,10 @@ class Petition(Base):
         Index("ix_petitions_stage_unit", "stage", "unit_id"),
         Index("ix_petitions_unit_level", "unit_id", "level"),
         Index("ix_petitions_overdue", "overdue"),
+        # Supervisors' lists: newest first, by category, and what falls due soonest.
+        Index("ix_petitions_registered", "registered_at"),
+        Index("ix_petitions_category", "category"),
+        Index("ix_petitions_next_due", "next_due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -126,6 +130,8 @@ class Petition(Base):
     completed_at: Mapped[datetime | None]
     reply: Mapped[str | None] = mapped_column(Text)
     deadlines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The nearest pending deadline, so "due soon" is an indexed query, not a scan of JSON.
+    next_due_at: Mapped[datetime | None]
     projected_seq: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime]
 

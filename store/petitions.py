@@ -172,6 +172,9 @@ async def project(session: AsyncSession, record: StepRecord, now: datetime) -> s
         petition.reply = state.reply
         petition.policy_version = state.policy_version
         petition.deadlines = [d.model_dump(mode="json") for d in state.deadlines]
+        petition.next_due_at = min(
+            (d.due_at for d in state.deadlines if not d.passed), default=None
+        )
         petition.projected_seq = event.seq
         petition.updated_at = now
         petition.workflow_started = True
@@ -273,6 +276,7 @@ class PetitionFilter:
     level: int | None = None
     overdue: bool | None = None
     category: str | None = None
+    due_before: datetime | None = None
 
 
 async def search(
@@ -291,6 +295,8 @@ async def search(
         conditions.append(Petition.phase == filters.phase)
     if filters.category is not None:
         conditions.append(Petition.category == filters.category)
+    if filters.due_before is not None:
+        conditions.append(Petition.next_due_at <= filters.due_before)
     total = await session.scalar(select(func.count()).select_from(Petition).where(*conditions))
     rows = await session.scalars(
         select(Petition)

@@ -8,7 +8,7 @@ import hashlib
 import json
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Response, status
@@ -304,6 +304,13 @@ async def list_petitions(
     level: Annotated[int | None, Query(ge=1, le=10)] = None,
     overdue: bool | None = None,
     category: Category | None = None,
+    due_before: Annotated[
+        datetime | None,
+        Query(
+            description="only petitions with a pending deadline at or before this moment "
+            "(due soon), e.g. 2026-12-01T00:00:00+08:00"
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> PetitionPage:
@@ -317,6 +324,7 @@ async def list_petitions(
             level=level,
             overdue=overdue,
             category=category.value if category else None,
+            due_before=due_before,
         ),
         limit=limit,
         offset=offset,

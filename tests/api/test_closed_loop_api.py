@@ -6,7 +6,7 @@ import asyncio
 import json
 import socket
 import subprocess
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,12 @@ async def test_withdraw_and_owner_through_the_api(api: ApiFactory) -> None:
         assert owned["owner"]["name"] == "周海涛"
         listed = (await http.get(V1)).json()["items"]
         assert listed[0]["owner"]["person_id"] == "cl-02"  # shown everywhere the case is
+        # Due soon: the first escalation falls 7 policy days (7 minutes) after acceptance.
+        soon = datetime.now(UTC) + timedelta(minutes=8)
+        due = (await http.get(V1, params={"due_before": soon.isoformat()})).json()
+        assert [p["id"] for p in due["items"]] == [pid]
+        later = (await http.get(V1, params={"due_before": datetime.now(UTC).isoformat()})).json()
+        assert later["total"] == 0
         gone = await act(http, pid, "withdraw", {"reason": "问题已解决，申请撤回"})
         assert (gone["stage"], gone["closure"]) == ("withdrawn", "withdrawn")
         await act(http, pid, "withdraw", {"reason": "再次撤回"}, expect=409)

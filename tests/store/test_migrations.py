@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
-from store.db import alembic_config, make_engine, migrate
-from store.models import Base
+from store.db import alembic_config, make_engine, make_sessionmaker, migrate
+from store.models import Base, Petition
 from tests.conftest import make_settings, register_petition
 from worker.runtime import prepare_store
 
@@ -54,3 +57,65 @@ async def test_petition_numbers_are_unique_under_concurrent_registrations(
         assert all(n.startswith("XF-") for n in numbers)
     finally:
         await sessions.kw["bind"].dispose()
+
+
+async def test_existing_database_at_the_first_release_migrates_with_its_data(
+    database_url: str,
+) -> None:
+    """A database of the first release (revision 0001, with a petition in it) migrates to
+    head, and the new due-soon column is filled from the deadlines it already held."""
+    engine = make_engine(database_url)
+    try:
+
+        def at_first_release(connection: Connection) -> None:
+            command.upgrade(alembic_config(connection), "0001")
+            connection.execute(
+                text(
+                    "INSERT INTO units (id, name, kind, sort_order) VALUES (:id, :name, :kind, 1)"
+                ),
+                {"id": "u", "name": "东关镇", "kind": "township"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO petitions (id, channel, petitioner_name, petitioner_phone, "
+                    "persons, category, summary, content, unit_id, track, registered_at, "
+                    "policy_version, policy, workflow_started, stage, phase, overdue, "
+                    "uploaded, deadlines, projected_seq, updated_at) VALUES ('XF-2026-000001', "
+                    "'visit', '张三', '13800138000', 1, 'other', '摘要', '内容', 'u', 'general', "
+                    ":now, '2026.1', '{}', true, 'handling', 'handling', false, false, "
+                    ":deadlines, 3, :now)"
+                ),
+                {
+                    "now": datetime(2026, 11, 2, tzinfo=UTC),
+                    "deadlines": json.dumps(
+                        [
+                            {
+                                "kind": "escalation",
+                                "due_at": "2026-11-09T00:00:00+00:00",
+                                "passed": True,
+                            },
+                            {
+                                "kind": "escalation",
+                                "due_at": "2026-11-16T00:00:00+00:00",
+                                "passed": False,
+                            },
+                            {
+                                "kind": "overdue",
+                                "due_at": "2026-12-02T00:00:00+00:00",
+                                "passed": False,
+                            },
+                        ]
+                    ),
+                },
+            )
+
+        async with engine.begin() as conn:
+            await conn.run_sync(at_first_release)
+        await migrate(engine)
+
+        async with make_sessionmaker(engine)() as session:
+            row = await session.get(Petition, "XF-2026-000001")
+            assert row is not None and row.summary == "摘要"
+            assert row.next_due_at == datetime(2026, 11, 16, tzinfo=UTC)
+    finally:
+        await engine.dispose()
