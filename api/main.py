@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from api.deps import Services
 from api.routers import petitions, units
+from store.db import dispose
 from worker.runtime import prepare_store
 from worker.settings import Settings, get_settings
 
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions = await prepare_store(settings)
         app.state.services = Services(settings=settings, sessions=sessions)
         yield
-        await sessions.kw["bind"].dispose()
+        await dispose(sessions)
 
     app = FastAPI(
         title="petitionflow",

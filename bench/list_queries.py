@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 
 from store import petitions
+from store.db import dispose
 from store.petitions import PetitionFilter
 from tests.postgres import new_database, postgres_cluster
 from worker.runtime import prepare_store
@@ -184,7 +185,7 @@ async def main(count: int, runs: int) -> None:
             p50 = statistics.median(timings)
             p95 = timings[int(len(timings) * 0.95) - 1]
             print(f"{name:<20}{total:>9,}{p50:>10.1f}{p95:>10.1f}")
-        await sessions.kw["bind"].dispose()
+        await dispose(sessions)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,12 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+async def dispose(sessions: async_sessionmaker[Any]) -> None:
+    """Close the connection pool behind a session factory (at shutdown)."""
+    engine: AsyncEngine = sessions.kw["bind"]
+    await engine.dispose()
+
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

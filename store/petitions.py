@@ -37,14 +37,7 @@ class Registration:
 
 async def _next_number(session: AsyncSession, now: datetime) -> str:
     year = now.astimezone(BEIJING).year
-    # UPDATE … RETURNING takes the write lock at once, so two registrations never get one number.
-    result = await session.execute(
-        update(PetitionCounter)
-        .where(PetitionCounter.year == year)
-        .values(last=PetitionCounter.last + 1)
-        .returning(PetitionCounter.last)
-    )
-    number = result.scalar_one_or_none()
+    number = await _bump(session, year)
     if number is None:
         # The first petition of the year: create the counter. Two first registrations at once
         # (PostgreSQL) both try; the loser's savepoint rolls back and it takes the next number.
@@ -53,14 +46,21 @@ async def _next_number(session: AsyncSession, now: datetime) -> str:
                 session.add(PetitionCounter(year=year, last=0))
         except IntegrityError:
             pass  # the other registration created it a moment ago
-        result = await session.execute(
-            update(PetitionCounter)
-            .where(PetitionCounter.year == year)
-            .values(last=PetitionCounter.last + 1)
-            .returning(PetitionCounter.last)
-        )
-        number = result.scalar_one()
+        number = await _bump(session, year)
+        assert number is not None
     return f"XF-{year}-{number:06d}"
+
+
+async def _bump(session: AsyncSession, year: int) -> int | None:
+    # UPDATE … RETURNING takes the row lock at once, so two registrations never get one number.
+    result = await session.execute(
+        update(PetitionCounter)
+        .where(PetitionCounter.year == year)
+        .values(last=PetitionCounter.last + 1)
+        .returning(PetitionCounter.last)
+    )
+    number: int | None = result.scalar_one_or_none()
+    return number
 
 
 async def register(

@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from activities.upload import UpstreamSystem, upstream_from_url
 from store import petitions
+from store.db import dispose
 from store.models import PetitionCounter
 from tests.blackbox import Stack
 from tests.postgres import new_database, postgres_cluster
@@ -131,7 +132,7 @@ async def fresh_store(settings: Settings) -> async_sessionmaker[Any]:
 async def sessions(tmp_path: Path, database_url: str) -> AsyncIterator[async_sessionmaker[Any]]:
     factory = await fresh_store(make_settings(tmp_path, database_url=database_url))
     yield factory
-    await factory.kw["bind"].dispose()
+    await dispose(factory)
 
 
 async def eventually(

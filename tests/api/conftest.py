@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.deps import Services
 from api.main import create_app
+from store.db import dispose
 from tests.conftest import fresh_store, make_settings, worker_for
 
 
@@ -61,6 +62,6 @@ def api(dev_env: WorkflowEnvironment, tmp_path: Path, database_url: str) -> ApiF
         ):
             http.services = app.state.services
             yield http
-        await sessions.kw["bind"].dispose()
+        await dispose(sessions)
 
     return running

@@ -35,6 +35,7 @@ from domain.contracts import (
     WithdrawRequest,
 )
 from domain.vocabulary import Rating, Role
+from store.db import dispose
 from tests.conftest import binary, fresh_store, make_settings, worker_for
 from tests.workflows.conftest import DAY, Case, start_case
 from worker.temporal import ensure_search_attributes
@@ -157,7 +158,7 @@ async def record(target: Path) -> None:
                     # An open workflow with no worker would stall the test server's clock.
                     with contextlib.suppress(RPCError):
                         await handle.terminate("recorded")
-                await sessions.kw["bind"].dispose()
+                await dispose(sessions)
             (target / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
             print(f"recorded {name}: {len(history.events)} events")
 

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
-from store.db import alembic_config, make_engine, make_sessionmaker, migrate
+from store.db import alembic_config, dispose, make_engine, make_sessionmaker, migrate
 from store.models import Base, Petition
 from tests.conftest import make_settings, register_petition
 from worker.runtime import prepare_store
@@ -56,7 +56,7 @@ async def test_petition_numbers_are_unique_under_concurrent_registrations(
         assert len(set(numbers)) == 20
         assert all(n.startswith("XF-") for n in numbers)
     finally:
-        await sessions.kw["bind"].dispose()
+        await dispose(sessions)
 
 
 async def test_existing_database_at_the_first_release_migrates_with_its_data(
