@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
+from api import audit
 from api.deps import Services
 from api.routers import petitions, units
 from store.db import dispose
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.max_body_bytes,
     )
     app.include_router(units.router, prefix="/api/v1")
+    app.include_router(audit.router, prefix="/api/v1")
+    app.add_middleware(audit.AuditMiddleware)
     app.include_router(petitions.router, prefix="/api/v1")
 
     @app.get("/healthz", tags=["health"])

@@ -201,3 +201,24 @@ class IdempotencyKey(Base):
     petition_id: Mapped[str] = mapped_column(ForeignKey("petitions.id"))
     fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """The audit trail (审计): one row per command, refused ones included. Append-only: no API
+    changes it, and on PostgreSQL a trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_petition", "petition_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))  # the signed-in user; "anonymous" until then
+    role: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(300))
+    petition_id: Mapped[str | None] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))  # done / refused / invalid / failed
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -412,6 +412,7 @@ async def _update(
             raise HTTPException(409, f"petition {row.id} is closed ({row.stage})") from exc
         raise HTTPException(503, f"workflow engine unavailable: {exc.message}") from exc
     await session.refresh(row)
+    await session.commit()  # end the read at once: on SQLite an open transaction holds the lock
     return _public(row, state.timeline, state)
 
 

@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from temporalio.testing import WorkflowEnvironment
 
+from store.db import make_engine
 from tests.api.conftest import PETITION, ApiFactory, temporal_address
 from tests.conftest import binary, eventually
 
@@ -344,3 +348,36 @@ async def test_owner_copies_refused_extension_and_unreached_revisit(api: ApiFact
             lambda: detail(http, pid), lambda d: d["closure"] is not None, timeout=20
         )
         assert (closed["stage"], closed["closure"]) == ("closed", "not_reached")
+
+
+async def test_every_command_is_audited_refused_ones_included(
+    api: ApiFactory, database_url: str
+) -> None:
+    async with api(day_seconds=60) as http:
+        pid = (await register(http))["id"]
+        await act(http, pid, "complete", {"reply": "过早"}, expect=409)  # refused
+        await act(http, pid, "accept")
+        await act(http, pid, "transfer", {"unit_id": "xihe"}, expect=422)  # invalid
+        await http.get(f"{V1}/{pid}")  # a read is not a command
+        trail = (await http.get("/api/v1/audit", params={"petition_id": pid})).json()
+        rows = [(r["action"], r["status"], r["outcome"]) for r in reversed(trail["items"])]
+        assert rows == [
+            ("complete_petition", 409, "refused"),
+            ("accept_petition", 200, "done"),
+            ("transfer_petition", 422, "invalid"),
+        ]
+        everything = (await http.get("/api/v1/audit")).json()
+        assert ("register_petition", 201) in [
+            (r["action"], r["status"]) for r in everything["items"]
+        ]
+        assert all(r["actor"] == "anonymous" and r["client"] for r in everything["items"])
+        # No API changes the trail: there is only GET.
+        assert (await http.delete("/api/v1/audit")).status_code == 405
+    if database_url.startswith("postgresql"):
+        engine = make_engine(database_url)
+        try:
+            async with engine.begin() as conn:
+                with pytest.raises(DBAPIError, match="append-only"):
+                    await conn.execute(text("DELETE FROM audit_log"))
+        finally:
+            await engine.dispose()

@@ -1,0 +1,126 @@
+"""The audit trail (审计): every command through the API — accepted, refused or invalid — is
+written once, after its answer is known. Reads (GET) are not commands and are not recorded."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import SessionDep
+from store.models import AuditEntry
+from store.petitions import utcnow
+
+log = logging.getLogger("petitionflow.audit")
+COMMANDS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _outcome(status: int) -> str:
+    if status < 400:
+        return "done"
+    if status in (403, 409):
+        return "refused"
+    if status in (400, 404, 413, 422):
+        return "invalid"
+    return "failed"
+
+
+class AuditMiddleware:
+    """Pure ASGI, so the row is written after the endpoint has finished *and* closed its
+    database session: on SQLite a session still open would hold the lock the row needs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in COMMANDS:
+            await self.app(scope, receive, send)
+            return
+        status = 500  # what the client sees if the app raises before answering
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            await self._record(scope, status)
+
+    async def _record(self, scope: Scope, status: int) -> None:
+        path: str = scope["path"]
+        if not path.startswith("/api/"):
+            return
+        # The router has filled the scope in: which endpoint answered, with which path params.
+        endpoint = scope.get("endpoint")
+        petition_id = scope.get("path_params", {}).get("petition_id")
+        client = scope.get("client")
+        entry = AuditEntry(
+            at=utcnow(),
+            actor="anonymous",
+            role=None,
+            action=getattr(endpoint, "__name__", "unknown"),
+            method=scope["method"],
+            path=path[:300],
+            petition_id=petition_id[:64] if petition_id else None,
+            client=client[0] if client else None,
+            status=status,
+            outcome=_outcome(status),
+        )
+        try:
+            async with scope["app"].state.services.sessions() as session:
+                session.add(entry)
+                await session.commit()
+        except SQLAlchemyError as exc:
+            # Logged loudly; an unwritable trail must not turn the answer into a 500.
+            log.error("audit row not written for %s %s: %s", scope["method"], path, exc)
+
+
+class AuditPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    role: str | None
+    action: str
+    method: str
+    path: str
+    petition_id: str | None
+    client: str | None
+    status: int
+    outcome: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditPublic]
+    total: int
+
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit", response_model=AuditPage)
+async def read_audit(
+    session: SessionDep,
+    petition_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AuditPage:
+    """The audit trail, newest first. Read-only: no API changes it."""
+    query = select(AuditEntry)
+    count = select(func.count()).select_from(AuditEntry)
+    if petition_id is not None:
+        query = query.where(AuditEntry.petition_id == petition_id)
+        count = count.where(AuditEntry.petition_id == petition_id)
+    rows = await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
+    return AuditPage(
+        items=[AuditPublic.model_validate(r, from_attributes=True) for r in rows],
+        total=int(await session.scalar(count) or 0),
+    )
