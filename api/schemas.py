@@ -67,6 +67,22 @@ class UnitPublic(BaseModel):
     kind: UnitKind
 
 
+class PostPublic(BaseModel):
+    unit_id: str
+    role: Role
+
+
+class PersonPublic(BaseModel):
+    """Someone in the org directory, with the posts they hold now."""
+
+    id: str = Field(description="the id the API's handler_id, approver_id and person_id take")
+    name: str
+    title: str
+    phone: str | None = Field(description="office phone (办公电话)")
+    username: str | None
+    posts: list[PostPublic]
+
+
 class PetitionerPublic(BaseModel):
     name: str
     phone: str

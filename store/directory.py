@@ -112,3 +112,22 @@ async def leader(
         )
     ).first()
     return (row[0], row[1]) if row else None
+
+
+async def people(
+    session: AsyncSession, unit_id: str | None = None, role: str | None = None
+) -> list[tuple[Person, list[Post]]]:
+    """People with all their posts, optionally only those holding a post in a unit or role."""
+    query = select(Person, Post).join(Post, Post.person_id == Person.id)
+    rows = (await session.execute(query.order_by(Person.id, Post.id))).all()
+    by_person: dict[str, tuple[Person, list[Post]]] = {}
+    for person, post in rows:
+        by_person.setdefault(person.id, (person, []))[1].append(post)
+    return [
+        (person, posts)
+        for person, posts in by_person.values()
+        if any(
+            (unit_id is None or p.unit_id == unit_id) and (role is None or p.role == role)
+            for p in posts
+        )
+    ]

@@ -1,15 +1,17 @@
-"""The org directory's units (责任单位)."""
+"""The org directory (组织名录): units (责任单位) and the people holding their posts."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.deps import SessionDep
-from api.schemas import UnitPublic
-from domain.vocabulary import UnitKind
+from api.schemas import PersonPublic, PostPublic, UnitPublic
+from domain.vocabulary import Role, UnitKind
 from store import directory
 
-router = APIRouter(tags=["units"])
+router = APIRouter(tags=["directory"])
 
 
 @router.get("/units", response_model=list[UnitPublic])
@@ -18,4 +20,24 @@ async def list_units(session: SessionDep) -> list[UnitPublic]:
     return [
         UnitPublic(id=u.id, name=u.name, kind=UnitKind(u.kind))
         for u in await directory.list_units(session)
+    ]
+
+
+@router.get("/people", response_model=list[PersonPublic])
+async def list_people(
+    session: SessionDep,
+    unit_id: Annotated[str | None, Query(max_length=64)] = None,
+    role: Role | None = None,
+) -> list[PersonPublic]:
+    """Who holds which post now: the ids to name a handler, an approver or a case owner."""
+    return [
+        PersonPublic(
+            id=person.id,
+            name=person.name,
+            title=person.title,
+            phone=person.phone,
+            username=person.username,
+            posts=[PostPublic(unit_id=p.unit_id, role=Role(p.role)) for p in posts],
+        )
+        for person, posts in await directory.people(session, unit_id, role.value if role else None)
     ]

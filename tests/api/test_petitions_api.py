@@ -46,6 +46,21 @@ async def test_units_are_the_demo_county(api: ApiFactory) -> None:
     assert {"id": "dongguan", "name": "东关镇人民政府", "kind": "township"} in units
 
 
+async def test_people_name_who_holds_which_post(api: ApiFactory) -> None:
+    async with api() as http:
+        heads = (
+            await http.get(f"{V1}/people", params={"unit_id": "dongguan", "role": "unit_head"})
+        ).json()
+        assert [(p["id"], p["name"]) for p in heads] == [("dongguan-head", "李卫东")]
+        everyone = (await http.get(f"{V1}/people")).json()
+        bureau = next(p for p in everyone if p["username"] == "demo-bureau")
+        assert bureau["posts"] == [{"unit_id": "bureau", "role": "bureau_dispatcher"}]
+        # A county leader is the contact leader of several units: one person, several posts.
+        leader = next(p for p in everyone if p["id"] == "cl-01")
+        assert len(leader["posts"]) >= 2
+        assert (await http.get(f"{V1}/people", params={"role": "king"})).status_code == 422
+
+
 def _without(field: str) -> dict[str, Any]:
     body = copy.deepcopy(PETITION)
     del body[field]
