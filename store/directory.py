@@ -94,10 +94,6 @@ async def phone_of(session: AsyncSession, person_id: str) -> str | None:
     return person.phone if person else None
 
 
-async def get_person(session: AsyncSession, person_id: str) -> Person | None:
-    return await session.get(Person, person_id)
-
-
 async def leader(
     session: AsyncSession, person_id: str, roles: list[str]
 ) -> tuple[Person, Post] | None:

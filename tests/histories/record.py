@@ -28,38 +28,22 @@ from domain.contracts import (
     ExtensionDecision,
     ExtensionRequest,
     OwnerRequest,
-    Person,
     RateRequest,
     ReviewRequest,
     TransferRequest,
     WithdrawRequest,
 )
-from domain.vocabulary import Rating, Role
+from domain.vocabulary import Rating
 from store.db import dispose
 from tests.conftest import binary, fresh_store, make_settings, worker_for
-from tests.workflows.conftest import DAY, Case, start_case
+from tests.workflows.conftest import COUNTY_LEADER, DAY, XIHE_HEAD, Case, start_case
 from worker.temporal import ensure_search_attributes
 from workflows.petition import PetitionWorkflow
-
-HEAD = Person(
-    person_id="dongguan-head",
-    name="李卫东",
-    title="东关镇党委书记",
-    role=Role.UNIT_HEAD,
-    unit_id="dongguan",
-)
-OWNER = Person(
-    person_id="cl-02",
-    name="周海涛",
-    title="县委常委、政法委书记",
-    role=Role.COUNTY_CONTACT_LEADER,
-    unit_id="xihe",
-)
 
 
 async def chain_to_overdue(case: Case) -> None:
     await case.accept()
-    await case.update(PetitionWorkflow.set_owner, OwnerRequest(owner=OWNER))
+    await case.update(PetitionWorkflow.set_owner, OwnerRequest(owner=COUNTY_LEADER))
     await case.sleep(DAY * 31)
     await case.until(lambda s: s.overdue)
 
@@ -84,15 +68,8 @@ async def transferred_and_extended(case: Case) -> None:
     await case.update(
         PetitionWorkflow.request_extension, ExtensionRequest(days=15, reason="需要现场核查")
     )
-    head = Person(
-        person_id="xihe-head",
-        name="杨国强",
-        title="西河乡乡长",
-        role=Role.UNIT_HEAD,
-        unit_id="xihe",
-    )
     await case.update(
-        PetitionWorkflow.decide_extension, ExtensionDecision(approve=True, approver=head)
+        PetitionWorkflow.decide_extension, ExtensionDecision(approve=True, approver=XIHE_HEAD)
     )
     await case.sleep(DAY * 30)  # the chain moved by the 15 days approved
     await case.until(lambda s: s.level == 3)

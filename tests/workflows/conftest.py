@@ -16,7 +16,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.upload import ReplyUpload, UploadReceipt, UpstreamSystem
-from domain.contracts import AcceptRequest, CompleteRequest, PetitionState
+from domain.contracts import AcceptRequest, CompleteRequest, Person, PetitionState
+from domain.vocabulary import Role
 from store import petitions
 from tests.conftest import eventually, make_settings, register_petition, worker_for
 from worker.petitions import ensure_started, start_input
@@ -24,6 +25,25 @@ from worker.settings import Settings
 from workflows.petition import PetitionWorkflow
 
 DAY = timedelta(days=1)
+
+# People of the demo county (store/demo_county.yaml) the tests act as.
+DONGGUAN_HEAD = Person(
+    person_id="dongguan-head",
+    name="李卫东",
+    title="东关镇党委书记",
+    role=Role.UNIT_HEAD,
+    unit_id="dongguan",
+)
+XIHE_HEAD = Person(
+    person_id="xihe-head", name="杨国强", title="西河乡乡长", role=Role.UNIT_HEAD, unit_id="xihe"
+)
+COUNTY_LEADER = Person(
+    person_id="cl-02",
+    name="周海涛",
+    title="县委常委、政法委书记",
+    role=Role.COUNTY_CONTACT_LEADER,
+    unit_id="xihe",
+)
 _OPENS = (
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
     EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,

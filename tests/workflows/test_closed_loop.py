@@ -12,25 +12,18 @@ from domain.contracts import (
     ExtensionDecision,
     ExtensionRequest,
     OwnerRequest,
-    Person,
     PetitionState,
     RateRequest,
     ReviewRequest,
     TransferRequest,
     WithdrawRequest,
 )
-from domain.vocabulary import Closure, EventKind, Phase, Rating, Role, Stage
+from domain.vocabulary import Closure, EventKind, Phase, Rating, Stage
 from store import petitions
-from tests.workflows.conftest import DAY, Case, CaseFactory
+from tests.workflows.conftest import COUNTY_LEADER, DAY, DONGGUAN_HEAD, Case, CaseFactory
 from workflows.petition import PetitionWorkflow
 
-HEAD = Person(
-    person_id="dongguan-head",
-    name="李卫东",
-    title="东关镇党委书记",
-    role=Role.UNIT_HEAD,
-    unit_id="dongguan",
-)
+HEAD = DONGGUAN_HEAD
 
 
 def deadline(state: PetitionState, kind: str = "overdue") -> object:
@@ -191,13 +184,7 @@ async def test_owner_gets_a_copy_of_every_reminder_and_supervision(
 ) -> None:
     case = await case_factory()
     await case.accept()
-    owner = Person(
-        person_id="cl-02",
-        name="周海涛",
-        title="县委常委、政法委书记",
-        role=Role.COUNTY_CONTACT_LEADER,
-        unit_id="xihe",
-    )
+    owner = COUNTY_LEADER
     owned = await case.update(PetitionWorkflow.set_owner, OwnerRequest(owner=owner))
     assert owned.owner is not None and owned.owner.person_id == "cl-02"
     await case.sleep(DAY * 8)
