@@ -34,6 +34,10 @@ Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9\- ]{4,30}$")
 ]
 
+IdNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^(\d{15}|\d{17}[\dXx])$")
+]
+
 
 class StrictIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -42,6 +46,9 @@ class StrictIn(BaseModel):
 class PetitionerIn(StrictIn):
     name: Name = Field(description="信访人姓名")
     phone: Phone = Field(description="联系电话, e.g. 13800138000 or 0558-6120101")
+    id_number: IdNumber | None = Field(
+        default=None, description="身份证号 (18 digits, the last may be X; or the old 15 digits)"
+    )
 
 
 class PetitionCreate(StrictIn):
@@ -84,8 +91,13 @@ class PersonPublic(BaseModel):
 
 
 class PetitionerPublic(BaseModel):
+    """The petitioner's contact details; masked (138****8000) for readers who do not need
+    them (county principal leaders, auditors)."""
+
     name: str
     phone: str
+    id_number: str | None = None
+    masked: bool = False
 
 
 class AccountablePublic(BaseModel):

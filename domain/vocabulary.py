@@ -86,6 +86,8 @@ class Role(StrEnum):
     UNIT_HEAD = "unit_head"  # 单位主要领导
     COUNTY_CONTACT_LEADER = "county_contact_leader"  # 联系点县领导
     BUREAU_DISPATCHER = "bureau_dispatcher"  # 信访局交办人员
+    COUNTY_PRINCIPAL_LEADER = "county_principal_leader"  # 县委、县政府主要领导 (reads all)
+    AUDITOR = "auditor"  # 审计/监督人员 (reads all and the audit trail, changes nothing)
     CASE_OWNER = "case_owner"  # 包案领导 (a copy of every slip of a key case)
     PETITIONER = "petitioner"  # 信访人 (told in writing; contact details stay in the store)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import Person, Post, Unit
+from store.models import Person, Post, PostTerm, Unit
 
 
 async def load_directory_if_empty(session: AsyncSession, path: Path) -> bool:
@@ -37,8 +38,13 @@ async def load_directory_if_empty(session: AsyncSession, path: Path) -> bool:
     bureau = data["bureau"]
     units = [Unit(id=bureau["id"], name=bureau["name"], kind="bureau", sort_order=0)]
     posts: list[Post] = [
-        Post(unit_id=bureau["id"], role="bureau_dispatcher", person_id=person(p).id, rank=rank)
-        for rank, p in enumerate(bureau.get("dispatchers", []))
+        Post(unit_id=bureau["id"], role=role, person_id=person(p).id, rank=rank)
+        for key, role in (
+            ("dispatchers", "bureau_dispatcher"),
+            ("county_principal_leaders", "county_principal_leader"),
+            ("auditors", "auditor"),
+        )
+        for rank, p in enumerate(bureau.get(key, []) if key == "dispatchers" else data.get(key, []))
     ]
     bodies = data["units"] + data.get("review_bodies", [])
     for order, unit in enumerate(bodies, start=1):
@@ -61,6 +67,11 @@ async def load_directory_if_empty(session: AsyncSession, path: Path) -> bool:
     session.add_all(people.values())
     await session.flush()
     session.add_all(posts)
+    now = datetime.now(UTC)
+    session.add_all(
+        PostTerm(unit_id=p.unit_id, role=p.role, person_id=p.person_id, started_at=now)
+        for p in posts
+    )
     await session.commit()
     return True
 

@@ -65,6 +65,11 @@ class Person(Base):
     title: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32))
     username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Sign-in (登录): an Argon2 hash, never the password. None: this person cannot sign in.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # True while the password is the dev-mode "demo" one: outside dev mode the API refuses to
+    # start while any account still has it.
+    default_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Post(Base):
@@ -79,6 +84,51 @@ class Post(Base):
     role: Mapped[str] = mapped_column(String(32))
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
     rank: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PostTerm(Base):
+    """The history of the directory (任职记录): one row per person's term in a post, so the
+    record shows who was accountable when, long after a leader has been replaced. ``posts``
+    holds the current holders; a term without ``ended_at`` is one of them."""
+
+    __tablename__ = "post_terms"
+    __table_args__ = (Index("ix_post_terms_unit_role", "unit_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    """An API key of a system integration (系统对接), acting as its directory person. Only a
+    SHA-256 of the key is kept: the key itself is shown once, when it is issued."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # to recognise a key in lists, not to use it
+    name: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class RefreshToken(Base):
+    """A refresh token issued at sign-in, kept as a SHA-256. Each is good once: using it issues
+    a new pair, and using it twice revokes every token of the person (a stolen copy)."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("ix_refresh_tokens_person", "person_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class Petition(Base):
@@ -98,6 +148,7 @@ class Petition(Base):
     channel: Mapped[str] = mapped_column(String(32))
     petitioner_name: Mapped[str] = mapped_column(String(100))
     petitioner_phone: Mapped[str] = mapped_column(String(32))
+    petitioner_id_number: Mapped[str | None] = mapped_column(String(32))  # 身份证号, optional
     persons: Mapped[int] = mapped_column(Integer)
     category: Mapped[str] = mapped_column(String(64))
     summary: Mapped[str] = mapped_column(String(500))

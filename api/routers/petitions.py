@@ -245,7 +245,11 @@ async def register_petition(
         json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
     intake = {k: v for k, v in payload.items() if k != "petitioner"}
-    intake.update(petitioner_name=body.petitioner.name, petitioner_phone=body.petitioner.phone)
+    intake.update(
+        petitioner_name=body.petitioner.name,
+        petitioner_phone=body.petitioner.phone,
+        petitioner_id_number=body.petitioner.id_number,
+    )
     settings = services.settings
     book = settings.policy_book()
     intake["repeat_of"] = await petitions.terminated_matter(
