@@ -106,6 +106,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "database_url": f"sqlite+aiosqlite:///{tmp_path / 'petitionflow.db'}",
         "data_dir": tmp_path,
         "task_queue": f"petitions-{uuid.uuid4().hex[:8]}",
+        "dev_mode": True,
     }
     return Settings(**{**defaults, **overrides})
 

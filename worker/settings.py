@@ -6,7 +6,7 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.policy import EscalationPolicy, PolicyBook, load_policy_book
@@ -15,6 +15,10 @@ log = logging.getLogger("petitionflow.settings")
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEMO_DIRECTORY = PROJECT_DIR / "store" / "demo_county.yaml"
+# Known to everyone who reads this file: accepted in dev mode only.
+DEV_SECRET_KEY = "petitionflow-dev-secret-key-not-for-production"  # noqa: S105
+DEV_PASSWORD = "demo"  # noqa: S105
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -47,6 +51,25 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     # How long the API waits on the workflow for a query or an update before answering 503.
     temporal_rpc_timeout_seconds: float = Field(default=10, gt=0)
+    # Dev mode (`make run`, the tests): the demo county's accounts sign in with the password
+    # "demo" and the default secrets are accepted. Outside dev mode the API refuses to start
+    # with a default secret or while any account still has the default password.
+    dev_mode: bool = False
+    # Signs the JWT access tokens (HS256): at least 32 bytes of randomness in production.
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_hours: int = Field(default=12, ge=1, le=24 * 90)
+
+    def insecure_settings(self) -> list[str]:
+        """The secret settings still at a publicly known default or too short: each one is a
+        reason to refuse to start outside dev mode."""
+        problems: list[str] = []
+        secret = self.secret_key.get_secret_value()
+        if secret == DEV_SECRET_KEY or len(secret.encode()) < MIN_SECRET_BYTES:
+            problems.append(
+                f"PETITIONFLOW_SECRET_KEY is the default or shorter than {MIN_SECRET_BYTES} bytes"
+            )
+        return problems
 
     def policy_book(self) -> PolicyBook:
         """The book new petitions start with (each keeps its own copy for life). Re-read when

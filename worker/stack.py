@@ -88,7 +88,9 @@ def run(settings: Settings) -> int:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     host, port = _host_port(settings.temporal_address)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # The embedded stack is a developer's machine: dev mode (demo passwords, default secrets)
+    # unless the operator says otherwise.
+    env = {"PETITIONFLOW_DEV_MODE": "true", **os.environ, "PYTHONUNBUFFERED": "1"}
     procs: list[subprocess.Popen[bytes]] = []
     names: dict[int, str] = {}
     stopping = False
