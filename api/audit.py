@@ -1,5 +1,6 @@
 """The audit trail (审计): every command through the API — accepted, refused or invalid — is
-written once, after its answer is known. Reads (GET) are not commands and are not recorded."""
+written once, after its answer is known, with who gave it and in which role. Reads are recorded
+only when refused (401, 403, 404): an attempt to see what one may not is on record too."""
 
 from __future__ import annotations
 
@@ -13,18 +14,21 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import Auditor
 from api.deps import SessionDep
+from domain.access import Principal
 from store.models import AuditEntry
 from store.petitions import utcnow
 
 log = logging.getLogger("petitionflow.audit")
 COMMANDS = {"POST", "PUT", "PATCH", "DELETE"}
+REFUSED_READS = {401, 403, 404}
 
 
 def _outcome(status: int) -> str:
     if status < 400:
         return "done"
-    if status in (403, 409):
+    if status in (401, 403, 409):
         return "refused"
     if status in (400, 404, 413, 422):
         return "invalid"
@@ -39,7 +43,7 @@ class AuditMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in COMMANDS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         status = 500  # what the client sees if the app raises before answering
@@ -59,14 +63,21 @@ class AuditMiddleware:
         path: str = scope["path"]
         if not path.startswith("/api/"):
             return
+        if scope["method"] not in COMMANDS and status not in REFUSED_READS:
+            return
+        # Filled in by the sign-in dependency (or, for a failed sign-in, the username tried).
+        state = scope.get("state") or {}
+        principal: Principal | None = state.get("principal")
+        actor = principal.username if principal else state.get("actor", "anonymous")
+        role = principal.role if principal else None
         # The router has filled the scope in: which endpoint answered, with which path params.
         endpoint = scope.get("endpoint")
         petition_id = scope.get("path_params", {}).get("petition_id")
         client = scope.get("client")
         entry = AuditEntry(
             at=utcnow(),
-            actor="anonymous",
-            role=None,
+            actor=actor,
+            role=role.value if role else None,
             action=getattr(endpoint, "__name__", "unknown"),
             method=scope["method"],
             path=path[:300],
@@ -109,11 +120,12 @@ router = APIRouter(tags=["audit"])
 @router.get("/audit", response_model=AuditPage)
 async def read_audit(
     session: SessionDep,
+    _: Auditor,
     petition_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AuditPage:
-    """The audit trail, newest first. Read-only: no API changes it."""
+    """The audit trail, newest first; auditors only. Read-only: no API changes it."""
     query = select(AuditEntry)
     count = select(func.count()).select_from(AuditEntry)
     if petition_id is not None:

@@ -183,8 +183,9 @@ class TransferIn(AssignIn):
 
 class ExtensionDecisionIn(StrictIn):
     approve: bool
-    approver_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        description="the unit head deciding (单位主要领导)"
+    approver_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="the unit head deciding (单位主要领导); optional, as it is the signed-in user",
     )
     note: Note | None = None
 

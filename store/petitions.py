@@ -277,6 +277,8 @@ class PetitionFilter:
     overdue: bool | None = None
     category: str | None = None
     due_before: datetime | None = None
+    # The reader's reach: None reads every unit; otherwise only petitions at these units.
+    within_units: frozenset[str] | None = None
 
 
 async def search(
@@ -287,6 +289,8 @@ async def search(
         conditions.append(Petition.stage == filters.stage)
     if filters.unit_id is not None:
         conditions.append(Petition.unit_id == filters.unit_id)
+    if filters.within_units is not None:
+        conditions.append(Petition.unit_id.in_(sorted(filters.within_units)))
     if filters.level is not None:
         conditions.append(Petition.level == filters.level)
     if filters.overdue is not None:

@@ -21,6 +21,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.auth import CurrentUser, require
 from api.deps import ServicesDep, SessionDep
 from api.schemas import (
     AccountablePublic,
@@ -37,6 +38,7 @@ from api.schemas import (
     PetitionSummary,
     TransferIn,
 )
+from domain.access import Action, Principal, mask_id_number, mask_phone, sees_contact_details
 from domain.contracts import (
     PETITION_ID_PATTERN,
     AcceptRequest,
@@ -56,6 +58,7 @@ from domain.contracts import (
 )
 from domain.vocabulary import Category, Phase, Role, Stage
 from store import directory, petitions
+from store.models import Person as PersonRow
 from store.models import Petition
 from worker.petitions import ensure_started, start_input
 from workflows.petition import PetitionWorkflow
@@ -64,12 +67,15 @@ log = logging.getLogger("petitionflow.api")
 router = APIRouter(prefix="/petitions", tags=["petitions"])
 
 Responses = dict[int | str, dict[str, Any]]
-NOT_FOUND: Responses = {404: {"model": ErrorPublic, "description": "no such petition"}}
+NOT_FOUND: Responses = {
+    404: {"model": ErrorPublic, "description": "no such petition (or not one of your units')"}
+}
+FORBIDDEN: Responses = {403: {"model": ErrorPublic, "description": "not yours to do"}}
 REFUSED: Responses = {
     409: {"model": ErrorPublic, "description": "the petition's stage refuses the action"}
 }
 UNAVAILABLE: Responses = {503: {"model": ErrorPublic, "description": "workflow engine unavailable"}}
-ACTION: Responses = {**NOT_FOUND, **REFUSED, **UNAVAILABLE}
+ACTION: Responses = {**NOT_FOUND, **FORBIDDEN, **REFUSED, **UNAVAILABLE}
 LEADER_ROLES = (Role.SUPERVISING_LEADER, Role.UNIT_HEAD, Role.COUNTY_CONTACT_LEADER)
 
 PetitionId = Annotated[str, Path(description="petition number, e.g. XF-2026-000123")]
@@ -136,8 +142,23 @@ def _summary(row: Petition) -> PetitionSummary:
     return PetitionSummary(**_intake(row), **_row_state(row))
 
 
+def _petitioner(row: Petition, reader: Principal) -> PetitionerPublic:
+    """The petitioner's contact details, masked for readers who need not reach them."""
+    id_number = row.petitioner_id_number
+    if sees_contact_details(reader, row.unit_id):
+        return PetitionerPublic(
+            name=row.petitioner_name, phone=row.petitioner_phone, id_number=id_number
+        )
+    return PetitionerPublic(
+        name=row.petitioner_name,
+        phone=mask_phone(row.petitioner_phone),
+        id_number=mask_id_number(id_number) if id_number else None,
+        masked=True,
+    )
+
+
 def _public(
-    row: Petition, timeline: list[TimelineEvent], live: PetitionState | None
+    row: Petition, timeline: list[TimelineEvent], live: PetitionState | None, reader: Principal
 ) -> PetitionPublic:
     """The intake record with the live state: from the workflow when it answers, else from the
     read model (same shape, at most one step behind)."""
@@ -145,7 +166,7 @@ def _public(
         **_intake(row),
         "persons": row.persons,
         "content": row.content,
-        "petitioner": PetitionerPublic(name=row.petitioner_name, phone=row.petitioner_phone),
+        "petitioner": _petitioner(row, reader),
         "policy_version": row.policy_version,
     }
     if live is None:
@@ -172,14 +193,21 @@ def _public(
     return PetitionPublic.model_validate(detail)
 
 
-async def _row_or_404(session: SessionDep, petition_id: str) -> Petition:
+async def _row_or_404(
+    session: SessionDep, petition_id: str, reader: Principal, action: Action | None = None
+) -> Petition:
+    """The petition, when ``reader`` may see it: one outside their units answers 404 like a
+    petition that does not exist, so not even its existence leaks. With ``action``, one they
+    see but may not act on answers 403."""
     row = (
         await petitions.get(session, petition_id)
         if re.match(PETITION_ID_PATTERN, petition_id)
         else None
     )
-    if row is None:
+    if row is None or not reader.may_read(row.unit_id):
         raise HTTPException(404, f"petition {petition_id} not found")
+    if action is not None:
+        require(reader, action, row.unit_id)
     return row
 
 
@@ -214,6 +242,7 @@ def _rpc_timeout(services: ServicesDep) -> timedelta:
     response_model=PetitionPublic,
     responses={
         **UNAVAILABLE,
+        **FORBIDDEN,
         422: {
             "description": "invalid body, unknown unit, or an Idempotency-Key reused with a "
             "different body"
@@ -224,6 +253,7 @@ async def register_petition(
     body: PetitionCreate,
     session: SessionDep,
     services: ServicesDep,
+    user: CurrentUser,
     response: Response,
     idempotency_key: Annotated[
         str | None,
@@ -237,7 +267,8 @@ async def register_petition(
 ) -> PetitionPublic:
     """登记, and 交办 when ``unit_id`` is given: record the petition and start its workflow.
     A petition of a petitioner whose same matter was terminated (三级终结) is flagged as a
-    repeat (重复件) and linked to it."""
+    repeat (重复件) and linked to it. The bureau's (and its integrations') to do."""
+    require(user, Action.REGISTER)
     if body.unit_id is not None:
         await _responsible_unit(session, body.unit_id)
     payload = body.model_dump(mode="json")
@@ -296,12 +327,13 @@ async def register_petition(
                 "it will start automatically",
             ) from exc
         await petitions.mark_started(session, row.id)
-    return _public(row, [], None)
+    return _public(row, [], None, user)
 
 
 @router.get("", response_model=PetitionPage)
 async def list_petitions(
     session: SessionDep,
+    user: CurrentUser,
     stage: Stage | None = None,
     phase: Phase | None = None,
     unit_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -318,7 +350,8 @@ async def list_petitions(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> PetitionPage:
-    """Supervisors' list, newest first, from the read model."""
+    """Supervisors' list, newest first, from the read model: the petitions of the reader's
+    units (every unit for the bureau, county principal leaders and auditors)."""
     rows, total = await petitions.search(
         session,
         petitions.PetitionFilter(
@@ -329,6 +362,7 @@ async def list_petitions(
             overdue=overdue,
             category=category.value if category else None,
             due_before=due_before,
+            within_units=None if user.reads_all else user.chain_units,
         ),
         limit=limit,
         offset=offset,
@@ -338,11 +372,11 @@ async def list_petitions(
 
 @router.get("/{petition_id}", response_model=PetitionPublic, responses=NOT_FOUND)
 async def get_petition(
-    petition_id: PetitionId, session: SessionDep, services: ServicesDep
+    petition_id: PetitionId, session: SessionDep, services: ServicesDep, user: CurrentUser
 ) -> PetitionPublic:
     """The live state: stage, level, who is accountable, every deadline with its reason, and
     the timeline."""
-    row = await _row_or_404(session, petition_id)
+    row = await _row_or_404(session, petition_id, user)
     live: PetitionState | None = None
     if row.workflow_started:
         try:
@@ -362,13 +396,15 @@ async def get_petition(
             for e in await petitions.timeline(session, petition_id)
         ]
     )
-    return _public(row, timeline, live)
+    return _public(row, timeline, live, user)
 
 
 @router.get("/{petition_id}/notices", response_model=list[NoticePublic], responses=NOT_FOUND)
-async def list_notices(petition_id: PetitionId, session: SessionDep) -> list[NoticePublic]:
+async def list_notices(
+    petition_id: PetitionId, session: SessionDep, user: CurrentUser
+) -> list[NoticePublic]:
     """The slips (交办/催办/督办/逾期/告知) this petition has sent, oldest first."""
-    await _row_or_404(session, petition_id)
+    await _row_or_404(session, petition_id, user)
     return [
         NoticePublic(
             key=n.key,
@@ -385,9 +421,11 @@ async def list_notices(petition_id: PetitionId, session: SessionDep) -> list[Not
 
 
 @router.get("/{petition_id}/documents", response_model=list[DocumentPublic], responses=NOT_FOUND)
-async def list_documents(petition_id: PetitionId, session: SessionDep) -> list[DocumentPublic]:
+async def list_documents(
+    petition_id: PetitionId, session: SessionDep, user: CurrentUser
+) -> list[DocumentPublic]:
     """Written documents: the acceptance notice (四告知) of each round."""
-    await _row_or_404(session, petition_id)
+    await _row_or_404(session, petition_id, user)
     return [
         DocumentPublic(kind=d.kind, key=d.key, text=d.text, created_at=d.created_at)
         for d in await petitions.documents(session, petition_id)
@@ -395,7 +433,12 @@ async def list_documents(petition_id: PetitionId, session: SessionDep) -> list[D
 
 
 async def _update(
-    services: ServicesDep, session: SessionDep, row: Petition, update: Any, arg: Any
+    services: ServicesDep,
+    session: SessionDep,
+    row: Petition,
+    update: Any,
+    arg: Any,
+    user: Principal,
 ) -> PetitionPublic:
     handle = await _handle(services, session, row.id)
     try:
@@ -417,18 +460,22 @@ async def _update(
         raise HTTPException(503, f"workflow engine unavailable: {exc.message}") from exc
     await session.refresh(row)
     await session.commit()  # end the read at once: on SQLite an open transaction holds the lock
-    return _public(row, state.timeline, state)
+    return _public(row, state.timeline, state, user)
 
 
 @router.post("/{petition_id}/assign", response_model=PetitionPublic, responses=ACTION)
 async def assign_petition(
-    petition_id: PetitionId, body: AssignIn, session: SessionDep, services: ServicesDep
+    petition_id: PetitionId,
+    body: AssignIn,
+    session: SessionDep,
+    services: ServicesDep,
+    user: CurrentUser,
 ) -> PetitionPublic:
     """交办: the bureau hands a registered petition to a responsible unit."""
-    row = await _row_or_404(session, petition_id)
+    row = await _row_or_404(session, petition_id, user, Action.ASSIGN)
     await _responsible_unit(session, body.unit_id)
     return await _update(
-        services, session, row, PetitionWorkflow.assign, AssignRequest(unit_id=body.unit_id)
+        services, session, row, PetitionWorkflow.assign, AssignRequest(unit_id=body.unit_id), user
     )
 
 
@@ -437,12 +484,13 @@ async def accept_petition(
     petition_id: PetitionId,
     session: SessionDep,
     services: ServicesDep,
+    user: CurrentUser,
     body: Annotated[AcceptRequest | None, Body()] = None,
 ) -> PetitionPublic:
     """受理: the unit accepts; the case handler is accountable for week one and the petitioner
     gets the written notice (四告知). ``handler_id`` (optional) names one of the unit's
     handlers; by default its first handler."""
-    row = await _row_or_404(session, petition_id)
+    row = await _row_or_404(session, petition_id, user, Action.ACCEPT)
     request = body or AcceptRequest()
     if request.handler_id is not None:
         handlers = await directory.role_holders(session, row.unit_id or "", Role.HANDLER.value)
@@ -453,24 +501,32 @@ async def accept_petition(
                 f"{request.handler_id!r} is not a handler of unit {row.unit_id}",
                 request.handler_id,
             )
-    return await _update(services, session, row, PetitionWorkflow.accept, request)
+    return await _update(services, session, row, PetitionWorkflow.accept, request, user)
 
 
 @router.post("/{petition_id}/decline", response_model=PetitionPublic, responses=ACTION)
 async def decline_petition(
-    petition_id: PetitionId, body: DeclineRequest, session: SessionDep, services: ServicesDep
+    petition_id: PetitionId,
+    body: DeclineRequest,
+    session: SessionDep,
+    services: ServicesDep,
+    user: CurrentUser,
 ) -> PetitionPublic:
     """不予受理, with the reason and the legal basis; the petitioner is told in writing."""
-    row = await _row_or_404(session, petition_id)
-    return await _update(services, session, row, PetitionWorkflow.decline, body)
+    row = await _row_or_404(session, petition_id, user, Action.DECLINE)
+    return await _update(services, session, row, PetitionWorkflow.decline, body, user)
 
 
 @router.post("/{petition_id}/transfer", response_model=PetitionPublic, responses=ACTION)
 async def transfer_petition(
-    petition_id: PetitionId, body: TransferIn, session: SessionDep, services: ServicesDep
+    petition_id: PetitionId,
+    body: TransferIn,
+    session: SessionDep,
+    services: ServicesDep,
+    user: CurrentUser,
 ) -> PetitionPublic:
     """转办 to another unit with a reason: the new unit's clock starts afresh."""
-    row = await _row_or_404(session, petition_id)
+    row = await _row_or_404(session, petition_id, user, Action.TRANSFER)
     await _responsible_unit(session, body.unit_id)
     return await _update(
         services,
@@ -478,49 +534,56 @@ async def transfer_petition(
         row,
         PetitionWorkflow.transfer,
         TransferRequest(unit_id=body.unit_id, reason=body.reason),
+        user,
     )
 
 
 @router.post("/{petition_id}/withdraw", response_model=PetitionPublic, responses=ACTION)
 async def withdraw_petition(
-    petition_id: PetitionId, body: WithdrawRequest, session: SessionDep, services: ServicesDep
+    petition_id: PetitionId,
+    body: WithdrawRequest,
+    session: SessionDep,
+    services: ServicesDep,
+    user: CurrentUser,
 ) -> PetitionPublic:
     """撤回 by the petitioner: the chain ends with the reason."""
-    row = await _row_or_404(session, petition_id)
-    return await _update(services, session, row, PetitionWorkflow.withdraw, body)
+    row = await _row_or_404(session, petition_id, user, Action.WITHDRAW)
+    return await _update(services, session, row, PetitionWorkflow.withdraw, body, user)
 
 
 @router.post("/{petition_id}/extension", response_model=PetitionPublic, responses=ACTION)
 async def request_extension(
-    petition_id: PetitionId, body: ExtensionRequest, session: SessionDep, services: ServicesDep
+    petition_id: PetitionId,
+    body: ExtensionRequest,
+    session: SessionDep,
+    services: ServicesDep,
+    user: CurrentUser,
 ) -> PetitionPublic:
     """延期申请 by the handler, with the reason; at most once, at most the policy's cap."""
-    row = await _row_or_404(session, petition_id)
-    return await _update(services, session, row, PetitionWorkflow.request_extension, body)
+    row = await _row_or_404(session, petition_id, user, Action.REQUEST_EXTENSION)
+    return await _update(services, session, row, PetitionWorkflow.request_extension, body, user)
 
 
 @router.post(
     "/{petition_id}/extension/decision",
     response_model=PetitionPublic,
-    responses={**ACTION, 403: {"model": ErrorPublic, "description": "not the unit head"}},
+    responses={**ACTION, 403: {"model": ErrorPublic, "description": "not the unit's head"}},
 )
 async def decide_extension(
     petition_id: PetitionId,
     body: ExtensionDecisionIn,
     session: SessionDep,
     services: ServicesDep,
+    user: CurrentUser,
 ) -> PetitionPublic:
     """The unit head approves (deadlines and the chain move; the petitioner is told) or
-    refuses the extension."""
-    row = await _row_or_404(session, petition_id)
-    heads = await directory.role_holders(session, row.unit_id or "", Role.UNIT_HEAD.value)
-    head = next((p for p, _ in heads if p.id == body.approver_id), None)
-    if head is None:
-        raise HTTPException(
-            403,
-            f"{body.approver_id} is not the head of unit {row.unit_id}: only the unit "
-            "head approves an extension (信访条例第三十三条)",
-        )
+    refuses the extension. The approver is the signed-in head of the petition's unit."""
+    row = await _row_or_404(session, petition_id, user, Action.DECIDE_EXTENSION)
+    if body.approver_id is not None and body.approver_id != user.person_id:
+        raise HTTPException(403, f"{user.username} decides as themself, not as {body.approver_id}")
+    head = await session.get(PersonRow, user.person_id)
+    if head is None:  # the account was removed while the request ran
+        raise HTTPException(403, f"{user.username} is no longer in the directory")
     approver = Person(
         person_id=head.id,
         name=head.name,
@@ -534,44 +597,61 @@ async def decide_extension(
         row,
         PetitionWorkflow.decide_extension,
         ExtensionDecision(approve=body.approve, approver=approver, note=body.note),
+        user,
     )
 
 
 @router.post("/{petition_id}/complete", response_model=PetitionPublic, responses=ACTION)
 async def complete_petition(
-    petition_id: PetitionId, body: CompleteRequest, session: SessionDep, services: ServicesDep
+    petition_id: PetitionId,
+    body: CompleteRequest,
+    session: SessionDep,
+    services: ServicesDep,
+    user: CurrentUser,
 ) -> PetitionPublic:
     """办结: record the reply (答复意见); every reminder and escalation stops, the reply is
     uploaded to the upper-level system and the revisit (回访) window opens."""
-    row = await _row_or_404(session, petition_id)
-    return await _update(services, session, row, PetitionWorkflow.complete, body)
+    row = await _row_or_404(session, petition_id, user, Action.COMPLETE)
+    return await _update(services, session, row, PetitionWorkflow.complete, body, user)
 
 
 @router.post("/{petition_id}/rating", response_model=PetitionPublic, responses=ACTION)
 async def rate_petition(
-    petition_id: PetitionId, body: RateRequest, session: SessionDep, services: ServicesDep
+    petition_id: PetitionId,
+    body: RateRequest,
+    session: SessionDep,
+    services: ServicesDep,
+    user: CurrentUser,
 ) -> PetitionPublic:
     """回访: the petitioner's rating (satisfied / basically_satisfied / dissatisfied)."""
-    row = await _row_or_404(session, petition_id)
-    return await _update(services, session, row, PetitionWorkflow.rate, body)
+    row = await _row_or_404(session, petition_id, user, Action.RATE)
+    return await _update(services, session, row, PetitionWorkflow.rate, body, user)
 
 
 @router.post("/{petition_id}/review", response_model=PetitionPublic, responses=ACTION)
 async def request_review(
-    petition_id: PetitionId, body: ReviewRequest, session: SessionDep, services: ServicesDep
+    petition_id: PetitionId,
+    body: ReviewRequest,
+    session: SessionDep,
+    services: ServicesDep,
+    user: CurrentUser,
 ) -> PetitionPublic:
     """申请复查 (then 复核) within the window after the reply: the next level up handles it
     with its own deadline, reminders and escalation. After 复核 the matter is final."""
-    row = await _row_or_404(session, petition_id)
-    return await _update(services, session, row, PetitionWorkflow.request_review, body)
+    row = await _row_or_404(session, petition_id, user, Action.REQUEST_REVIEW)
+    return await _update(services, session, row, PetitionWorkflow.request_review, body, user)
 
 
 @router.post("/{petition_id}/owner", response_model=PetitionPublic, responses=ACTION)
 async def set_owner(
-    petition_id: PetitionId, body: OwnerIn, session: SessionDep, services: ServicesDep
+    petition_id: PetitionId,
+    body: OwnerIn,
+    session: SessionDep,
+    services: ServicesDep,
+    user: CurrentUser,
 ) -> PetitionPublic:
     """领导包案: a leader owns the case and receives every reminder and supervision notice."""
-    row = await _row_or_404(session, petition_id)
+    row = await _row_or_404(session, petition_id, user, Action.SET_OWNER)
     found = await directory.leader(session, body.person_id, [r.value for r in LEADER_ROLES])
     if found is None:
         raise _invalid(
@@ -589,5 +669,5 @@ async def set_owner(
         unit_id=post.unit_id,
     )
     return await _update(
-        services, session, row, PetitionWorkflow.set_owner, OwnerRequest(owner=owner)
+        services, session, row, PetitionWorkflow.set_owner, OwnerRequest(owner=owner), user
     )

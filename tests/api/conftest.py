@@ -16,11 +16,30 @@ from api.main import create_app
 from store.db import dispose
 from tests.conftest import fresh_store, make_settings, worker_for
 
+BUREAU = "demo-bureau"  # the demo county's bureau dispatcher (dev mode: password "demo")
+
 
 class ApiClient(httpx.AsyncClient):
-    """An HTTP client on the in-process API, with the services its lifespan built."""
+    """An HTTP client on the in-process API, with the services its lifespan built. It is
+    signed in as the bureau's dispatcher; ``as_user`` gives the headers of anyone else."""
 
     services: Services
+    _tokens: dict[str, str]
+
+    async def sign_in(self, username: str, password: str = "demo") -> httpx.Response:
+        return await self.post(
+            "/api/v1/auth/token",
+            data={"username": username, "password": password},
+            headers={"Authorization": ""},
+        )
+
+    async def as_user(self, username: str) -> dict[str, str]:
+        """Authorization headers of ``username`` (signed in once per client)."""
+        if username not in self._tokens:
+            answer = await self.sign_in(username)
+            assert answer.status_code == 200, answer.text
+            self._tokens[username] = answer.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[username]}"}
 
 
 ApiFactory = Callable[..., AbstractAsyncContextManager[ApiClient]]
@@ -61,6 +80,8 @@ def api(dev_env: WorkflowEnvironment, tmp_path: Path, database_url: str) -> ApiF
             ) as http,
         ):
             http.services = app.state.services
+            http._tokens = {}
+            http.headers.update(await http.as_user(BUREAU))
             yield http
         await dispose(sessions)
 

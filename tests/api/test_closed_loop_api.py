@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import make_engine
-from tests.api.conftest import PETITION, ApiFactory, temporal_address
+from tests.api.conftest import PETITION, ApiClient, ApiFactory, temporal_address
 from tests.conftest import binary, eventually
 
 V1 = "/api/v1/petitions"
@@ -36,9 +36,16 @@ async def register(http: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
 
 
 async def act(
-    http: httpx.AsyncClient, pid: str, action: str, body: Any = None, expect: int = 200
+    http: ApiClient,
+    pid: str,
+    action: str,
+    body: Any = None,
+    expect: int = 200,
+    as_user: str | None = None,
 ) -> dict[str, Any]:
-    response = await http.post(f"{V1}/{pid}/{action}", json=body)
+    """Post ``action`` as the bureau, or as ``as_user``."""
+    headers = await http.as_user(as_user) if as_user else None
+    response = await http.post(f"{V1}/{pid}/{action}", json=body, headers=headers)
     assert response.status_code == expect, (action, response.text)
     result: dict[str, Any] = response.json()
     return result
@@ -102,11 +109,13 @@ async def test_extension_through_the_api(api: ApiFactory) -> None:
         await act(http, pid, "extension", {"days": 20, "reason": "需要现场测绘"})
         await act(http, pid, "extension", {"days": 5, "reason": "再次"}, expect=409)
         forbidden = await http.post(
-            f"{V1}/{pid}/extension/decision", json={"approve": True, "approver_id": "dongguan-sup"}
+            f"{V1}/{pid}/extension/decision",
+            json={"approve": True},
+            headers=await http.as_user("dongguan-sup"),
         )
         assert forbidden.status_code == 403 and "head" in forbidden.json()["detail"]
         approved = await act(
-            http, pid, "extension/decision", {"approve": True, "approver_id": "dongguan-head"}
+            http, pid, "extension/decision", {"approve": True}, as_user="dongguan-head"
         )
         after = overdue_at(approved)
         assert after - before == timedelta(seconds=20 * 60)  # 20 policy days
@@ -117,8 +126,9 @@ async def test_extension_through_the_api(api: ApiFactory) -> None:
             http,
             pid,
             "extension/decision",
-            {"approve": False, "approver_id": "dongguan-head"},
+            {"approve": False},
             expect=409,
+            as_user="dongguan-head",
         )
 
 
@@ -330,6 +340,7 @@ async def test_owner_copies_refused_extension_and_unreached_revisit(api: ApiFact
             pid,
             "extension/decision",
             {"approve": False, "approver_id": "dongguan-head", "note": "不批准"},
+            as_user="dongguan-head",
         )
         assert refused["extension"]["approved"] is False
         await act(http, pid, "extension", {"days": 5, "reason": "再次申请"}, expect=409)
@@ -359,20 +370,35 @@ async def test_every_command_is_audited_refused_ones_included(
         await act(http, pid, "accept")
         await act(http, pid, "transfer", {"unit_id": "xihe"}, expect=422)  # invalid
         await http.get(f"{V1}/{pid}")  # a read is not a command
-        trail = (await http.get("/api/v1/audit", params={"petition_id": pid})).json()
-        rows = [(r["action"], r["status"], r["outcome"]) for r in reversed(trail["items"])]
-        assert rows == [
-            ("complete_petition", 409, "refused"),
-            ("accept_petition", 200, "done"),
-            ("transfer_petition", 422, "invalid"),
+        # …but an attempt to read what one may not is on record.
+        outside = await http.get(f"{V1}/{pid}", headers=await http.as_user("xihe-h1"))
+        assert outside.status_code == 404
+        not_auditor = await http.get("/api/v1/audit")
+        assert not_auditor.status_code == 403 and "auditors" in not_auditor.json()["detail"]
+        auditor = await http.as_user("audit-01")
+        trail = (
+            await http.get("/api/v1/audit", params={"petition_id": pid}, headers=auditor)
+        ).json()
+        rows = [
+            (r["action"], r["status"], r["outcome"], r["actor"], r["role"])
+            for r in reversed(trail["items"])
         ]
-        everything = (await http.get("/api/v1/audit")).json()
+        assert rows == [
+            ("complete_petition", 409, "refused", "demo-bureau", "bureau_dispatcher"),
+            ("accept_petition", 200, "done", "demo-bureau", "bureau_dispatcher"),
+            ("transfer_petition", 422, "invalid", "demo-bureau", "bureau_dispatcher"),
+            ("get_petition", 404, "invalid", "xihe-h1", "handler"),
+        ]
+        everything = (await http.get("/api/v1/audit", headers=auditor)).json()
         assert ("register_petition", 201) in [
             (r["action"], r["status"]) for r in everything["items"]
         ]
-        assert all(r["actor"] == "anonymous" and r["client"] for r in everything["items"])
+        assert ("read_audit", 403, "demo-bureau") in [
+            (r["action"], r["status"], r["actor"]) for r in everything["items"]
+        ]
+        assert all(r["client"] for r in everything["items"])
         # No API changes the trail: there is only GET.
-        assert (await http.delete("/api/v1/audit")).status_code == 405
+        assert (await http.delete("/api/v1/audit", headers=auditor)).status_code == 405
     if database_url.startswith("postgresql"):
         engine = make_engine(database_url)
         try:

@@ -1,0 +1,368 @@
+"""Sign-in (登录): the OAuth2 password flow issuing short-lived JWT bearer tokens, refresh tokens
+good once each, and API keys for system integrations (系统对接). Every other endpoint but the
+health check and the API docs depends on ``current_principal``; what each person may then do is
+``domain.access``.
+
+Roles are not written into tokens: they are read from the directory at every request, so a
+post change (a leader replaced, an account's posts ended) takes effect at once."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Annotated, Any
+
+import jwt
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ServicesDep, SessionDep
+from domain.access import Action, Principal
+from domain.vocabulary import Role
+from store import accounts
+from store.models import ApiKey, Person
+from worker.settings import DEV_PASSWORD, Settings
+
+log = logging.getLogger("petitionflow.auth")
+
+ISSUER = "petitionflow"
+ALGORITHM = "HS256"
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a password)
+API_KEY_PREFIX = "pf_"
+
+passwords = PasswordHash((Argon2Hasher(),))
+bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="an integration's API key (pf_…)"
+)
+router = APIRouter(prefix="/auth", tags=["sign-in"])
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified against when the username is unknown, so a wrong username costs as long as a
+    # wrong password and the timing does not tell which usernames exist.
+    return passwords.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return passwords.hash(password)
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type)
+    expires_in: int = Field(description="seconds until the access token expires")
+    refresh_token: str
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class PostOut(BaseModel):
+    unit_id: str
+    role: Role
+
+
+class MePublic(BaseModel):
+    person_id: str
+    username: str
+    name: str
+    role: Role | None = Field(description="the widest post held")
+    posts: list[PostOut]
+    reads_all: bool
+    units: list[str] = Field(description="the units whose petitions this person acts on")
+    via: str
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="the integration, e.g. 12345热线")
+    person_id: str = Field(
+        min_length=1, max_length=64, description="the directory person the key acts as"
+    )
+
+
+class ApiKeyPublic(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    person_id: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ApiKeyIssued(ApiKeyPublic):
+    key: str = Field(description="shown once: only its hash is kept")
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+async def _principal(session: SessionDep, person: Person, via: str) -> Principal:
+    posts = await accounts.posts_of(session, person.id)
+    return Principal(
+        person_id=person.id,
+        username=person.username or person.id,
+        name=person.name,
+        posts=frozenset((unit, Role(role)) for unit, role in posts),
+        via=via,
+    )
+
+
+def _decode(settings: Settings, token: str) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            settings.secret_key.get_secret_value(),
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "iss"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise _unauthorized("the access token has expired: refresh it or sign in again") from exc
+    except jwt.InvalidTokenError as exc:
+        raise _unauthorized(f"invalid access token ({exc})") from exc
+    if claims.get("typ") != "access":
+        raise _unauthorized("not an access token")
+    return claims
+
+
+async def current_principal(
+    request: Request,
+    session: SessionDep,
+    services: ServicesDep,
+    token: Annotated[str | None, Depends(bearer)],
+    key: Annotated[str | None, Depends(api_key_header)],
+) -> Principal:
+    """The signed-in person, from a bearer token or an API key; 401 otherwise. Recorded in the
+    request's state for the audit trail."""
+    if key:
+        row = await accounts.api_key(session, key)
+        person = await session.get(Person, row.person_id) if row else None
+        if person is None:
+            raise _unauthorized("unknown or revoked API key")
+        principal = await _principal(session, person, "api_key")
+    elif token:
+        claims = _decode(services.settings, token)
+        person = await session.get(Person, str(claims["sub"]))
+        if person is None or person.password_hash is None:
+            raise _unauthorized("the account of this token no longer exists")
+        principal = await _principal(session, person, "password")
+    else:
+        raise _unauthorized(f"sign in first: POST {TOKEN_URL}, then send Authorization: Bearer")
+    request.state.principal = principal
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+# Why an action is refused, in the words an officer understands.
+_WHO_MAY = {
+    Action.REGISTER: "only the bureau registers petitions",
+    Action.ASSIGN: "only the bureau assigns petitions (交办)",
+    Action.SET_OWNER: "only the bureau records a case owner (包案)",
+    Action.ADMINISTER_DIRECTORY: "only the bureau maintains the directory and API keys",
+    Action.READ_AUDIT: "only auditors read the audit trail",
+    Action.DECIDE_EXTENSION: "only the unit's head approves an extension (信访条例第三十三条)",
+}
+
+
+def refuse(principal: Principal, action: Action, unit_id: str | None = None) -> HTTPException:
+    role = principal.role.value if principal.role else "no post"
+    where = f" at unit {unit_id}" if unit_id else ""
+    why = _WHO_MAY.get(action, "only the unit's accountable chain or the bureau may")
+    return HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        f"{principal.username} ({role}) may not {action.value}{where}: {why}",
+    )
+
+
+def require(principal: Principal, action: Action, unit_id: str | None = None) -> None:
+    if not principal.may(action, unit_id):
+        raise refuse(principal, action, unit_id)
+
+
+def _allowed(action: Action) -> Any:
+    def check(principal: CurrentUser) -> Principal:
+        require(principal, action)
+        return principal
+
+    return Depends(check)
+
+
+DirectoryAdmin = Annotated[Principal, _allowed(Action.ADMINISTER_DIRECTORY)]
+Auditor = Annotated[Principal, _allowed(Action.READ_AUDIT)]
+
+
+async def _issue(session: SessionDep, settings: Settings, person: Person) -> TokenPublic:
+    now = datetime.now(UTC)
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    access = jwt.encode(
+        {
+            "sub": person.id,
+            "iss": ISSUER,
+            "iat": now,
+            "exp": now + lifetime,
+            "typ": "access",
+            "jti": secrets.token_hex(8),
+        },
+        settings.secret_key.get_secret_value(),
+        algorithm=ALGORITHM,
+    )
+    refresh = secrets.token_urlsafe(32)
+    await accounts.add_refresh_token(
+        session, refresh, person.id, now, now + timedelta(hours=settings.refresh_token_hours)
+    )
+    await session.commit()
+    return TokenPublic(
+        access_token=access, expires_in=int(lifetime.total_seconds()), refresh_token=refresh
+    )
+
+
+@router.post(
+    "/token",
+    response_model=TokenPublic,
+    responses={401: {"description": "wrong username or password"}},
+)
+async def sign_in(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    services: ServicesDep,
+) -> TokenPublic:
+    """OAuth2 password flow: a username and password for an access token (a JWT, short-lived)
+    and a refresh token. In dev mode the demo county's users have the password ``demo``."""
+    request.state.actor = form.username[:64]  # the audit trail names who tried
+    person = await accounts.by_username(session, form.username)
+    stored = person.password_hash if person and person.password_hash else _dummy_hash()
+    valid, _ = passwords.verify_and_update(form.password, stored)
+    if person is None or person.password_hash is None or not valid:
+        raise _unauthorized("wrong username or password")
+    return await _issue(session, services.settings, person)
+
+
+@router.post(
+    "/refresh",
+    response_model=TokenPublic,
+    responses={401: {"description": "unknown, expired or already used refresh token"}},
+)
+async def refresh(body: RefreshIn, session: SessionDep, services: ServicesDep) -> TokenPublic:
+    """A new token pair for a refresh token. Each refresh token is good once; presenting a used
+    one again (a stolen copy) ends every session of its person."""
+    now = datetime.now(UTC)
+    row = await accounts.refresh_token(session, body.refresh_token)
+    if row is None or row.expires_at <= now:
+        raise _unauthorized("unknown or expired refresh token: sign in again")
+    if row.used_at is not None:
+        await accounts.revoke_refresh_tokens(session, row.person_id, now)
+        await session.commit()
+        log.warning("a used refresh token was presented again; sessions of %s ended", row.person_id)
+        raise _unauthorized("refresh token already used: every session was ended, sign in again")
+    person = await session.get(Person, row.person_id)
+    if person is None or person.password_hash is None:
+        raise _unauthorized("the account of this token no longer exists")
+    row.used_at = now
+    return await _issue(session, services.settings, person)
+
+
+@router.get("/me", response_model=MePublic)
+async def me(principal: CurrentUser) -> MePublic:
+    """Who the token belongs to, their posts and the units they act on."""
+    return MePublic(
+        person_id=principal.person_id,
+        username=principal.username,
+        name=principal.name,
+        role=principal.role,
+        posts=[PostOut(unit_id=u, role=r) for u, r in sorted(principal.posts)],
+        reads_all=principal.reads_all,
+        units=sorted(principal.chain_units),
+        via=principal.via,
+    )
+
+
+@router.post(
+    "/api-keys",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyIssued,
+    responses={403: {"description": "only the bureau issues API keys"}},
+)
+async def issue_api_key(body: ApiKeyIn, session: SessionDep, _: DirectoryAdmin) -> ApiKeyIssued:
+    """An API key for a system integration, acting as ``person_id`` (with that person's posts).
+    The key is in this answer only."""
+    if await session.get(Person, body.person_id) is None:
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["body", "person_id"],
+                    "type": "unknown_person",
+                    "msg": f"no person {body.person_id!r}; see GET /api/v1/people",
+                    "input": body.person_id,
+                }
+            ],
+        )
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    row = await accounts.add_api_key(session, key, body.name, body.person_id, datetime.now(UTC))
+    await session.commit()
+    return ApiKeyIssued(
+        **ApiKeyPublic.model_validate(row, from_attributes=True).model_dump(), key=key
+    )
+
+
+@router.get("/api-keys", response_model=list[ApiKeyPublic])
+async def list_api_keys(session: SessionDep, _: DirectoryAdmin) -> list[ApiKeyPublic]:
+    """Every API key issued, revoked ones included (never the keys themselves)."""
+    return [
+        ApiKeyPublic.model_validate(r, from_attributes=True)
+        for r in await accounts.api_keys(session)
+    ]
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    response_model=ApiKeyPublic,
+    responses={404: {"description": "no such API key"}},
+)
+async def revoke_api_key(key_id: int, session: SessionDep, _: DirectoryAdmin) -> ApiKeyPublic:
+    """Revoke an API key: it stops working at once; the record stays."""
+    row = await session.get(ApiKey, key_id)
+    if row is None:
+        raise HTTPException(404, f"no API key {key_id}")
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        await session.commit()
+    return ApiKeyPublic.model_validate(row, from_attributes=True)
+
+
+async def prepare_accounts(settings: Settings, session: SessionDep) -> None:
+    """At start: in dev mode, give the demo accounts the password ``demo``; outside dev mode,
+    refuse to start with a default secret or a default password."""
+    if settings.dev_mode:
+        count = await accounts.seed_dev_passwords(session, hash_password(DEV_PASSWORD))
+        if count:
+            log.warning("dev mode: %d accounts have the password %r", count, DEV_PASSWORD)
+        return
+    problems = settings.insecure_settings()
+    left = await accounts.default_password_accounts(session)
+    if left:
+        problems.append(f"accounts still have the default password: {', '.join(left[:10])}")
+    if problems:
+        raise RuntimeError(
+            "refusing to start outside dev mode: "
+            + "; ".join(problems)
+            + " (set PETITIONFLOW_DEV_MODE=true for a trial on this machine)"
+        )

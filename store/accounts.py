@@ -1,0 +1,103 @@
+"""Accounts: who a username, an API key or a refresh token belongs to, and their posts now.
+
+Secrets are never stored: passwords as Argon2 hashes (made by the caller), API keys and refresh
+tokens as SHA-256 (they are long random strings, so a fast hash is enough)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import ApiKey, Person, Post, RefreshToken
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def by_username(session: AsyncSession, username: str) -> Person | None:
+    person: Person | None = await session.scalar(select(Person).where(Person.username == username))
+    return person
+
+
+async def posts_of(session: AsyncSession, person_id: str) -> list[tuple[str, str]]:
+    rows = await session.execute(
+        select(Post.unit_id, Post.role).where(Post.person_id == person_id).order_by(Post.id)
+    )
+    return [(unit, role) for unit, role in rows]
+
+
+async def seed_dev_passwords(session: AsyncSession, password_hash: str) -> int:
+    """Dev mode: every account without a password gets the demo one (marked as default, so a
+    production start refuses while any is left). Returns how many were set."""
+    result = await session.execute(
+        update(Person)
+        .where(Person.username.is_not(None), Person.password_hash.is_(None))
+        .values(password_hash=password_hash, default_password=True)
+    )
+    await session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def default_password_accounts(session: AsyncSession) -> list[str]:
+    rows = await session.scalars(
+        select(Person.username).where(Person.default_password.is_(True)).order_by(Person.username)
+    )
+    return [u for u in rows if u]
+
+
+async def set_password(session: AsyncSession, person: Person, password_hash: str) -> None:
+    person.password_hash = password_hash
+    person.default_password = False
+    # A new password ends every session of the old one.
+    await revoke_refresh_tokens(session, person.id, datetime.now().astimezone())
+
+
+async def add_refresh_token(
+    session: AsyncSession, token: str, person_id: str, issued_at: datetime, expires_at: datetime
+) -> None:
+    session.add(
+        RefreshToken(
+            token_hash=digest(token),
+            person_id=person_id,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        )
+    )
+
+
+async def refresh_token(session: AsyncSession, token: str) -> RefreshToken | None:
+    return await session.get(RefreshToken, digest(token))
+
+
+async def revoke_refresh_tokens(session: AsyncSession, person_id: str, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.person_id == person_id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+
+
+async def api_key(session: AsyncSession, key: str) -> ApiKey | None:
+    found: ApiKey | None = await session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))
+    )
+    return found
+
+
+async def add_api_key(
+    session: AsyncSession, key: str, name: str, person_id: str, now: datetime
+) -> ApiKey:
+    row = ApiKey(
+        key_hash=digest(key), prefix=key[:12], name=name, person_id=person_id, created_at=now
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def api_keys(session: AsyncSession) -> list[ApiKey]:
+    return list(await session.scalars(select(ApiKey).order_by(ApiKey.id)))
