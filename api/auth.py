@@ -359,7 +359,11 @@ async def prepare_accounts(settings: Settings, session: SessionDep) -> None:
     problems = settings.insecure_settings()
     left = await accounts.default_password_accounts(session)
     if left:
-        problems.append(f"accounts still have the default password: {', '.join(left[:10])}")
+        more = f" and {len(left) - 10} more" if len(left) > 10 else ""
+        problems.append(
+            f"{len(left)} accounts still have the default password "
+            f"({', '.join(left[:10])}{more}): set theirs with `python -m worker.accounts`"
+        )
     if problems:
         raise RuntimeError(
             "refusing to start outside dev mode: "
