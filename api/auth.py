@@ -267,7 +267,9 @@ async def refresh(body: RefreshIn, session: SessionDep, services: ServicesDep) -
     row = await accounts.refresh_token(session, body.refresh_token)
     if row is None or row.expires_at <= now:
         raise _unauthorized("unknown or expired refresh token: sign in again")
-    if row.used_at is not None:
+    if row.used_at is not None or not await accounts.claim_refresh_token(
+        session, body.refresh_token, now
+    ):
         await accounts.revoke_refresh_tokens(session, row.person_id, now)
         await session.commit()
         log.warning("a used refresh token was presented again; sessions of %s ended", row.person_id)
@@ -275,7 +277,6 @@ async def refresh(body: RefreshIn, session: SessionDep, services: ServicesDep) -
     person = await session.get(Person, row.person_id)
     if person is None or person.password_hash is None:
         raise _unauthorized("the account of this token no longer exists")
-    row.used_at = now
     return await _issue(session, services.settings, person)
 
 
