@@ -13,7 +13,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from worker.codec import EncryptionCodec
@@ -29,10 +29,14 @@ _INDEXED = {
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    """Pydantic models as JSON, then encrypted with the deployment's payload key."""
+    """Pydantic models as JSON, then encrypted with the deployment's payload key. Failure
+    messages and stack traces are encrypted too: a validation error quotes its input, and an
+    input may be a petition's intake."""
     key, old_keys = settings.payload_keys()
     return dataclasses.replace(
-        pydantic_data_converter, payload_codec=EncryptionCodec(key, old_keys)
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(key, old_keys),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 

@@ -79,3 +79,17 @@ def test_default_or_malformed_payload_key_is_insecure(tmp_path: Path) -> None:
 def test_malformed_payload_key_refuses_to_connect(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="PETITIONFLOW_PAYLOAD_KEY"):
         data_converter(make_settings(tmp_path, payload_key="c2hvcnQ="))
+
+
+async def test_failure_messages_are_encrypted_too(tmp_path: Path) -> None:
+    """A validation error quotes its input; in history it must be as unreadable as the input."""
+    from temporalio.api.failure.v1 import Failure
+    from temporalio.exceptions import ApplicationError
+
+    converter = data_converter(make_settings(tmp_path, payload_key=new_key()))
+    failure = Failure()
+    await converter.encode_failure(ApplicationError(f"bad input: phone {PHONE}"), failure)
+    assert PHONE.encode() not in failure.SerializeToString()
+    assert failure.message == "Encoded failure"
+    decoded = await converter.decode_failure(failure)
+    assert PHONE in str(decoded)
