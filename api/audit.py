@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Auditor
 from api.deps import SessionDep
+from api.schemas import MAX_OFFSET
 from domain.access import Principal
 from store.models import AuditEntry
 from store.petitions import utcnow
@@ -123,7 +124,7 @@ async def read_audit(
     _: Auditor,
     petition_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AuditPage:
     """The audit trail, newest first; auditors only. Read-only: no API changes it."""
     query = select(AuditEntry)

@@ -261,7 +261,9 @@ async def refresh(body: RefreshIn, session: SessionDep, services: ServicesDep) -
     row = await accounts.refresh_token(session, body.refresh_token)
     if row is None or row.expires_at <= now:
         raise _unauthorized("unknown or expired refresh token: sign in again")
-    if row.used_at is not None:
+    if row.used_at is not None or not await accounts.claim_refresh_token(
+        session, body.refresh_token, now
+    ):
         await accounts.revoke_refresh_tokens(session, row.person_id, now)
         await session.commit()
         log.warning("a used refresh token was presented again; sessions of %s ended", row.person_id)
@@ -269,7 +271,6 @@ async def refresh(body: RefreshIn, session: SessionDep, services: ServicesDep) -
     person = await session.get(Person, row.person_id)
     if person is None or person.password_hash is None:
         raise _unauthorized("the account of this token no longer exists")
-    row.used_at = now
     return await _issue(session, services.settings, person)
 
 
@@ -353,7 +354,11 @@ async def prepare_accounts(settings: Settings, session: SessionDep) -> None:
     problems = settings.insecure_settings()
     left = await accounts.default_password_accounts(session)
     if left:
-        problems.append(f"accounts still have the default password: {', '.join(left[:10])}")
+        more = f" and {len(left) - 10} more" if len(left) > 10 else ""
+        problems.append(
+            f"{len(left)} accounts still have the default password "
+            f"({', '.join(left[:10])}{more}): set theirs with `python -m worker.accounts`"
+        )
     if problems:
         raise RuntimeError(
             "refusing to start outside dev mode: "

@@ -39,6 +39,10 @@ IdNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^(\d{15}|\d{17}[\dXx])$")
 ]
 
+# Far beyond any list (a county has ~10^4 petitions a year), and within every database's
+# integers: an offset of 10^22 used to overflow SQLite into a 500.
+MAX_OFFSET = 10**9
+
 
 # Ids of units and people, and usernames: what URLs, tokens and the YAML directory carry.
 Identifier = Annotated[

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from domain.policy import EscalationPolicy, PlannedStep, PolicyBook
 from domain.vocabulary import (
     Category,
+    Channel,
     Closure,
     EventKind,
     NoticeKind,
@@ -108,9 +109,26 @@ class Notice(Strict):
     text: str
 
 
+class Intake(Strict):
+    """The intake record (登记) as registered, so the read model can be rebuilt from Temporal
+    after a database loss. What the workflow input holds already (unit, track, category,
+    registration time, policy book) is not repeated here."""
+
+    channel: Channel
+    petitioner_name: str
+    petitioner_phone: str
+    petitioner_id_number: str | None = None
+    persons: int
+    summary: str
+    content: str
+    repeat_of: str | None = None
+
+
 class PetitionStart(Strict):
-    """Everything the workflow needs; no personal data (names, phones, content) on purpose:
-    workflow histories and search attributes are not the place for it."""
+    """Everything the workflow needs. The personal data (names, phones, content) rides along in
+    ``intake`` only to be recovered by the rebuild: the workflow never reads it, and it is
+    encrypted in Temporal by the payload codec (worker/codec.py). Workflow ids and search
+    attributes carry none of it: they are not encrypted."""
 
     petition_id: str
     # None: registered at the bureau, waiting for a dispatcher to assign a unit (交办).
@@ -124,6 +142,8 @@ class PetitionStart(Strict):
     policy_book: PolicyBook | None = None
     # The next levels up that review (复查) and re-review (复核) the reply.
     review_units: list[str] = Field(default_factory=lambda: ["county-review", "city-review"])
+    # None in workflows started before the intake travelled with them.
+    intake: Intake | None = None
 
 
 class Extension(Strict):

@@ -73,6 +73,16 @@ async def refresh_token(session: AsyncSession, token: str) -> RefreshToken | Non
     return await session.get(RefreshToken, digest(token))
 
 
+async def claim_refresh_token(session: AsyncSession, token: str, now: datetime) -> bool:
+    """Mark the token used, atomically: of two requests racing with one token, one wins."""
+    result = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == digest(token), RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def revoke_refresh_tokens(session: AsyncSession, person_id: str, now: datetime) -> None:
     await session.execute(
         update(RefreshToken)

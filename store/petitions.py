@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.contracts import StepRecord
+from domain.contracts import PetitionStart, StepRecord
 from store.models import (
     Document,
     IdempotencyKey,
@@ -114,6 +114,68 @@ async def register(
     return Registration(petition, created=True)
 
 
+# What an intake restored from a workflow started before the intake travelled with it shows:
+# the petitioner's details must be entered again from the paper record.
+NOT_RESTORED = "（未能从 Temporal 恢复，请据原始登记材料补录）"
+
+
+async def restore_intake(session: AsyncSession, start: PetitionStart) -> bool:
+    """Write the intake record (登记) of a petition from its workflow input, unless the row is
+    there; True when written (not committed). Without ``start.intake`` (workflows started
+    before it travelled along) the petitioner's details are placeholders saying so.
+
+    The projection columns start as at registration; the petition's steps fill them in."""
+    if await session.get(Petition, start.petition_id) is not None:
+        return False
+    intake = start.intake
+    book = start.policy_book.model_dump(mode="json") if start.policy_book else None
+    session.add(
+        Petition(
+            id=start.petition_id,
+            channel=intake.channel.value if intake else "letter",
+            petitioner_name=intake.petitioner_name if intake else NOT_RESTORED,
+            petitioner_phone=intake.petitioner_phone if intake else "",
+            petitioner_id_number=intake.petitioner_id_number if intake else None,
+            persons=intake.persons if intake else 1,
+            category=start.category.value,
+            summary=intake.summary if intake else NOT_RESTORED,
+            content=intake.content if intake else NOT_RESTORED,
+            unit_id=start.unit_id,
+            track=start.track.value,
+            registered_at=start.registered_at,
+            policy_version=start.policy.version,
+            policy={"book": book, "day_seconds": start.policy.day_seconds},
+            repeat_of=intake.repeat_of if intake else None,
+            workflow_started=True,
+            stage="assigned" if start.unit_id else "registered",
+            level=None,
+            overdue=False,
+            deadlines=[],
+            projected_seq=0,
+            updated_at=start.registered_at,
+        )
+    )
+    await _count_at_least(session, start.petition_id)
+    await session.flush()
+    return True
+
+
+async def _count_at_least(session: AsyncSession, petition_id: str) -> None:
+    """Make the year's counter at least this petition's number, so that a registration after a
+    rebuild never takes a number a restored petition (and its workflow) has."""
+    _, year_text, number_text = petition_id.split("-")
+    year, number = int(year_text), int(number_text)
+    if await session.get(PetitionCounter, year) is None:
+        session.add(PetitionCounter(year=year, last=number))
+        return
+    # One statement, so a registration taking a number meanwhile is neither lost nor undone.
+    await session.execute(
+        update(PetitionCounter)
+        .where(PetitionCounter.year == year, PetitionCounter.last < number)
+        .values(last=number)
+    )
+
+
 async def terminated_matter(session: AsyncSession, *, phone: str, category: str) -> str | None:
     """The newest petition of this petitioner on a matter of this category that was closed for
     good after re-review (三级终结): a new one on it is a repeat (重复件)."""
@@ -150,6 +212,13 @@ async def project(session: AsyncSession, record: StepRecord, now: datetime) -> s
     the caller logs each notice once. A concurrent duplicate raises IntegrityError: the
     activity is retried and then finds everything written.
     """
+    written = await apply_step(session, record, now)
+    await session.commit()
+    return written
+
+
+async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -> set[str]:
+    """``project`` without the commit: the rebuild applies a petition's steps in one go."""
     state, event = record.state, record.event
     petition = await session.get(Petition, state.id)
     if petition is None:
@@ -218,7 +287,7 @@ async def project(session: AsyncSession, record: StepRecord, now: datetime) -> s
                 )
             )
             written.add(notice.key)
-    await session.commit()
+    await session.flush()
     return written
 
 

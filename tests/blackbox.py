@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -59,6 +61,23 @@ class Stack:
         self.starts += 1
 
     starts = 0
+
+    async def headers(
+        self, username: str = "demo-bureau", password: str = "demo"
+    ) -> dict[str, str]:
+        """Sign in as the README says (dev mode: every demo user has the password demo)."""
+        async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
+            answer = await http.post(
+                "/auth/token", data={"username": username, "password": password}
+            )
+            assert answer.status_code == 200, answer.text
+            return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    async def client(self, username: str = "demo-bureau") -> httpx.AsyncClient:
+        """An HTTP client on the stack's API, signed in as ``username``."""
+        return httpx.AsyncClient(
+            base_url=self.url, timeout=30, headers=await self.headers(username)
+        )
 
     def stop(self) -> int:
         assert self.proc is not None

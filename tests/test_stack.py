@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-import httpx
-
 from tests.api.conftest import PETITION
 from tests.blackbox import Stack
 from tests.conftest import eventually
@@ -18,7 +16,7 @@ async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack) -> None
     text = stack.log.read_text(encoding="utf-8")
     assert f"http://127.0.0.1:{stack.api_port}/docs" in text
     assert "Temporal UI" in text
-    async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
+    async with await stack.client() as http:
         created = await http.post("/petitions", json=PETITION)
         assert created.status_code == 201, created.text
         pid = created.json()["id"]
@@ -39,7 +37,7 @@ async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack) -> None
 
     stack.start()
     await stack.wait_up()
-    async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
+    async with await stack.client() as http:
 
         async def state_after() -> dict[str, Any]:
             result: dict[str, Any] = (await http.get(f"/petitions/{pid}")).json()

@@ -7,7 +7,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from domain.contracts import PetitionStart
+from domain.contracts import Intake, PetitionStart
 from domain.policy import PolicyBook
 from domain.vocabulary import Category, Track
 from store.models import Petition
@@ -15,7 +15,8 @@ from workflows.petition import PetitionWorkflow
 
 
 def start_input(row: Petition, review_units: list[str]) -> PetitionStart:
-    """The workflow's input from the intake record, on the policy book it was registered under."""
+    """The workflow's input from the intake record, on the policy book it was registered under.
+    The intake itself goes along (encrypted) so that the rebuild can restore the record."""
     book = PolicyBook.model_validate(row.policy["book"])
     policy = book.policy_for(row.unit_id or "", row.category, float(row.policy["day_seconds"]))
     return PetitionStart(
@@ -27,6 +28,8 @@ def start_input(row: Petition, review_units: list[str]) -> PetitionStart:
         policy=policy,
         policy_book=book,
         review_units=review_units,
+        # Its fields are the row's columns by name.
+        intake=Intake.model_validate(row, from_attributes=True),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +21,10 @@ DEMO_DIRECTORY = PROJECT_DIR / "store" / "demo_county.yaml"
 DEV_SECRET_KEY = "petitionflow-dev-secret-key-not-for-production"  # noqa: S105
 DEV_PASSWORD = "demo"  # noqa: S105
 MIN_SECRET_BYTES = 32
+# Encrypts workflow payloads in Temporal (worker/codec.py): base64 of 32 bytes. Generate one with
+#   python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"
+DEV_PAYLOAD_KEY = "cGV0aXRpb25mbG93LWRldi1wYXlsb2FkLWtleS0zMmI="
+PAYLOAD_KEY_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -59,6 +65,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_hours: int = Field(default=12, ge=1, le=24 * 90)
+    # Encrypts what Temporal stores of a petition (its intake travels in the workflow input):
+    # base64 of 32 bytes. Every process of a deployment needs the same key. When replacing it,
+    # list the previous ones in ``payload_old_keys`` (a JSON list) so old histories still open.
+    payload_key: SecretStr = SecretStr(DEV_PAYLOAD_KEY)
+    payload_old_keys: list[SecretStr] = Field(default_factory=list)
 
     def insecure_settings(self) -> list[str]:
         """The secret settings still at a publicly known default or too short: each one is a
@@ -69,7 +80,24 @@ class Settings(BaseSettings):
             problems.append(
                 f"PETITIONFLOW_SECRET_KEY is the default or shorter than {MIN_SECRET_BYTES} bytes"
             )
+        payload_key = self.payload_key.get_secret_value()
+        if payload_key == DEV_PAYLOAD_KEY or len(_key_bytes(payload_key)) != PAYLOAD_KEY_BYTES:
+            problems.append(
+                "PETITIONFLOW_PAYLOAD_KEY is the default or not base64 of "
+                f"{PAYLOAD_KEY_BYTES} bytes"
+            )
         return problems
+
+    def payload_keys(self) -> tuple[bytes, list[bytes]]:
+        """The payload key and the previous ones, decoded; a malformed one is an error."""
+        keys = [self.payload_key, *self.payload_old_keys]
+        decoded = [_key_bytes(key.get_secret_value()) for key in keys]
+        if any(len(key) != PAYLOAD_KEY_BYTES for key in decoded):
+            raise ValueError(
+                "PETITIONFLOW_PAYLOAD_KEY and PETITIONFLOW_PAYLOAD_OLD_KEYS must each be base64 "
+                f"of {PAYLOAD_KEY_BYTES} bytes"
+            )
+        return decoded[0], decoded[1:]
 
     def policy_book(self) -> PolicyBook:
         """The book new petitions start with (each keeps its own copy for life). Re-read when
@@ -99,6 +127,14 @@ class Settings(BaseSettings):
 
 
 _last_good: dict[Path, PolicyBook] = {}
+
+
+def _key_bytes(text: str) -> bytes:
+    """The bytes of a base64 key; empty when it is not base64 (reported as the wrong length)."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 @lru_cache(maxsize=8)

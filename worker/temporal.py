@@ -1,7 +1,9 @@
 """One way to connect to Temporal, shared by the worker, the API and the tools, so that all of
-them speak the same (pydantic) data converter."""
+them speak the same data converter: pydantic, with every payload encrypted."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -11,8 +13,10 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
+from worker.codec import EncryptionCodec
 from worker.settings import Settings
 from workflows.petition import SEARCH_ATTRIBUTES
 
@@ -24,11 +28,19 @@ _INDEXED = {
 }
 
 
+def data_converter(settings: Settings) -> DataConverter:
+    """Pydantic models as JSON, then encrypted with the deployment's payload key."""
+    key, old_keys = settings.payload_keys()
+    return dataclasses.replace(
+        pydantic_data_converter, payload_codec=EncryptionCodec(key, old_keys)
+    )
+
+
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )
 
 

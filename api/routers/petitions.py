@@ -24,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import CurrentUser, require
 from api.deps import ServicesDep, SessionDep
 from api.schemas import (
+    MAX_OFFSET,
     AccountablePublic,
     AssignIn,
     DocumentPublic,
@@ -348,7 +349,7 @@ async def list_petitions(
         ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PetitionPage:
     """Supervisors' list, newest first, from the read model: the petitions of the reader's
     units (every unit for the bureau, county principal leaders and auditors)."""

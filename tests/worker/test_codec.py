@@ -1,0 +1,81 @@
+"""The payload codec: what Temporal stores is ciphertext, and only the configured keys open it."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from domain.contracts import TimelineEvent
+from domain.vocabulary import EventKind
+from store.petitions import utcnow
+from tests.conftest import make_settings
+from worker.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadKeyError, key_id
+from worker.settings import DEV_PAYLOAD_KEY
+from worker.temporal import data_converter
+
+PHONE = "13912345678"
+EVENT = TimelineEvent(seq=1, at=utcnow(), kind=EventKind.REGISTERED, note=f"来电 {PHONE}")
+
+
+def new_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+async def test_round_trip_is_ciphertext_in_between(tmp_path: Path) -> None:
+    converter = data_converter(make_settings(tmp_path, payload_key=new_key()))
+    [payload] = await converter.encode([EVENT])
+    assert payload.metadata["encoding"] == ENCODING
+    assert PHONE.encode() not in payload.data
+    assert "来电".encode() not in payload.data
+    assert await converter.decode([payload], [TimelineEvent]) == [EVENT]
+
+
+async def test_another_key_fails_naming_the_key(tmp_path: Path) -> None:
+    sealed = await data_converter(make_settings(tmp_path, payload_key=new_key())).encode([EVENT])
+    other = data_converter(make_settings(tmp_path, payload_key=new_key()))
+    with pytest.raises(PayloadKeyError, match="not configured"):
+        await other.decode(sealed, [TimelineEvent])
+
+
+async def test_altered_ciphertext_fails() -> None:
+    codec = EncryptionCodec(os.urandom(32))
+    [payload] = await codec.encode(await pydantic_data_converter.encode([EVENT]))
+    payload.data = payload.data[:-1] + bytes([payload.data[-1] ^ 1])
+    with pytest.raises(PayloadKeyError, match="altered"):
+        await codec.decode([payload])
+
+
+async def test_unencrypted_payloads_pass_through(tmp_path: Path) -> None:
+    """Histories recorded before the codec (tests/histories/v1) hold plain JSON payloads."""
+    plain = await pydantic_data_converter.encode([EVENT])
+    converter = data_converter(make_settings(tmp_path))
+    assert await converter.decode(plain, [TimelineEvent]) == [EVENT]
+
+
+async def test_old_keys_still_open_what_they_sealed(tmp_path: Path) -> None:
+    old, new = new_key(), new_key()
+    sealed = await data_converter(make_settings(tmp_path, payload_key=old)).encode([EVENT])
+    rotated = data_converter(make_settings(tmp_path, payload_key=new, payload_old_keys=[old]))
+    assert await rotated.decode(sealed, [TimelineEvent]) == [EVENT]
+    [resealed] = await rotated.encode([EVENT])
+    assert resealed.metadata[KEY_ID].decode() == key_id(base64.b64decode(new))
+
+
+def test_default_or_malformed_payload_key_is_insecure(tmp_path: Path) -> None:
+    def flagged(key: str) -> bool:
+        problems = make_settings(tmp_path, payload_key=key).insecure_settings()
+        return any("PETITIONFLOW_PAYLOAD_KEY" in p for p in problems)
+
+    assert flagged(DEV_PAYLOAD_KEY)
+    assert flagged(base64.b64encode(os.urandom(16)).decode())
+    assert flagged("not base64!")
+    assert not flagged(new_key())
+
+
+def test_malformed_payload_key_refuses_to_connect(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="PETITIONFLOW_PAYLOAD_KEY"):
+        data_converter(make_settings(tmp_path, payload_key="c2hvcnQ="))
