@@ -9,10 +9,10 @@ middleware records every POST, PUT, PATCH and DELETE under /api/)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import DirectoryAdmin
@@ -37,6 +37,10 @@ from worker.passwords import hash_password, password_problem
 
 router = APIRouter(tags=["directory"])
 T = TypeVar("T")
+
+PersonId = Annotated[str, Path(min_length=1, max_length=64)]
+# Bounded so that no database's integer overflows into a 500 (SQLite's and PostgreSQL's).
+TermId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 _WRITE: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorPublic, "description": "only the bureau maintains the directory"},
@@ -138,7 +142,7 @@ async def create_person(body: PersonCreate, session: SessionDep, _: DirectoryAdm
 
 @router.patch("/people/{person_id}", response_model=PersonPublic, responses=_ON_PERSON)
 async def update_person(
-    person_id: str, body: PersonUpdate, session: SessionDep, _: DirectoryAdmin
+    person_id: PersonId, body: PersonUpdate, session: SessionDep, _: DirectoryAdmin
 ) -> PersonPublic:
     """Change a person's name, title, phone or username; the fields left out stay."""
     changes = body.model_dump(include=body.model_fields_set)
@@ -153,7 +157,7 @@ async def update_person(
     responses=_ON_PERSON,
 )
 async def set_password(
-    person_id: str,
+    person_id: PersonId,
     body: PasswordIn,
     session: SessionDep,
     _: DirectoryAdmin,
@@ -199,7 +203,7 @@ async def appoint(body: AppointIn, session: SessionDep, _: DirectoryAdmin) -> Ap
     response_model=PostTermPublic,
     responses={**_WRITE, 404: {"model": ErrorPublic, "description": "no such term"}},
 )
-async def end_term(term_id: int, session: SessionDep, _: DirectoryAdmin) -> PostTermPublic:
+async def end_term(term_id: TermId, session: SessionDep, _: DirectoryAdmin) -> PostTermPublic:
     """免职: the term ends now and the person no longer holds the post. A vacant chain post's
     slips go to the bureau's dispatcher until someone is appointed."""
     term = await _change(session, directory.end_term(session, term_id))
@@ -220,14 +224,13 @@ async def post_history(
 ) -> list[PostTermPublic]:
     """The history of the directory (任职记录), newest first: every term, ended ones included
     unless ``include_ended=false`` (then: the current holders, with the term ids to end)."""
-    if at is not None and at.tzinfo is None:
-        raise unprocessable(
-            "at",
-            "timezone_aware",
-            "give a time zone, e.g. 2026-05-01T09:00:00+08:00",
-            at.isoformat(),
-            where="query",
-        )
+    if at is not None:
+        try:
+            if at.tzinfo is None:
+                raise ValueError("give a time zone, e.g. 2026-05-01T09:00:00+08:00")
+            at = at.astimezone(UTC)  # the store keeps UTC; year 1 at +08:00 has no UTC moment
+        except (ValueError, OverflowError) as exc:
+            raise unprocessable("at", "datetime", str(exc), at.isoformat(), where="query") from exc
     rows = await directory.post_history(
         session, unit_id, role.value if role else None, person_id, include_ended, at
     )

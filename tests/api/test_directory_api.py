@@ -96,6 +96,8 @@ async def test_a_new_unit_is_staffed_and_its_head_replaced(api: ApiFactory) -> N
         assert [t["person_id"] for t in at.json()] == ["dongguan-head-2"]
         naive = await http.get(f"{V1}/posts", params={"at": "2026-05-01T09:00:00"})
         assert field_of(naive) == ["at"]
+        before_utc = await http.get(f"{V1}/posts", params={"at": "0001-01-01T00:00:00+08:00"})
+        assert field_of(before_utc) == ["at"]
         # Anyone signed in reads the history.
         mine = await http.get(
             f"{V1}/posts",
@@ -113,6 +115,7 @@ async def test_a_new_unit_is_staffed_and_its_head_replaced(api: ApiFactory) -> N
         again = await http.post(f"{V1}/posts/{handler['term']['id']}/end")
         assert again.status_code == 409
         assert (await http.post(f"{V1}/posts/999999/end")).status_code == 404
+        assert field_of(await http.post(f"{V1}/posts/{10**22}/end")) == ["term_id"]
 
         renamed = await http.patch(
             f"{V1}/people/nanshan-head", json={"title": "南山镇党委书记、镇长", "phone": None}
