@@ -412,10 +412,12 @@ async def test_outside_dev_mode_default_secrets_and_passwords_stop_the_start(
         await start(dev_mode=False)
     with pytest.raises(RuntimeError, match="shorter than 32 bytes"):
         await start(dev_mode=False, secret_key="short")
-    strong = "s" * 48
-    await start(dev_mode=False, secret_key=strong)  # no account has a password yet: fine
+    strong = {"secret_key": "s" * 48, "payload_key": base64.b64encode(b"k" * 32).decode()}
+    with pytest.raises(RuntimeError, match="PETITIONFLOW_PAYLOAD_KEY"):
+        await start(dev_mode=False, secret_key=strong["secret_key"])
+    await start(dev_mode=False, **strong)  # no account has a password yet: fine
     await start(dev_mode=True)  # a trial in dev mode gives the demo accounts "demo"…
     with pytest.raises(
         RuntimeError, match=r"\d+ accounts still have the default password \(audit-01, "
     ):
-        await start(dev_mode=False, secret_key=strong)  # …which production then refuses
+        await start(dev_mode=False, **strong)  # …which production then refuses
