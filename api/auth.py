@@ -17,8 +17,6 @@ from typing import Annotated, Any
 import jwt
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer, OAuth2PasswordRequestForm
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, SessionDep
@@ -26,6 +24,7 @@ from domain.access import Action, Principal
 from domain.vocabulary import Role
 from store import accounts
 from store.models import ApiKey, Person
+from worker.passwords import hash_password, passwords
 from worker.settings import DEV_PASSWORD, Settings
 
 log = logging.getLogger("petitionflow.auth")
@@ -35,7 +34,6 @@ ALGORITHM = "HS256"
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a password)
 API_KEY_PREFIX = "pf_"
 
-passwords = PasswordHash((Argon2Hasher(),))
 bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="an integration's API key (pf_…)"
@@ -48,10 +46,6 @@ def _dummy_hash() -> str:
     # Verified against when the username is unknown, so a wrong username costs as long as a
     # wrong password and the timing does not tell which usernames exist.
     return passwords.hash(secrets.token_urlsafe(16))
-
-
-def hash_password(password: str) -> str:
-    return passwords.hash(password)
 
 
 class TokenPublic(BaseModel):

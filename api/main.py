@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from api import audit, auth
 from api.deps import Services
-from api.routers import petitions, units
+from api.routers import directory, petitions, units
 from store.db import dispose
 from worker.runtime import prepare_store
 from worker.settings import Settings, get_settings
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     signed_in = [Depends(auth.current_principal)]
     app.include_router(auth.router, prefix="/api/v1")
     app.include_router(units.router, prefix="/api/v1", dependencies=signed_in)
+    app.include_router(directory.router, prefix="/api/v1", dependencies=signed_in)
     app.include_router(audit.router, prefix="/api/v1", dependencies=signed_in)
     app.add_middleware(audit.AuditMiddleware)
     app.include_router(petitions.router, prefix="/api/v1", dependencies=signed_in)

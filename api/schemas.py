@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from domain.contracts import (
     Deadline,
@@ -16,6 +16,7 @@ from domain.contracts import (
     Summary,
     Text,
     TimelineEvent,
+    Title,
 )
 from domain.vocabulary import (
     Category,
@@ -41,6 +42,13 @@ IdNumber = Annotated[
 # Far beyond any list (a county has ~10^4 petitions a year), and within every database's
 # integers: an offset of 10^22 used to overflow SQLite into a 500.
 MAX_OFFSET = 10**9
+
+
+# Ids of units and people, and usernames: what URLs, tokens and the YAML directory carry.
+Identifier = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"),
+]
 
 
 class StrictIn(BaseModel):
@@ -198,3 +206,72 @@ class OwnerIn(StrictIn):
     person_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
         description="a leader (supervising leader, unit head or county leader) owning the case"
     )
+
+
+class UnitCreate(StrictIn):
+    """A new unit (责任单位); its posts are appointed with POST /api/v1/posts."""
+
+    id: Identifier = Field(description="short id, e.g. nanshan (letters, digits, - _ .)")
+    name: Title = Field(description="e.g. 南山镇人民政府")
+    kind: UnitKind
+
+
+class PersonCreate(StrictIn):
+    """Someone new in the directory, without a post and without a password yet."""
+
+    id: Identifier = Field(description="short id, e.g. nanshan-head")
+    name: Name = Field(description="姓名")
+    title: Title = Field(description="职务, e.g. 南山镇党委书记")
+    phone: Phone | None = Field(default=None, description="office phone (办公电话)")
+    username: Identifier | None = Field(
+        default=None, description="the sign-in name; none: this person cannot sign in"
+    )
+
+
+class PersonUpdate(StrictIn):
+    """Only the fields sent change; ``phone`` and ``username`` may be set to null."""
+
+    name: Name | None = None
+    title: Title | None = None
+    phone: Phone | None = None
+    username: Identifier | None = None
+
+    @field_validator("name", "title")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str:
+        # Everyone has a name and a title; leave the field out to keep it.
+        if value is None:
+            raise ValueError("may not be null: leave it out to keep it")
+        return value
+
+
+class PasswordIn(StrictIn):
+    password: str = Field(
+        min_length=1, max_length=1000, description="at least 8 characters; never 'demo'"
+    )
+
+
+class AppointIn(StrictIn):
+    """任命: ``person_id`` takes ``role`` at ``unit_id``; a unit's head, supervising leader or
+    county contact leader is replaced (the holder's term ends now)."""
+
+    unit_id: Identifier
+    role: Role
+    person_id: Identifier
+
+
+class PostTermPublic(BaseModel):
+    """One term of office (任职): who held which post from when to when."""
+
+    id: int = Field(description="the term id: POST /api/v1/posts/{id}/end ends it")
+    unit_id: str
+    role: Role
+    person_id: str
+    person_name: str
+    started_at: datetime
+    ended_at: datetime | None = Field(description="null while the person holds the post")
+
+
+class AppointmentPublic(BaseModel):
+    term: PostTermPublic = Field(description="the new term")
+    ended: list[PostTermPublic] = Field(description="the terms the appointment ended (换人)")

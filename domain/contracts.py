@@ -55,6 +55,7 @@ def _bounded(max_length: int, min_length: int = 1) -> StringConstraints:
 Text = Annotated[str, _bounded(20000), _NoControl]
 Summary = Annotated[str, _bounded(500), _NoControl]
 PersonName = Annotated[str, _bounded(100), _NoControl]
+Title = Annotated[str, _bounded(200), _NoControl]  # a person's title (职务) or a unit's name
 Reason = Annotated[str, _bounded(2000), _NoControl]
 Note = Annotated[str, _bounded(2000, min_length=0), _NoControl]
 

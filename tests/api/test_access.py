@@ -145,8 +145,25 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             "POST", "/auth/api-keys", OK, body={"name": "12345热线", "person_id": "bureau-02"}
         ),
         Endpoint("DELETE", "/auth/api-keys/{key}", OK, changes=True),
+        # The directory (组织名录): everyone reads the history of terms, the bureau writes.
+        Endpoint("GET", "/posts", EVERYONE),
+        Endpoint(
+            "POST", "/units", OK, body={"id": "beishan", "name": "北山乡", "kind": "township"}
+        ),
+        Endpoint("POST", "/people", OK, body={"id": "zhong-shan", "name": "钟山", "title": "干事"}),
+        Endpoint("PATCH", "/people/{person_id}", OK, body={"title": "东关镇信访办干事"}),
+        Endpoint("PUT", "/people/{person_id}/password", OK, body={"password": "a-long-password"}),
+        Endpoint(
+            "POST",
+            "/posts",
+            OK,
+            body={"unit_id": "dongguan", "role": "handler", "person_id": "xihe-h2"},
+        ),
+        Endpoint("POST", "/posts/{term_id}/end", OK),
     ]
 }
+# Whom the directory's rows act on: a person and a term no user of USERS depends on.
+DIRECTORY_PERSON = "dongguan-h2"
 # Open to everyone: the health check, the API docs and sign-in itself.
 PUBLIC = {
     ("GET", "/healthz"),
@@ -175,10 +192,20 @@ async def _api_key(http: ApiClient) -> int:
     return key_id
 
 
+async def _term(http: ApiClient) -> int:
+    """The current term of DIRECTORY_PERSON's handler post."""
+    answer = await http.get(
+        f"{V1}/posts", params={"person_id": DIRECTORY_PERSON, "include_ended": "false"}
+    )
+    assert answer.status_code == 200, answer.text
+    term_id: int = answer.json()[0]["id"]
+    return term_id
+
+
 async def _call(
-    http: ApiClient, endpoint: Endpoint, headers: dict[str, str], pid: str, key: int
+    http: ApiClient, endpoint: Endpoint, headers: dict[str, str], pid: str, key: int, term: int
 ) -> int:
-    path = V1 + endpoint.path.format(pid=pid, key=key)
+    path = V1 + endpoint.path.format(pid=pid, key=key, person_id=DIRECTORY_PERSON, term_id=term)
     answer = await http.request(endpoint.method, path, json=endpoint.body, headers=headers)
     assert answer.status_code < 500, (endpoint, answer.text)
     return answer.status_code
@@ -206,18 +233,19 @@ async def test_the_role_table_holds_for_every_endpoint(
     async with api(day_seconds=600) as http:
         shared = await _register(http)
         shared_key = await _api_key(http)
+        term = await _term(http)
         headers = {kind: await http.as_user(name) for kind, name in USERS.items()}
         expected_refusals: list[tuple[str, int, str]] = []
         for endpoint in TABLE.values():
             # Without a token: 401 everywhere.
-            status = await _call(http, endpoint, {"Authorization": ""}, shared, shared_key)
+            status = await _call(http, endpoint, {"Authorization": ""}, shared, shared_key, term)
             assert status == 401, endpoint
             for kind in sorted(EVERYONE):
                 if kind in endpoint.allowed and endpoint.changes:
                     pid, key = await _register(http), await _api_key(http)
                 else:
                     pid, key = shared, shared_key
-                status = await _call(http, endpoint, headers[kind], pid, key)
+                status = await _call(http, endpoint, headers[kind], pid, key, term)
                 if kind in endpoint.allowed:
                     assert status not in (401, 403, 404), (endpoint.method, endpoint.path, kind)
                 elif kind in endpoint.hidden_from:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -25,8 +24,7 @@ from domain.contracts import (
     TimelineEvent,
 )
 from domain.vocabulary import EventKind, NoticeKind, Rating, Role, Stage
-from store import petitions
-from store.models import Post
+from store import directory, petitions
 from tests.conftest import make_settings, register_petition, worker_for
 from tests.workflows.conftest import DAY, Case, start_case
 from worker.petitions import ensure_started, start_input
@@ -235,24 +233,43 @@ async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
     assert [e.seq for e in state.timeline] == list(range(1, len(state.timeline) + 1))
 
 
-async def test_post_holder_is_looked_up_at_each_step(case_factory: Any) -> None:
+async def test_a_head_replaced_at_level_2_receives_the_level_3_notice(case_factory: Any) -> None:
+    """Issue 4: a post change takes effect at the next step of a running petition, without a
+    restart, and the record shows who was accountable at each step."""
     case: Case = await case_factory()
     await case.accept()
     await case.sleep(DAY * 8)
     await case.until(lambda s: s.level == 2)
-    # The unit head is replaced while the petition is at level 2.
+    # The unit head is replaced (换人) while the petition is at level 2, the way the admin API
+    # does it (POST /api/v1/posts), at the workflow's "now" so the terms line up with the
+    # timeline on the time-skipping clock.
     async with case.sessions() as session:
-        await session.execute(
-            update(Post)
-            .where(Post.unit_id == "dongguan", Post.role == "unit_head")
-            .values(person_id="xihe-head")
+        await directory.create_person(session, "dongguan-head-2", "陈立新", "东关镇党委书记")
+        made = await directory.appoint(
+            session,
+            "dongguan",
+            Role.UNIT_HEAD,
+            "dongguan-head-2",
+            now=await case.env.get_current_time(),
         )
         await session.commit()
+    assert [t.person_id for t in made.ended] == ["dongguan-head"]
     await case.sleep(DAY * 7)
     state = await case.until(lambda s: s.level == 3)
     assert state.accountable is not None
-    assert state.accountable.person_id == "xihe-head"
-    assert ("supervision", "escalation-L3", "xihe-head") in await case.notices()
+    assert state.accountable.person_id == "dongguan-head-2"
+    notices = await case.notices()
+    assert ("supervision", "escalation-L3", "dongguan-head-2") in notices
+    assert not any(recipient == "dongguan-head" for _, _, recipient in notices)
+    supervision = {e.level: e for e in state.timeline if e.kind is EventKind.SUPERVISION}
+    assert (supervision[2].person_id, supervision[2].person_name) == ("dongguan-sup", "赵秀兰")
+    assert (supervision[3].person_id, supervision[3].person_name) == ("dongguan-head-2", "陈立新")
+    # Who was the unit head at each step: the history answers for the steps gone by.
+    async with case.sessions() as session:
+        then = await directory.holders_at(session, "dongguan", Role.UNIT_HEAD, supervision[2].at)
+        now = await directory.holders_at(session, "dongguan", Role.UNIT_HEAD, supervision[3].at)
+    assert [p.name for _, p in then] == ["李卫东"]
+    assert [p.name for _, p in now] == ["陈立新"]
 
 
 async def test_record_step_twice_writes_once(

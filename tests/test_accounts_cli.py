@@ -1,0 +1,71 @@
+"""``python -m worker.accounts``: the operators' way to give the first account a password outside
+dev mode, hashed so that sign-in verifies it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from store import accounts
+from store.db import dispose
+from worker.accounts import app
+from worker.passwords import passwords
+from worker.runtime import prepare_store
+from worker.settings import Settings
+
+
+@pytest.fixture
+def production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A machine outside dev mode, whose database the CLI finds through the settings."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'petitionflow.db'}"
+    monkeypatch.setenv("PETITIONFLOW_DATABASE_URL", url)
+    monkeypatch.setenv("PETITIONFLOW_DEV_MODE", "false")
+    return Settings()
+
+
+def stored_hash(settings: Settings, username: str) -> str | None:
+    async def read() -> str | None:
+        sessions = await prepare_store(settings)
+        try:
+            async with sessions() as session:
+                person = await accounts.by_username(session, username)
+                return person.password_hash if person else None
+        finally:
+            await dispose(sessions)
+
+    return asyncio.run(read())
+
+
+def test_set_password_from_stdin_and_from_the_prompt(production: Settings) -> None:
+    runner = CliRunner()
+    # A fresh machine: no account can sign in yet.
+    listed = runner.invoke(app, ["list"])
+    assert listed.exit_code == 0, listed.output
+    assert "demo-bureau" in listed.output and "set" not in listed.output
+
+    piped = runner.invoke(
+        app, ["set-password", "demo-bureau", "--password-stdin"], input="信访局-first-2026\n"
+    )
+    assert piped.exit_code == 0, piped.output
+    stored = stored_hash(production, "demo-bureau")
+    assert stored is not None and passwords.verify("信访局-first-2026", stored)
+
+    asked = runner.invoke(app, ["set-password", "bureau-02"], input="second-pass\nsecond-pass\n")
+    assert asked.exit_code == 0, asked.output
+    assert "second-pass" not in asked.output  # never echoed
+    stored = stored_hash(production, "bureau-02")
+    assert stored is not None and passwords.verify("second-pass", stored)
+
+
+def test_an_unknown_account_or_a_weak_password_is_refused(production: Settings) -> None:
+    runner = CliRunner()
+    unknown = runner.invoke(
+        app, ["set-password", "nobody", "--password-stdin"], input="long-enough\n"
+    )
+    assert unknown.exit_code == 1
+    weak = runner.invoke(app, ["set-password", "demo-bureau", "--password-stdin"], input="demo\n")
+    assert weak.exit_code == 2
+    assert stored_hash(production, "demo-bureau") is None

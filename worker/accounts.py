@@ -1,0 +1,106 @@
+"""Operators' account commands, on the server: ``python -m worker.accounts set-password NAME``.
+
+Outside dev mode no account has a password until one is set, and only the bureau sets them
+through the API, so the first bureau account gets its password here, from a shell on the
+machine that reaches the database (the same ``PETITIONFLOW_*`` settings as the API)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from store import accounts, directory
+from store.db import dispose
+from worker.passwords import hash_password, password_problem
+from worker.runtime import prepare_store
+from worker.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+out = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def main() -> None:
+    """Accounts of the org directory (组织名录): set passwords, list who can sign in."""
+
+
+async def _set_password(settings: Settings, username: str, password_hash: str) -> bool:
+    # prepare_store migrates and loads the directory into an empty database, so the first
+    # password can be set before the API has ever started.
+    sessions = await prepare_store(settings)
+    try:
+        async with sessions() as session:
+            person = await accounts.by_username(session, username)
+            if person is None:
+                return False
+            await accounts.set_password(session, person, password_hash)
+            await session.commit()
+            return True
+    finally:
+        await dispose(sessions)
+
+
+@app.command("set-password")
+def set_password(
+    username: Annotated[str, typer.Argument(help="the account's username, e.g. demo-bureau")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="read the password from the first line of standard input"
+        ),
+    ] = False,
+) -> None:
+    """Set an account's password (asked twice, never echoed). Every session of the old one
+    ends. Exit status 1: no such account; 2: the password is refused."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password)
+    if problem:
+        err.print(f"[red]refused:[/red] {problem}")
+        raise typer.Exit(2)
+    if not asyncio.run(_set_password(Settings(), username, hash_password(password))):
+        err.print(f"[red]no account {username!r}[/red]: see `python -m worker.accounts list`")
+        raise typer.Exit(1)
+    out.print(f"password set for [bold]{username}[/bold]")
+
+
+async def _accounts(settings: Settings) -> list[tuple[str, str, str, str]]:
+    sessions = await prepare_store(settings)
+    try:
+        async with sessions() as session:
+            everyone = await directory.people(session)
+    finally:
+        await dispose(sessions)
+    return [
+        (
+            person.username,
+            person.name,
+            ", ".join(f"{p.role}@{p.unit_id}" for p in posts) or "-",
+            "demo (dev mode)"
+            if person.default_password
+            else ("set" if person.password_hash else "none"),
+        )
+        for person, posts in everyone
+        if person.username
+    ]
+
+
+@app.command("list")
+def list_accounts() -> None:
+    """Everyone with a username: their posts, and whether they have a password."""
+    table = Table("username", "name", "posts", "password")
+    for row in asyncio.run(_accounts(Settings())):
+        table.add_row(*row)
+    out.print(table)
+
+
+if __name__ == "__main__":
+    app()
