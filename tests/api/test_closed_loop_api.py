@@ -330,7 +330,10 @@ async def test_reply_uploaded_through_an_outage_then_rated_and_owner_copied(
 
 
 async def test_owner_copies_refused_extension_and_unreached_revisit(api: ApiFactory) -> None:
-    async with api(day_seconds=0.2) as http:
+    # Half-second days: the owner must be recorded before the day-6 reminder (3 s after
+    # acceptance) even on a loaded two-core machine; the head signs in before the clock starts.
+    async with api(day_seconds=0.5) as http:
+        await http.as_user("dongguan-head")
         pid = (await register(http))["id"]
         await act(http, pid, "accept")
         await act(http, pid, "owner", {"person_id": "cl-03"})
