@@ -15,7 +15,7 @@ from functools import cache
 from typing import Annotated, Any
 
 import jwt
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,8 @@ api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="an integration's API key (pf_…)"
 )
 router = APIRouter(prefix="/auth", tags=["sign-in"])
+# Bounded so that no database's integer overflows into a 500.
+KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @cache
@@ -332,7 +334,7 @@ async def list_api_keys(session: SessionDep, _: DirectoryAdmin) -> list[ApiKeyPu
     response_model=ApiKeyPublic,
     responses={404: {"description": "no such API key"}},
 )
-async def revoke_api_key(key_id: int, session: SessionDep, _: DirectoryAdmin) -> ApiKeyPublic:
+async def revoke_api_key(key_id: KeyId, session: SessionDep, _: DirectoryAdmin) -> ApiKeyPublic:
     """Revoke an API key: it stops working at once; the record stays."""
     row = await session.get(ApiKey, key_id)
     if row is None:

@@ -386,6 +386,8 @@ async def test_api_keys_act_as_their_person_until_revoked(api: ApiFactory) -> No
         revoked = await http.delete(f"{V1}/auth/api-keys/{issued.json()['id']}")
         assert revoked.status_code == 200 and revoked.json()["revoked_at"]
         assert (await http.get(f"{V1}/auth/me", headers=as_key)).status_code == 401
+        assert (await http.delete(f"{V1}/auth/api-keys/999999")).status_code == 404
+        assert (await http.delete(f"{V1}/auth/api-keys/{10**22}")).status_code == 422
         unknown_person = await http.post(
             f"{V1}/auth/api-keys", json={"name": "x", "person_id": "nobody"}
         )
