@@ -165,7 +165,13 @@ def run(settings: Settings) -> int:
             f"  API docs       {api}/docs\n"
             f"  Temporal UI    http://{host}:{settings.temporal_ui_port}\n"
             f"  Temporal gRPC  {host}:{port}\n"
-            f"  policy day     {settings.day_seconds:g} s   data in {data_dir}\n",
+            f"  policy day     {settings.day_seconds:g} s   data in {data_dir}\n"
+            + (
+                "  sign in        POST /api/v1/auth/token as demo-bureau (or any demo user), "
+                "password demo (dev mode)\n"
+                if env["PETITIONFLOW_DEV_MODE"].lower() in ("1", "true", "yes", "on")
+                else ""
+            ),
             flush=True,
         )
         while not stopping:
