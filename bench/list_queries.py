@@ -168,6 +168,14 @@ async def main(count: int, runs: int) -> None:
             "by category": PetitionFilter(category="demolition_compensation"),
             "by stage": PetitionFilter(stage="handling"),
             "everything": PetitionFilter(),
+            # What a leader signed in sees: the units of their chain (cl-01 is the county
+            # contact leader of three), overdue first of all.
+            "a leader's units": PetitionFilter(
+                within_units=frozenset({"dongguan", "kaifaqu", "ziranziyuan"})
+            ),
+            "a leader's overdue": PetitionFilter(
+                overdue=True, within_units=frozenset({"dongguan", "kaifaqu", "ziranziyuan"})
+            ),
         }
         print(f"{'query':<20}{'rows':>9}{'p50 ms':>10}{'p95 ms':>10}")
         for name, filters in queries.items():
