@@ -29,7 +29,7 @@ REFUSED_READS = {401, 403, 404}
 def _outcome(status: int) -> str:
     if status < 400:
         return "done"
-    if status in (401, 403, 409):
+    if status in (401, 403, 409, 429):
         return "refused"
     if status in (400, 404, 413, 422):
         return "invalid"

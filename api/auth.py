@@ -232,7 +232,10 @@ async def _issue(session: SessionDep, settings: Settings, person: Person) -> Tok
 @router.post(
     "/token",
     response_model=TokenPublic,
-    responses={401: {"description": "wrong username or password"}},
+    responses={
+        401: {"description": "wrong username or password"},
+        429: {"description": "too many failed sign-ins of this username lately"},
+    },
 )
 async def sign_in(
     request: Request,
@@ -241,14 +244,27 @@ async def sign_in(
     services: ServicesDep,
 ) -> TokenPublic:
     """OAuth2 password flow: a username and password for an access token (a JWT, short-lived)
-    and a refresh token. In dev mode the demo county's users have the password ``demo``."""
-    request.state.actor = form.username[:64]  # the audit trail names who tried
+    and a refresh token. In dev mode the demo county's users have the password ``demo``.
+    After ``PETITIONFLOW_SIGN_IN_MAX_FAILURES`` wrong passwords within the window the username
+    is refused for a while (429), so passwords cannot be guessed at speed."""
+    username = form.username[:64]
+    request.state.actor = username  # the audit trail names who tried
+    settings = services.settings
+    window = timedelta(minutes=settings.sign_in_window_minutes)
+    failures = await accounts.failed_sign_ins(session, username, datetime.now(UTC) - window)
+    if failures >= settings.sign_in_max_failures:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed sign-ins for {username}: try again in "
+            f"{settings.sign_in_window_minutes} minutes",
+            headers={"Retry-After": str(int(window.total_seconds()))},
+        )
     person = await accounts.by_username(session, form.username)
     stored = person.password_hash if person and person.password_hash else _dummy_hash()
     valid, _ = passwords.verify_and_update(form.password, stored)
     if person is None or person.password_hash is None or not valid:
         raise _unauthorized("wrong username or password")
-    return await _issue(session, services.settings, person)
+    return await _issue(session, settings, person)
 
 
 @router.post(

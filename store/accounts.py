@@ -8,10 +8,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import ApiKey, Person, Post, RefreshToken
+from store.models import ApiKey, AuditEntry, Person, Post, RefreshToken
 
 
 def digest(secret: str) -> str:
@@ -111,3 +111,18 @@ async def add_api_key(
 
 async def api_keys(session: AsyncSession) -> list[ApiKey]:
     return list(await session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+async def failed_sign_ins(session: AsyncSession, username: str, since: datetime) -> int:
+    """Failed sign-ins of ``username`` since ``since``, as the audit trail recorded them."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.action == "sign_in",
+            AuditEntry.actor == username,
+            AuditEntry.status == 401,
+            AuditEntry.at >= since,
+        )
+    )
+    return int(count or 0)

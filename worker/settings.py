@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_hours: int = Field(default=12, ge=1, le=24 * 90)
+    # Guessing passwords: after this many failed sign-ins of one username within the window,
+    # that username is refused (429) until the window has passed, even with the right password.
+    sign_in_max_failures: int = Field(default=10, ge=1)
+    sign_in_window_minutes: int = Field(default=15, ge=1)
     # Encrypts what Temporal stores of a petition (its intake travels in the workflow input):
     # base64 of 32 bytes. Every process of a deployment needs the same key. When replacing it,
     # list the previous ones in ``payload_old_keys`` (a JSON list) so old histories still open.

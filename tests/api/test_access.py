@@ -423,3 +423,18 @@ async def test_outside_dev_mode_default_secrets_and_passwords_stop_the_start(
         RuntimeError, match=r"\d+ accounts still have the default password \(audit-01, "
     ):
         await start(dev_mode=False, **strong)  # …which production then refuses
+
+
+async def test_guessing_a_password_locks_the_username_for_a_while(api: ApiFactory) -> None:
+    async with api(sign_in_max_failures=3) as http:
+        for _ in range(3):
+            assert (await http.sign_in("dongguan-h2", "guess")).status_code == 401
+        locked = await http.sign_in("dongguan-h2")  # the right password, too late
+        assert locked.status_code == 429 and "too many failed sign-ins" in locked.text
+        assert int(locked.headers["Retry-After"]) == 15 * 60
+        assert (await http.sign_in("dongguan-h1")).status_code == 200  # others sign in
+        trail = (await http.get(f"{V1}/audit", headers=await http.as_user("audit-01"))).json()[
+            "items"
+        ]
+        attempts = [(r["status"], r["outcome"]) for r in trail if r["actor"] == "dongguan-h2"]
+        assert attempts == [(429, "refused")] + [(401, "refused")] * 3
