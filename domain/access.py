@@ -6,7 +6,8 @@ A person's reach follows the posts they hold now:
 - the bureau (信访局交办人员) registers, assigns and acts on every petition;
 - county principal leaders (县主要领导) and auditors read every petition and change nothing;
 - only auditors read the audit trail;
-- only the head of the petition's unit decides an extension (信访条例第三十三条).
+- only the head of the petition's unit decides an extension (信访条例第三十三条);
+- a leader who owns a case (包案) reads it, wherever it is.
 """
 
 from __future__ import annotations
@@ -102,9 +103,14 @@ class Principal:
         """The units whose petitions this person is accountable for."""
         return frozenset(unit for unit, role in self.posts if role in CHAIN_ROLES)
 
-    def may_read(self, unit_id: str | None) -> bool:
-        """May see the petition (a petition not yet assigned belongs to the bureau)."""
-        return self.reads_all or (unit_id is not None and unit_id in self.chain_units)
+    def may_read(self, unit_id: str | None, owner_id: str | None = None) -> bool:
+        """May see the petition (a petition not yet assigned belongs to the bureau). A leader
+        who owns the case (包案) sees it wherever it is."""
+        return (
+            self.reads_all
+            or (unit_id is not None and unit_id in self.chain_units)
+            or (owner_id is not None and owner_id == self.person_id)
+        )
 
     def may(self, action: Action, unit_id: str | None = None) -> bool:
         """May give ``action``, on a petition now at ``unit_id`` where it concerns one."""
@@ -134,7 +140,14 @@ def mask_id_number(id_number: str) -> str:
     return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
 
 
-def sees_contact_details(principal: Principal, unit_id: str | None) -> bool:
-    """Who needs to reach the petitioner: the bureau and the unit handling the petition. Others
-    (principal leaders, auditors) see the contact details masked."""
-    return principal.is_bureau or (unit_id is not None and unit_id in principal.chain_units)
+def sees_contact_details(
+    principal: Principal, unit_id: str | None, owner_id: str | None = None
+) -> bool:
+    """Who needs to reach the petitioner: the bureau, the unit handling the petition and the
+    leader who owns the case (包案领导 meet the petitioner). Others (principal leaders,
+    auditors) see the contact details masked."""
+    return (
+        principal.is_bureau
+        or (unit_id is not None and unit_id in principal.chain_units)
+        or (owner_id is not None and owner_id == principal.person_id)
+    )

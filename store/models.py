@@ -141,6 +141,7 @@ class Petition(Base):
         Index("ix_petitions_registered", "registered_at"),
         Index("ix_petitions_category", "category"),
         Index("ix_petitions_next_due", "next_due_at"),
+        Index("ix_petitions_owner", "owner_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -172,6 +173,7 @@ class Petition(Base):
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     accountable: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     owner: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # 包案领导
+    owner_id: Mapped[str | None] = mapped_column(String(64))  # who owns it, for their lists
     closure: Mapped[str | None] = mapped_column(String(32))
     rating: Mapped[str | None] = mapped_column(String(32))
     extension: Mapped[dict[str, Any] | None] = mapped_column(JSON)

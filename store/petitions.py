@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -231,6 +231,7 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
         petition.overdue = state.overdue
         petition.accountable = _json(state.accountable)
         petition.owner = _json(state.owner)
+        petition.owner_id = state.owner.person_id if state.owner else None
         petition.closure = state.closure.value if state.closure else None
         petition.rating = state.rating.value if state.rating else None
         petition.extension = _json(state.extension)
@@ -346,8 +347,10 @@ class PetitionFilter:
     overdue: bool | None = None
     category: str | None = None
     due_before: datetime | None = None
-    # The reader's reach: None reads every unit; otherwise only petitions at these units.
+    # The reader's reach: None reads every unit; otherwise only petitions at these units, and
+    # those ``owned_by`` this person (包案).
     within_units: frozenset[str] | None = None
+    owned_by: str | None = None
 
 
 async def search(
@@ -359,7 +362,10 @@ async def search(
     if filters.unit_id is not None:
         conditions.append(Petition.unit_id == filters.unit_id)
     if filters.within_units is not None:
-        conditions.append(Petition.unit_id.in_(sorted(filters.within_units)))
+        reach: ColumnElement[bool] = Petition.unit_id.in_(sorted(filters.within_units))
+        if filters.owned_by is not None:
+            reach = or_(reach, Petition.owner_id == filters.owned_by)
+        conditions.append(reach)
     if filters.level is not None:
         conditions.append(Petition.level == filters.level)
     if filters.overdue is not None:

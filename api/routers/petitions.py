@@ -146,7 +146,7 @@ def _summary(row: Petition) -> PetitionSummary:
 def _petitioner(row: Petition, reader: Principal) -> PetitionerPublic:
     """The petitioner's contact details, masked for readers who need not reach them."""
     id_number = row.petitioner_id_number
-    if sees_contact_details(reader, row.unit_id):
+    if sees_contact_details(reader, row.unit_id, row.owner_id):
         return PetitionerPublic(
             name=row.petitioner_name, phone=row.petitioner_phone, id_number=id_number
         )
@@ -205,7 +205,7 @@ async def _row_or_404(
         if re.match(PETITION_ID_PATTERN, petition_id)
         else None
     )
-    if row is None or not reader.may_read(row.unit_id):
+    if row is None or not reader.may_read(row.unit_id, row.owner_id):
         raise HTTPException(404, f"petition {petition_id} not found")
     if action is not None:
         require(reader, action, row.unit_id)
@@ -352,7 +352,8 @@ async def list_petitions(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PetitionPage:
     """Supervisors' list, newest first, from the read model: the petitions of the reader's
-    units (every unit for the bureau, county principal leaders and auditors)."""
+    units and the cases they own (every unit for the bureau, county principal leaders and
+    auditors)."""
     rows, total = await petitions.search(
         session,
         petitions.PetitionFilter(
@@ -364,6 +365,7 @@ async def list_petitions(
             category=category.value if category else None,
             due_before=due_before,
             within_units=None if user.reads_all else user.chain_units,
+            owned_by=user.person_id,
         ),
         limit=limit,
         offset=offset,

@@ -438,3 +438,22 @@ async def test_guessing_a_password_locks_the_username_for_a_while(api: ApiFactor
         ]
         attempts = [(r["status"], r["outcome"]) for r in trail if r["actor"] == "dongguan-h2"]
         assert attempts == [(429, "refused")] + [(401, "refused")] * 3
+
+
+async def test_a_case_owner_sees_their_case_outside_their_units(api: ApiFactory) -> None:
+    async with api(day_seconds=600) as http:
+        pid = await _register(http)
+        owner = await http.as_user("cl-03")  # contact leader of other units, not of dongguan
+        assert (await http.get(f"{V1}/petitions/{pid}", headers=owner)).status_code == 404
+        owned = await http.post(f"{V1}/petitions/{pid}/owner", json={"person_id": "cl-03"})
+        assert owned.status_code == 200, owned.text
+        seen = await http.get(f"{V1}/petitions/{pid}", headers=owner)
+        assert seen.status_code == 200
+        assert seen.json()["petitioner"]["phone"] == "13800138000"  # 包案领导 meet the petitioner
+        listed = (await http.get(f"{V1}/petitions", headers=owner)).json()
+        assert pid in {p["id"] for p in listed["items"]}
+        # Owning is reading and pushing, not handling: the unit's chain completes it.
+        done = await http.post(
+            f"{V1}/petitions/{pid}/complete", json={"reply": "已办"}, headers=owner
+        )
+        assert done.status_code == 403

@@ -63,7 +63,8 @@ async def test_existing_database_at_the_first_release_migrates_with_its_data(
     database_url: str,
 ) -> None:
     """A database of the first release (revision 0001, with a petition in it) migrates to
-    head, and the new due-soon column is filled from the deadlines it already held."""
+    head; the due-soon column is filled from the deadlines it already held, and the case
+    owner's id from its owner."""
     engine = make_engine(database_url)
     try:
 
@@ -80,13 +81,15 @@ async def test_existing_database_at_the_first_release_migrates_with_its_data(
                     "INSERT INTO petitions (id, channel, petitioner_name, petitioner_phone, "
                     "persons, category, summary, content, unit_id, track, registered_at, "
                     "policy_version, policy, workflow_started, stage, phase, overdue, "
-                    "uploaded, deadlines, projected_seq, updated_at) VALUES ('XF-2026-000001', "
+                    "uploaded, deadlines, projected_seq, updated_at, owner) VALUES "
+                    "('XF-2026-000001', "
                     "'visit', '张三', '13800138000', 1, 'other', '摘要', '内容', 'u', 'general', "
                     ":now, '2026.1', '{}', true, 'handling', 'handling', false, false, "
-                    ":deadlines, 3, :now)"
+                    ":deadlines, 3, :now, :owner)"
                 ),
                 {
                     "now": datetime(2026, 11, 2, tzinfo=UTC),
+                    "owner": json.dumps({"person_id": "cl-03", "name": "孙丽华"}),
                     "deadlines": json.dumps(
                         [
                             {
@@ -117,5 +120,6 @@ async def test_existing_database_at_the_first_release_migrates_with_its_data(
             row = await session.get(Petition, "XF-2026-000001")
             assert row is not None and row.summary == "摘要"
             assert row.next_due_at == datetime(2026, 11, 16, tzinfo=UTC)
+            assert row.owner_id == "cl-03"  # 0005: the case owner's reach, from the owner JSON
     finally:
         await engine.dispose()

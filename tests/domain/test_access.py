@@ -1,0 +1,88 @@
+"""The access rules and the masking of contact details, without a server."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.access import (
+    Action,
+    Principal,
+    mask_id_number,
+    mask_phone,
+    sees_contact_details,
+)
+from domain.vocabulary import Role
+
+
+def person(*posts: tuple[str, Role], person_id: str = "p") -> Principal:
+    return Principal(person_id=person_id, username=person_id, name="某", posts=frozenset(posts))
+
+
+HANDLER = person(("dongguan", Role.HANDLER))
+HEAD = person(("dongguan", Role.UNIT_HEAD))
+CONTACT = person(("dongguan", Role.COUNTY_CONTACT_LEADER), ("kaifaqu", Role.COUNTY_CONTACT_LEADER))
+BUREAU = person(("bureau", Role.BUREAU_DISPATCHER))
+PRINCIPAL = person(("bureau", Role.COUNTY_PRINCIPAL_LEADER))
+AUDITOR = person(("bureau", Role.AUDITOR))
+NOBODY = person()
+
+
+@pytest.mark.parametrize(
+    ("phone", "masked"),
+    [
+        ("13800138000", "138****8000"),
+        ("+8613800138000", "+861******8000"),
+        ("0558-6120101", "055*-***0101"),
+        ("12345", "1***5"),
+    ],
+)
+def test_phone_masking_keeps_the_ends(phone: str, masked: str) -> None:
+    assert mask_phone(phone) == masked
+
+
+def test_id_number_masking_keeps_region_and_last_four() -> None:
+    assert mask_id_number("11010119800101123X") == "110101********123X"
+    assert mask_id_number("110101800101123") == "110101*****1123"
+    assert mask_id_number("1234") == "****"
+
+
+def test_a_units_chain_reads_and_acts_on_its_own_units_only() -> None:
+    assert HANDLER.may_read("dongguan") and not HANDLER.may_read("xihe")
+    assert not HANDLER.may_read(None)  # not yet assigned: the bureau's
+    assert CONTACT.chain_units == {"dongguan", "kaifaqu"}
+    for action in (Action.ACCEPT, Action.COMPLETE, Action.TRANSFER, Action.RATE):
+        assert HANDLER.may(action, "dongguan") and not HANDLER.may(action, "xihe")
+    assert not HANDLER.may(Action.DECIDE_EXTENSION, "dongguan")
+    assert HEAD.may(Action.DECIDE_EXTENSION, "dongguan")
+    assert not HEAD.may(Action.DECIDE_EXTENSION, "xihe")
+    assert not CONTACT.may(Action.DECIDE_EXTENSION, "dongguan")
+
+
+def test_the_bureau_does_all_but_extensions_and_the_audit_trail() -> None:
+    assert BUREAU.reads_all and BUREAU.may_read(None)
+    for action in Action:
+        expected = action not in (Action.DECIDE_EXTENSION, Action.READ_AUDIT)
+        assert BUREAU.may(action, "dongguan") is expected, action
+
+
+@pytest.mark.parametrize("reader", [PRINCIPAL, AUDITOR])
+def test_principal_leaders_and_auditors_read_all_and_change_nothing(reader: Principal) -> None:
+    assert reader.may_read("xihe") and reader.may_read(None)
+    changes = [a for a in Action if a is not Action.READ_AUDIT]
+    assert not any(reader.may(a, "dongguan") for a in changes)
+    assert reader.may(Action.READ_AUDIT) is (reader is AUDITOR)
+    assert not sees_contact_details(reader, "dongguan")
+
+
+def test_the_case_owner_reads_their_case_wherever_it_is() -> None:
+    owner = person(("xihe", Role.UNIT_HEAD), person_id="cl-03")
+    assert owner.may_read("dongguan", owner_id="cl-03")
+    assert not owner.may_read("dongguan", owner_id="cl-01")
+    assert sees_contact_details(owner, "dongguan", owner_id="cl-03")
+    assert not owner.may(Action.COMPLETE, "dongguan")
+
+
+def test_no_post_no_reach_and_the_widest_post_names_the_role() -> None:
+    assert not NOBODY.may_read("dongguan") and NOBODY.role is None
+    assert person(("dongguan", Role.HANDLER), ("bureau", Role.AUDITOR)).role is Role.AUDITOR
+    assert HEAD.role is Role.UNIT_HEAD
