@@ -4,12 +4,13 @@ only when refused (401, 403, 404): an attempt to see what one may not is on reco
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +25,23 @@ from store.petitions import utcnow
 log = logging.getLogger("petitionflow.audit")
 COMMANDS = {"POST", "PUT", "PATCH", "DELETE"}
 REFUSED_READS = {401, 403, 404}
+
+
+# Refusals whose reason the trail keeps: the messages of these answers are ours (the access
+# rule, the workflow's refusal) and name no personal data. A 422 is not among them: FastAPI
+# echoes the offending input, which may be a petitioner's phone number.
+EXPLAINED = {401, 403, 409, 429}
+DETAIL_BYTES = 1000
+
+
+def _reason(body: bytes) -> str | None:
+    if not body:
+        return None
+    try:
+        detail = json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        return None
+    return detail[:DETAIL_BYTES] if isinstance(detail, str) else None
 
 
 def _outcome(status: int) -> str:
@@ -48,19 +66,22 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         status = 500  # what the client sees if the app raises before answering
+        body = bytearray()
 
         async def recording_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and status in EXPLAINED:
+                body.extend(message.get("body", b"")[: DETAIL_BYTES - len(body)])
             await send(message)
 
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            await self._record(scope, status)
+            await self._record(scope, status, _reason(bytes(body)))
 
-    async def _record(self, scope: Scope, status: int) -> None:
+    async def _record(self, scope: Scope, status: int, detail: str | None) -> None:
         path: str = scope["path"]
         if not path.startswith("/api/"):
             return
@@ -86,6 +107,7 @@ class AuditMiddleware:
             client=client[0] if client else None,
             status=status,
             outcome=_outcome(status),
+            detail=detail,
         )
         try:
             async with scope["app"].state.services.sessions() as session:
@@ -108,6 +130,7 @@ class AuditPublic(BaseModel):
     client: str | None
     status: int
     outcome: str
+    detail: str | None = Field(description="why it was refused (401, 403, 409, 429)")
 
 
 class AuditPage(BaseModel):
