@@ -16,6 +16,14 @@ log = logging.getLogger("petitionflow.worker")
 
 async def main() -> None:
     settings = get_settings()
+    problems = [] if settings.dev_mode else settings.insecure_settings(signs_tokens=False)
+    if problems:
+        # The same rule as the API's: a public key would encrypt every petition for nobody.
+        raise SystemExit(
+            "refusing to start outside dev mode: "
+            + "; ".join(problems)
+            + " (set PETITIONFLOW_DEV_MODE=true for a trial on this machine)"
+        )
     sessions = await prepare_store(settings)
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)

@@ -75,12 +75,13 @@ class Settings(BaseSettings):
     payload_key: SecretStr = SecretStr(DEV_PAYLOAD_KEY)
     payload_old_keys: list[SecretStr] = Field(default_factory=list)
 
-    def insecure_settings(self) -> list[str]:
+    def insecure_settings(self, *, signs_tokens: bool = True) -> list[str]:
         """The secret settings still at a publicly known default or too short: each one is a
-        reason to refuse to start outside dev mode."""
+        reason to refuse to start outside dev mode. The worker signs no tokens, so only the
+        API (``signs_tokens``) needs the token secret."""
         problems: list[str] = []
         secret = self.secret_key.get_secret_value()
-        if secret == DEV_SECRET_KEY or len(secret.encode()) < MIN_SECRET_BYTES:
+        if signs_tokens and (secret == DEV_SECRET_KEY or len(secret.encode()) < MIN_SECRET_BYTES):
             problems.append(
                 f"PETITIONFLOW_SECRET_KEY is the default or shorter than {MIN_SECRET_BYTES} bytes"
             )
