@@ -1,6 +1,7 @@
 """The audit trail (审计): every command through the API — accepted, refused or invalid — is
 written once, after its answer is known, with who gave it and in which role. Reads are recorded
-only when refused (401, 403, 404): an attempt to see what one may not is on record too."""
+when refused (401, 403, 404) — an attempt to see what one may not is on record too — and
+when they open a petitioner's file."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ from store.petitions import utcnow
 log = logging.getLogger("petitionflow.audit")
 COMMANDS = {"POST", "PUT", "PATCH", "DELETE"}
 REFUSED_READS = {401, 403, 404}
+# Reads that open a petitioner's file (查阅): on record even when they succeed, so the trail
+# answers who has seen a citizen's name, phone and complaint.
+RECORDED_READS = {"get_petition"}
 
 
 # Refusals whose reason the trail keeps: the messages of these answers are ours (the access
@@ -44,9 +48,9 @@ def _reason(body: bytes) -> str | None:
     return detail[:DETAIL_BYTES] if isinstance(detail, str) else None
 
 
-def _outcome(status: int) -> str:
+def _outcome(status: int, method: str) -> str:
     if status < 400:
-        return "done"
+        return "done" if method in COMMANDS else "read"
     if status in (401, 403, 409, 429):
         return "refused"
     if status in (400, 404, 413, 422):
@@ -85,7 +89,13 @@ class AuditMiddleware:
         path: str = scope["path"]
         if not path.startswith("/api/"):
             return
-        if scope["method"] not in COMMANDS and status not in REFUSED_READS:
+        endpoint = scope.get("endpoint")
+        action = getattr(endpoint, "__name__", "unknown")
+        if (
+            scope["method"] not in COMMANDS
+            and status not in REFUSED_READS
+            and action not in RECORDED_READS
+        ):
             return
         # Filled in by the sign-in dependency (or, for a failed sign-in, the username tried).
         state = scope.get("state") or {}
@@ -93,20 +103,19 @@ class AuditMiddleware:
         actor = principal.username if principal else state.get("actor", "anonymous")
         role = principal.role if principal else None
         # The router has filled the scope in: which endpoint answered, with which path params.
-        endpoint = scope.get("endpoint")
         petition_id = scope.get("path_params", {}).get("petition_id")
         client = scope.get("client")
         entry = AuditEntry(
             at=utcnow(),
             actor=actor,
             role=role.value if role else None,
-            action=getattr(endpoint, "__name__", "unknown"),
+            action=action,
             method=scope["method"],
             path=path[:300],
             petition_id=petition_id[:64] if petition_id else None,
             client=client[0] if client else None,
             status=status,
-            outcome=_outcome(status),
+            outcome=_outcome(status, scope["method"]),
             detail=detail,
         )
         try:

@@ -372,8 +372,9 @@ async def test_every_command_is_audited_refused_ones_included(
         await act(http, pid, "complete", {"reply": "过早"}, expect=409)  # refused
         await act(http, pid, "accept")
         await act(http, pid, "transfer", {"unit_id": "xihe"}, expect=422)  # invalid
-        await http.get(f"{V1}/{pid}")  # a read is not a command
-        # …but an attempt to read what one may not is on record.
+        await http.get(f"{V1}/{pid}/notices")  # a read is not a command…
+        await http.get(f"{V1}/{pid}")  # …but opening the petitioner's file is on record,
+        # and so is an attempt to read what one may not.
         outside = await http.get(f"{V1}/{pid}", headers=await http.as_user("xihe-h1"))
         assert outside.status_code == 404
         not_auditor = await http.get("/api/v1/audit")
@@ -390,6 +391,7 @@ async def test_every_command_is_audited_refused_ones_included(
             ("complete_petition", 409, "refused", "demo-bureau", "bureau_dispatcher"),
             ("accept_petition", 200, "done", "demo-bureau", "bureau_dispatcher"),
             ("transfer_petition", 422, "invalid", "demo-bureau", "bureau_dispatcher"),
+            ("get_petition", 200, "read", "demo-bureau", "bureau_dispatcher"),
             ("get_petition", 404, "invalid", "xihe-h1", "handler"),
         ]
         # The reason of a refusal is on record; an invalid body's echo (personal data) is not.
