@@ -149,7 +149,16 @@ async def test_register_returns_the_petition_and_idempotency_key_replays_it(
             lambda: detail(http, petition["id"]), lambda d: len(d["timeline"]) >= 2
         )
         assert [e["kind"] for e in state["timeline"]] == ["registered", "assigned"]
-        notices = (await http.get(f"{V1}/petitions/{petition['id']}/notices")).json()
+
+        # The live timeline (a workflow query) can be ahead of the slips the projection has
+        # written: wait for the slip, not for a moment.
+        async def slips() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = (
+                await http.get(f"{V1}/petitions/{petition['id']}/notices")
+            ).json()
+            return found
+
+        notices = await eventually(slips, lambda found: len(found) >= 1)
         assert [(n["kind"], n["recipient_id"]) for n in notices] == [("assignment", "dongguan-h1")]
         assert "交办单" in notices[0]["text"]
 
@@ -276,11 +285,19 @@ async def test_chain_escalates_by_itself_with_a_short_policy_day(api: ApiFactory
         assert [e["level"] for e in stopped["timeline"] if e["kind"] == "supervision"] == [2]
         assert not any(e["kind"] == "overdue" for e in stopped["timeline"])
 
-        overdue = (await http.get(f"{V1}/petitions", params={"overdue": "true"})).json()
-        assert [p["id"] for p in overdue["items"]] == [left]
-        level4 = (await http.get(f"{V1}/petitions", params={"level": 4})).json()
-        assert [p["id"] for p in level4["items"]] == [left]
-        slips = (await http.get(f"{V1}/petitions/{left}/notices")).json()
+        async def listed(**params: Any) -> list[str]:
+            page = (await http.get(f"{V1}/petitions", params=params)).json()
+            return [p["id"] for p in page["items"]]
+
+        async def left_slips() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = (await http.get(f"{V1}/petitions/{left}/notices")).json()
+            return found
+
+        # The lists and slips come from the read model, which may be a step behind the live
+        # state: wait for the projection, then check it holds exactly what is expected.
+        assert await eventually(lambda: listed(overdue="true"), lambda ids: ids == [left])
+        assert await listed(level=4) == [left]
+        slips = await eventually(left_slips, lambda found: found[-1]["kind"] == "overdue")
         assert [n["kind"] for n in slips].count("supervision") == 3
         assert slips[-1]["kind"] == "overdue" and slips[-1]["recipient_role"] == "bureau_dispatcher"
 
