@@ -20,6 +20,8 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer, OAuth2PasswordR
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, SessionDep
+from api.errors import unprocessable
+from api.schemas import PostPublic
 from domain.access import Action, Principal
 from domain.vocabulary import Role
 from store import accounts
@@ -63,17 +65,12 @@ class RefreshIn(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=200)
 
 
-class PostOut(BaseModel):
-    unit_id: str
-    role: Role
-
-
 class MePublic(BaseModel):
     person_id: str
     username: str
     name: str
     role: Role | None = Field(description="the widest post held")
-    posts: list[PostOut]
+    posts: list[PostPublic]
     reads_all: bool
     units: list[str] = Field(description="the units whose petitions this person acts on")
     via: str
@@ -251,7 +248,10 @@ async def sign_in(
     request.state.actor = username  # the audit trail names who tried
     settings = services.settings
     window = timedelta(minutes=settings.sign_in_window_minutes)
-    failures = await accounts.failed_sign_ins(session, username, datetime.now(UTC) - window)
+    # The audit trail names each row's action after its endpoint: this function.
+    failures = await accounts.failed_sign_ins(
+        session, username, datetime.now(UTC) - window, action=sign_in.__name__
+    )
     if failures >= settings.sign_in_max_failures:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -300,7 +300,7 @@ async def me(principal: CurrentUser) -> MePublic:
         username=principal.username,
         name=principal.name,
         role=principal.role,
-        posts=[PostOut(unit_id=u, role=r) for u, r in sorted(principal.posts)],
+        posts=[PostPublic(unit_id=u, role=r) for u, r in sorted(principal.posts)],
         reads_all=principal.reads_all,
         units=sorted(principal.chain_units),
         via=principal.via,
@@ -317,16 +317,11 @@ async def issue_api_key(body: ApiKeyIn, session: SessionDep, _: DirectoryAdmin) 
     """An API key for a system integration, acting as ``person_id`` (with that person's posts).
     The key is in this answer only."""
     if await session.get(Person, body.person_id) is None:
-        raise HTTPException(
-            422,
-            [
-                {
-                    "loc": ["body", "person_id"],
-                    "type": "unknown_person",
-                    "msg": f"no person {body.person_id!r}; see GET /api/v1/people",
-                    "input": body.person_id,
-                }
-            ],
+        raise unprocessable(
+            "person_id",
+            "unknown_person",
+            f"no person {body.person_id!r}; see GET /api/v1/people",
+            body.person_id,
         )
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     row = await accounts.add_api_key(session, key, body.name, body.person_id, datetime.now(UTC))

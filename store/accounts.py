@@ -6,7 +6,7 @@ tokens as SHA-256 (they are long random strings, so a fast hash is enough)."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,7 +53,7 @@ async def set_password(session: AsyncSession, person: Person, password_hash: str
     person.password_hash = password_hash
     person.default_password = False
     # A new password ends every session of the old one.
-    await revoke_refresh_tokens(session, person.id, datetime.now().astimezone())
+    await revoke_refresh_tokens(session, person.id, datetime.now(UTC))
 
 
 async def add_refresh_token(
@@ -113,13 +113,16 @@ async def api_keys(session: AsyncSession) -> list[ApiKey]:
     return list(await session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-async def failed_sign_ins(session: AsyncSession, username: str, since: datetime) -> int:
-    """Failed sign-ins of ``username`` since ``since``, as the audit trail recorded them."""
+async def failed_sign_ins(
+    session: AsyncSession, username: str, since: datetime, action: str
+) -> int:
+    """Failed sign-ins of ``username`` since ``since``, as the audit trail recorded them
+    (``action``: the sign-in endpoint's name in the trail)."""
     count = await session.scalar(
         select(func.count())
         .select_from(AuditEntry)
         .where(
-            AuditEntry.action == "sign_in",
+            AuditEntry.action == action,
             AuditEntry.actor == username,
             AuditEntry.status == 401,
             AuditEntry.at >= since,

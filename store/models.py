@@ -261,7 +261,11 @@ class AuditEntry(Base):
     changes it, and on PostgreSQL a trigger refuses UPDATE and DELETE."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_petition", "petition_id"),)
+    __table_args__ = (
+        Index("ix_audit_petition", "petition_id"),
+        # Failed sign-ins of a username lately (the sign-in throttle), without a scan.
+        Index("ix_audit_actor_at", "actor", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime]

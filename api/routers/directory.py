@@ -17,6 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import DirectoryAdmin
 from api.deps import SessionDep
+from api.errors import unprocessable
+from api.routers.units import person_public
 from api.schemas import (
     AppointIn,
     AppointmentPublic,
@@ -25,7 +27,6 @@ from api.schemas import (
     PersonCreate,
     PersonPublic,
     PersonUpdate,
-    PostPublic,
     PostTermPublic,
     UnitCreate,
     UnitPublic,
@@ -50,15 +51,6 @@ _ON_PERSON: dict[int | str, dict[str, Any]] = {
     **_WRITE,
     404: {"model": ErrorPublic, "description": "no such person"},
 }
-
-
-def unprocessable(
-    field: str, kind: str, message: str, value: Any, where: str = "body"
-) -> HTTPException:
-    """A 422 shaped like FastAPI's own, naming the field."""
-    return HTTPException(
-        422, [{"loc": [where, field], "type": kind, "msg": message, "input": value}]
-    )
 
 
 def _refuse(exc: directory.DirectoryError, body: Any = None) -> NoReturn:
@@ -88,17 +80,7 @@ async def _change(session: SessionDep, change: Awaitable[T], body: Any = None) -
 
 
 async def _person_public(session: SessionDep, person: Person) -> PersonPublic:
-    return PersonPublic(
-        id=person.id,
-        name=person.name,
-        title=person.title,
-        phone=person.phone,
-        username=person.username,
-        posts=[
-            PostPublic(unit_id=unit, role=Role(role))
-            for unit, role in await accounts.posts_of(session, person.id)
-        ],
-    )
+    return person_public(person, await accounts.posts_of(session, person.id))
 
 
 def _term_public(term: PostTerm, name: str) -> PostTermPublic:

@@ -23,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import CurrentUser, require
 from api.deps import ServicesDep, SessionDep
+from api.errors import unprocessable
 from api.schemas import (
     MAX_OFFSET,
     AccountablePublic,
@@ -80,13 +81,6 @@ ACTION: Responses = {**NOT_FOUND, **FORBIDDEN, **REFUSED, **UNAVAILABLE}
 LEADER_ROLES = (Role.SUPERVISING_LEADER, Role.UNIT_HEAD, Role.COUNTY_CONTACT_LEADER)
 
 PetitionId = Annotated[str, Path(description="petition number, e.g. XF-2026-000123")]
-
-
-def _invalid(field: str, kind: str, message: str, value: Any) -> HTTPException:
-    """A 422 in FastAPI's own shape, naming the field, for checks pydantic cannot make."""
-    return HTTPException(
-        422, [{"loc": ["body", field], "type": kind, "msg": message, "input": value}]
-    )
 
 
 def _person(data: dict[str, Any] | None) -> AccountablePublic | None:
@@ -215,7 +209,7 @@ async def _row_or_404(
 async def _responsible_unit(session: SessionDep, unit_id: str) -> None:
     unit = await directory.get_unit(session, unit_id)
     if unit is None or unit.kind not in ("township", "department"):
-        raise _invalid(
+        raise unprocessable(
             "unit_id",
             "unknown_unit",
             f"no responsible unit {unit_id!r}; see GET /api/v1/units",
@@ -298,16 +292,12 @@ async def register_petition(
             fingerprint=fingerprint,
         )
     except petitions.IdempotencyConflict as exc:
-        raise HTTPException(
-            422,
-            [
-                {
-                    "loc": ["header", "Idempotency-Key"],
-                    "type": "key_reused",
-                    "msg": "this Idempotency-Key was used for a different petition",
-                    "input": idempotency_key,
-                }
-            ],
+        raise unprocessable(
+            "Idempotency-Key",
+            "key_reused",
+            "this Idempotency-Key was used for a different petition",
+            idempotency_key,
+            where="header",
         ) from exc
     row = registration.petition
     if not registration.created:
@@ -498,7 +488,7 @@ async def accept_petition(
     if request.handler_id is not None:
         handlers = await directory.role_holders(session, row.unit_id or "", Role.HANDLER.value)
         if request.handler_id not in {p.id for p, _ in handlers}:
-            raise _invalid(
+            raise unprocessable(
                 "handler_id",
                 "unknown_handler",
                 f"{request.handler_id!r} is not a handler of unit {row.unit_id}",
@@ -657,7 +647,7 @@ async def set_owner(
     row = await _row_or_404(session, petition_id, user, Action.SET_OWNER)
     found = await directory.leader(session, body.person_id, [r.value for r in LEADER_ROLES])
     if found is None:
-        raise _invalid(
+        raise unprocessable(
             "person_id",
             "not_a_leader",
             f"{body.person_id!r} holds no leader post in the directory",

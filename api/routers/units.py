@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,8 +11,21 @@ from api.deps import SessionDep
 from api.schemas import PersonPublic, PostPublic, UnitPublic
 from domain.vocabulary import Role, UnitKind
 from store import directory
+from store.models import Person
 
 router = APIRouter(tags=["directory"])
+
+
+def person_public(person: Person, posts: Iterable[tuple[str, str]]) -> PersonPublic:
+    """A person of the directory with the posts they hold now, (unit id, role) each."""
+    return PersonPublic(
+        id=person.id,
+        name=person.name,
+        title=person.title,
+        phone=person.phone,
+        username=person.username,
+        posts=[PostPublic(unit_id=unit, role=Role(role)) for unit, role in posts],
+    )
 
 
 @router.get("/units", response_model=list[UnitPublic])
@@ -31,13 +45,6 @@ async def list_people(
 ) -> list[PersonPublic]:
     """Who holds which post now: the ids to name a handler, an approver or a case owner."""
     return [
-        PersonPublic(
-            id=person.id,
-            name=person.name,
-            title=person.title,
-            phone=person.phone,
-            username=person.username,
-            posts=[PostPublic(unit_id=p.unit_id, role=Role(p.role)) for p in posts],
-        )
+        person_public(person, [(p.unit_id, p.role) for p in posts])
         for person, posts in await directory.people(session, unit_id, role.value if role else None)
     ]
