@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, SessionDep
 from api.errors import unprocessable
-from api.schemas import PostPublic
+from api.schemas import MAX_ROW_ID, PostPublic
 from domain.access import Action, Principal
 from domain.vocabulary import Role
 from store import accounts
@@ -41,8 +41,7 @@ api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="an integration's API key (pf_…)"
 )
 router = APIRouter(prefix="/auth", tags=["sign-in"])
-# Bounded so that no database's integer overflows into a 500.
-KeyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+KeyId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @cache
@@ -360,7 +359,7 @@ async def prepare_accounts(settings: Settings, session: SessionDep) -> None:
     """At start: in dev mode, give the demo accounts the password ``demo``; outside dev mode,
     refuse to start with a default secret or a default password."""
     if settings.dev_mode:
-        count = await accounts.seed_dev_passwords(session, hash_password(DEV_PASSWORD))
+        count = await accounts.seed_dev_passwords(session, lambda: hash_password(DEV_PASSWORD))
         if count:
             log.warning("dev mode: %d accounts have the password %r", count, DEV_PASSWORD)
         return

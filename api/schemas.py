@@ -42,6 +42,9 @@ IdNumber = Annotated[
 # Far beyond any list (a county has ~10^4 petitions a year), and within every database's
 # integers: an offset of 10^22 used to overflow SQLite into a 500.
 MAX_OFFSET = 10**9
+# The largest row id a path may name: ids are 32-bit on PostgreSQL, and anything beyond
+# SQLite's 64 bits used to overflow into a 500.
+MAX_ROW_ID = 2**31 - 1
 
 
 # Ids of units and people, and usernames: what URLs, tokens and the YAML directory carry.

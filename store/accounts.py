@@ -6,6 +6,7 @@ tokens as SHA-256 (they are long random strings, so a fast hash is enough)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
@@ -30,13 +31,16 @@ async def posts_of(session: AsyncSession, person_id: str) -> list[tuple[str, str
     return [(unit, role) for unit, role in rows]
 
 
-async def seed_dev_passwords(session: AsyncSession, password_hash: str) -> int:
+async def seed_dev_passwords(session: AsyncSession, make_hash: Callable[[], str]) -> int:
     """Dev mode: every account without a password gets the demo one (marked as default, so a
-    production start refuses while any is left). Returns how many were set."""
+    production start refuses while any is left). ``make_hash`` is called only when some account
+    needs it: an Argon2 hash is slow on purpose, and most starts find every account set.
+    Returns how many were set."""
+    needing = Person.username.is_not(None) & Person.password_hash.is_(None)
+    if not await session.scalar(select(func.count()).select_from(Person).where(needing)):
+        return 0
     result = await session.execute(
-        update(Person)
-        .where(Person.username.is_not(None), Person.password_hash.is_(None))
-        .values(password_hash=password_hash, default_password=True)
+        update(Person).where(needing).values(password_hash=make_hash(), default_password=True)
     )
     await session.commit()
     return int(getattr(result, "rowcount", 0) or 0)

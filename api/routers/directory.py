@@ -20,6 +20,7 @@ from api.deps import SessionDep
 from api.errors import unprocessable
 from api.routers.units import person_public
 from api.schemas import (
+    MAX_ROW_ID,
     AppointIn,
     AppointmentPublic,
     ErrorPublic,
@@ -40,8 +41,7 @@ router = APIRouter(tags=["directory"])
 T = TypeVar("T")
 
 PersonId = Annotated[str, Path(min_length=1, max_length=64)]
-# Bounded so that no database's integer overflows into a 500 (SQLite's and PostgreSQL's).
-TermId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+TermId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 _WRITE: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorPublic, "description": "only the bureau maintains the directory"},
