@@ -360,10 +360,3 @@ async def post_history(
         )
     rows = await session.execute(query.order_by(PostTerm.started_at.desc(), PostTerm.id.desc()))
     return [(term, person) for term, person in rows]
-
-
-async def holders_at(
-    session: AsyncSession, unit_id: str, role: Role, at: datetime
-) -> list[tuple[PostTerm, Person]]:
-    """Who held ``role`` at ``unit_id`` at the moment ``at``: who was accountable then."""
-    return await post_history(session, unit_id, role.value, at=at)

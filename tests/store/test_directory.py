@@ -35,10 +35,10 @@ async def test_replacing_a_head_ends_the_old_term_and_keeps_the_history(
             ("dongguan-head-2", None),
             ("dongguan-head", T0),
         ]
-        before = await directory.holders_at(
-            session, "dongguan", Role.UNIT_HEAD, T0 - timedelta(hours=1)
+        before = await directory.post_history(
+            session, "dongguan", Role.UNIT_HEAD.value, at=T0 - timedelta(hours=1)
         )
-        at = await directory.holders_at(session, "dongguan", Role.UNIT_HEAD, T0)
+        at = await directory.post_history(session, "dongguan", Role.UNIT_HEAD.value, at=T0)
         assert [p.id for _, p in before] == ["dongguan-head"]
         assert [p.id for _, p in at] == ["dongguan-head-2"]
 

@@ -266,8 +266,12 @@ async def test_a_head_replaced_at_level_2_receives_the_level_3_notice(case_facto
     assert (supervision[3].person_id, supervision[3].person_name) == ("dongguan-head-2", "陈立新")
     # Who was the unit head at each step: the history answers for the steps gone by.
     async with case.sessions() as session:
-        then = await directory.holders_at(session, "dongguan", Role.UNIT_HEAD, supervision[2].at)
-        now = await directory.holders_at(session, "dongguan", Role.UNIT_HEAD, supervision[3].at)
+        then = await directory.post_history(
+            session, "dongguan", Role.UNIT_HEAD.value, at=supervision[2].at
+        )
+        now = await directory.post_history(
+            session, "dongguan", Role.UNIT_HEAD.value, at=supervision[3].at
+        )
     assert [p.name for _, p in then] == ["李卫东"]
     assert [p.name for _, p in now] == ["陈立新"]
 
