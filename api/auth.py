@@ -22,12 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import ServicesDep, SessionDep
 from api.errors import unprocessable
 from api.schemas import MAX_ROW_ID, PostPublic
+from core.passwords import hash_password, passwords
+from core.settings import DEV_PASSWORD, Settings
 from domain.access import Action, Principal
 from domain.vocabulary import Role
 from store import accounts
 from store.models import ApiKey, Person
-from worker.passwords import hash_password, passwords
-from worker.settings import DEV_PASSWORD, Settings
 
 log = logging.getLogger("petitionflow.auth")
 

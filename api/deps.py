@@ -11,8 +11,8 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from worker.settings import Settings
-from worker.temporal import connect
+from core.settings import Settings
+from core.temporal import connect
 
 
 @dataclass

@@ -13,9 +13,9 @@ from sqlalchemy.exc import OperationalError
 from api import audit, auth
 from api.deps import Services
 from api.routers import directory, petitions, units
+from core.database import prepare_store
+from core.settings import Settings, get_settings
 from store.db import dispose
-from worker.runtime import prepare_store
-from worker.settings import Settings, get_settings
 
 log = logging.getLogger("petitionflow.api")
 

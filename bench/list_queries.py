@@ -23,12 +23,12 @@ from typing import Any
 
 import asyncpg
 
+from core.database import prepare_store
+from core.settings import Settings
 from store import petitions
 from store.db import dispose
 from store.petitions import PetitionFilter
 from tests.postgres import new_database, postgres_cluster
-from worker.runtime import prepare_store
-from worker.settings import Settings
 
 UNITS = ["dongguan", "xihe", "chengnan", "kaifaqu", "renshe", "zhujian", "ziranziyuan"]
 CATEGORIES = [

@@ -127,7 +127,7 @@ class Intake(Strict):
 class PetitionStart(Strict):
     """Everything the workflow needs. The personal data (names, phones, content) rides along in
     ``intake`` only to be recovered by the rebuild: the workflow never reads it, and it is
-    encrypted in Temporal by the payload codec (worker/codec.py). Workflow ids and search
+    encrypted in Temporal by the payload codec (core/codec.py). Workflow ids and search
     attributes carry none of it: they are not encrypted."""
 
     petition_id: str

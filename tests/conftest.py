@@ -18,14 +18,15 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.upload import UpstreamSystem, upstream_from_url
+from core.database import prepare_store
+from core.settings import Settings
+from core.temporal import data_converter, ensure_search_attributes
 from store import petitions
 from store.db import dispose
 from store.models import PetitionCounter
 from tests.blackbox import Stack
 from tests.postgres import new_database, postgres_cluster
-from worker.runtime import build_worker, prepare_store
-from worker.settings import Settings
-from worker.temporal import data_converter, ensure_search_attributes
+from worker.runtime import build_worker
 
 BIN = Path(sys.executable).parent
 POLL_INTERVAL = 0.05  # seconds between checks of a condition; never a test's measure of time

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from core.database import prepare_store
+from core.passwords import passwords
+from core.settings import Settings
 from store import accounts
 from store.db import dispose
 from worker.accounts import app
-from worker.passwords import passwords
-from worker.runtime import prepare_store
-from worker.settings import Settings
 
 
 @pytest.fixture

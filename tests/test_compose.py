@@ -126,7 +126,7 @@ def test_worker_command_runs_the_worker_module(services: dict[str, dict[str, Any
 def test_environment_keys_are_settings_fields(
     services: dict[str, dict[str, Any]], name: str
 ) -> None:
-    from worker.settings import Settings
+    from core.settings import Settings
 
     fields = set(Settings.model_fields)
     keys = [key for key in _environment(services[name]) if key.startswith(ENV_PREFIX)]

@@ -12,8 +12,8 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from worker.settings import Settings
-from worker.temporal import data_converter
+from core.settings import Settings
+from core.temporal import data_converter
 from workflows.petition import PetitionWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*/*.json"))

@@ -7,9 +7,10 @@ import logging
 import signal
 
 from activities.upload import upstream_from_url
-from worker.runtime import build_worker, prepare_store, sweep_missing_workflows
-from worker.settings import get_settings
-from worker.temporal import connect, ensure_search_attributes
+from core.database import prepare_store
+from core.settings import get_settings
+from core.temporal import connect, ensure_search_attributes
+from worker.runtime import build_worker, sweep_missing_workflows
 
 log = logging.getLogger("petitionflow.worker")
 

@@ -14,11 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.database import prepare_store
+from core.passwords import hash_password, password_problem
+from core.settings import Settings
 from store import accounts, directory
 from store.db import dispose
-from worker.passwords import hash_password, password_problem
-from worker.runtime import prepare_store
-from worker.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 out = Console()

@@ -34,6 +34,9 @@ from temporalio.service import RPCError
 
 from activities.petition import PetitionActivities
 from activities.upload import upstream_from_url
+from core.database import prepare_store
+from core.settings import Settings, get_settings
+from core.temporal import connect
 from domain.contracts import (
     RECORD_STEP,
     WRITE_ACCEPTANCE_NOTICE,
@@ -43,9 +46,6 @@ from domain.contracts import (
 )
 from store import petitions
 from store.db import dispose
-from worker.runtime import prepare_store
-from worker.settings import Settings, get_settings
-from worker.temporal import connect
 
 log = logging.getLogger("petitionflow.rebuild")
 

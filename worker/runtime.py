@@ -14,10 +14,8 @@ from temporalio.worker import Worker
 
 from activities.petition import PetitionActivities
 from activities.upload import UpstreamSystem
-from store import directory, petitions
-from store.db import make_engine, make_sessionmaker, migrate
-from worker.petitions import ensure_started, start_input
-from worker.settings import Settings
+from core.starter import ensure_started, start_input
+from store import petitions
 from workflows.petition import PetitionWorkflow
 
 log = logging.getLogger("petitionflow.worker")
@@ -45,17 +43,6 @@ def build_worker(
         ],
         **options,
     )
-
-
-async def prepare_store(settings: Settings) -> async_sessionmaker[Any]:
-    """Create the schema and load the demo directory on first start; return a session factory."""
-    engine = make_engine(settings.database_url)
-    await migrate(engine)
-    sessions = make_sessionmaker(engine)
-    async with sessions() as session:
-        if await directory.load_directory_if_empty(session, settings.directory_file):
-            log.info("org directory loaded from %s", settings.directory_file)
-    return sessions
 
 
 async def start_missing_workflows(

@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from worker.settings import PROJECT_DIR, Settings, get_settings
+from core.settings import PROJECT_DIR, Settings, get_settings
 from workflows.petition import SEARCH_ATTRIBUTES
 
 STARTUP_SECONDS = 90

@@ -32,10 +32,10 @@ from api.schemas import (
     UnitCreate,
     UnitPublic,
 )
+from core.passwords import hash_password, password_problem
 from domain.vocabulary import Role, UnitKind
 from store import accounts, directory
 from store.models import Person, PostTerm
-from worker.passwords import hash_password, password_problem
 
 router = APIRouter(tags=["directory"])
 T = TypeVar("T")

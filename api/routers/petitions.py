@@ -40,6 +40,7 @@ from api.schemas import (
     PetitionSummary,
     TransferIn,
 )
+from core.starter import ensure_started, start_input
 from domain.access import Action, Principal, mask_id_number, mask_phone, sees_contact_details
 from domain.contracts import (
     PETITION_ID_PATTERN,
@@ -62,7 +63,6 @@ from domain.vocabulary import Category, Phase, Role, Stage
 from store import directory, petitions
 from store.models import Person as PersonRow
 from store.models import Petition
-from worker.petitions import ensure_started, start_input
 from workflows.petition import PetitionWorkflow
 
 log = logging.getLogger("petitionflow.api")

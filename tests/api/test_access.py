@@ -19,9 +19,9 @@ import jwt
 import pytest
 
 from api.main import create_app
+from core.settings import DEV_SECRET_KEY
 from tests.api.conftest import BUREAU, PETITION, ApiClient, ApiFactory
 from tests.conftest import make_settings
-from worker.settings import DEV_SECRET_KEY
 
 V1 = "/api/v1"
 

@@ -22,6 +22,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from core.temporal import ensure_search_attributes
 from domain.contracts import (
     AssignRequest,
     DeclineRequest,
@@ -37,7 +38,6 @@ from domain.vocabulary import Rating
 from store.db import dispose
 from tests.conftest import binary, fresh_store, make_settings, worker_for
 from tests.workflows.conftest import COUNTY_LEADER, DAY, XIHE_HEAD, Case, start_case
-from worker.temporal import ensure_search_attributes
 from workflows.petition import PetitionWorkflow
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from core.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadKeyError, key_id
+from core.settings import DEV_PAYLOAD_KEY
+from core.temporal import data_converter
 from domain.contracts import TimelineEvent
 from domain.vocabulary import EventKind
 from store.petitions import utcnow
 from tests.conftest import make_settings
-from worker.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadKeyError, key_id
-from worker.settings import DEV_PAYLOAD_KEY
-from worker.temporal import data_converter
 
 PHONE = "13912345678"
 EVENT = TimelineEvent(seq=1, at=utcnow(), kind=EventKind.REGISTERED, note=f"来电 {PHONE}")

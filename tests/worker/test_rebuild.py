@@ -14,6 +14,9 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from core.database import prepare_store
+from core.settings import Settings
+from core.starter import ensure_started, start_input
 from domain.contracts import DeclineRequest
 from store import petitions
 from store.db import dispose
@@ -21,10 +24,7 @@ from store.models import Document, Notice, Petition, PetitionCounter, TimelineEv
 from tests.conftest import eventually, fresh_store, make_settings, register_petition, worker_for
 from tests.postgres import new_database
 from tests.workflows.conftest import Case
-from worker.petitions import ensure_started, start_input
 from worker.rebuild import petitions_query, rebuild
-from worker.runtime import prepare_store
-from worker.settings import Settings
 from workflows.petition import PetitionWorkflow
 
 NAME, PHONE, ID_NUMBER = "司马相如", "13712345678", "510105199001011234"

@@ -16,12 +16,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.upload import ReplyUpload, UploadReceipt, UpstreamSystem
+from core.settings import Settings
+from core.starter import ensure_started, start_input
 from domain.contracts import AcceptRequest, CompleteRequest, Person, PetitionState
 from domain.vocabulary import Role
 from store import petitions
 from tests.conftest import eventually, make_settings, register_petition, worker_for
-from worker.petitions import ensure_started, start_input
-from worker.settings import Settings
 from workflows.petition import PetitionWorkflow
 
 DAY = timedelta(days=1)

@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.petition import PetitionActivities
 from activities.upload import DirectoryUpstream
+from core.starter import ensure_started, start_input
 from domain.contracts import (
     Notice,
     Person,
@@ -27,7 +28,6 @@ from domain.vocabulary import EventKind, NoticeKind, Rating, Role, Stage
 from store import directory, petitions
 from tests.conftest import make_settings, register_petition, worker_for
 from tests.workflows.conftest import DAY, Case, start_case
-from worker.petitions import ensure_started, start_input
 from workflows.petition import PetitionWorkflow
 
 

@@ -16,8 +16,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from worker.codec import EncryptionCodec
-from worker.settings import Settings
+from core.codec import EncryptionCodec
+from core.settings import Settings
 from workflows.petition import SEARCH_ATTRIBUTES
 
 _INDEXED = {

@@ -21,7 +21,7 @@ DEMO_DIRECTORY = PROJECT_DIR / "store" / "demo_county.yaml"
 DEV_SECRET_KEY = "petitionflow-dev-secret-key-not-for-production"  # noqa: S105
 DEV_PASSWORD = "demo"  # noqa: S105
 MIN_SECRET_BYTES = 32
-# Encrypts workflow payloads in Temporal (worker/codec.py): base64 of 32 bytes. Generate one with
+# Encrypts workflow payloads in Temporal (core/codec.py): base64 of 32 bytes. Generate one with
 #   python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"
 DEV_PAYLOAD_KEY = "cGV0aXRpb25mbG93LWRldi1wYXlsb2FkLWtleS0zMmI="
 PAYLOAD_KEY_BYTES = 32
