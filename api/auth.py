@@ -17,11 +17,19 @@ from typing import Annotated, Any
 import jwt
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer, OAuth2PasswordRequestForm
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, SessionDep
-from api.errors import unprocessable
-from api.schemas import MAX_ROW_ID, PostPublic
+from api.errors import Invalid, require
+from api.schemas import (
+    MAX_ROW_ID,
+    ApiKeyIn,
+    ApiKeyIssued,
+    ApiKeyPublic,
+    MePublic,
+    PostPublic,
+    RefreshIn,
+    TokenPublic,
+)
 from core.passwords import hash_password, passwords
 from core.settings import DEV_PASSWORD, Settings
 from domain.access import Action, Principal
@@ -49,52 +57,6 @@ def _dummy_hash() -> str:
     # Verified against when the username is unknown, so a wrong username costs as long as a
     # wrong password and the timing does not tell which usernames exist.
     return passwords.hash(secrets.token_urlsafe(16))
-
-
-class TokenPublic(BaseModel):
-    access_token: str
-    token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type)
-    expires_in: int = Field(description="seconds until the access token expires")
-    refresh_token: str
-
-
-class RefreshIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    refresh_token: str = Field(min_length=1, max_length=200)
-
-
-class MePublic(BaseModel):
-    person_id: str
-    username: str
-    name: str
-    role: Role | None = Field(description="the widest post held")
-    posts: list[PostPublic]
-    reads_all: bool
-    units: list[str] = Field(description="the units whose petitions this person acts on")
-    via: str
-
-
-class ApiKeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=100, description="the integration, e.g. 12345热线")
-    person_id: str = Field(
-        min_length=1, max_length=64, description="the directory person the key acts as"
-    )
-
-
-class ApiKeyPublic(BaseModel):
-    id: int
-    name: str
-    prefix: str
-    person_id: str
-    created_at: datetime
-    revoked_at: datetime | None = None
-
-
-class ApiKeyIssued(ApiKeyPublic):
-    key: str = Field(description="shown once: only its hash is kept")
 
 
 def _unauthorized(message: str) -> HTTPException:
@@ -160,32 +122,6 @@ async def current_principal(
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
-
-
-# Why an action is refused, in the words an officer understands.
-_WHO_MAY = {
-    Action.REGISTER: "only the bureau registers petitions",
-    Action.ASSIGN: "only the bureau assigns petitions (交办)",
-    Action.SET_OWNER: "only the bureau records a case owner (包案)",
-    Action.ADMINISTER_DIRECTORY: "only the bureau maintains the directory and API keys",
-    Action.READ_AUDIT: "only auditors read the audit trail",
-    Action.DECIDE_EXTENSION: "only the unit's head approves an extension (信访条例第三十三条)",
-}
-
-
-def refuse(principal: Principal, action: Action, unit_id: str | None = None) -> HTTPException:
-    role = principal.role.value if principal.role else "no post"
-    where = f" at unit {unit_id}" if unit_id else ""
-    why = _WHO_MAY.get(action, "only the unit's accountable chain or the bureau may")
-    return HTTPException(
-        status.HTTP_403_FORBIDDEN,
-        f"{principal.username} ({role}) may not {action.value}{where}: {why}",
-    )
-
-
-def require(principal: Principal, action: Action, unit_id: str | None = None) -> None:
-    if not principal.may(action, unit_id):
-        raise refuse(principal, action, unit_id)
 
 
 def _allowed(action: Action) -> Any:
@@ -316,7 +252,7 @@ async def issue_api_key(body: ApiKeyIn, session: SessionDep, _: DirectoryAdmin) 
     """An API key for a system integration, acting as ``person_id`` (with that person's posts).
     The key is in this answer only."""
     if await session.get(Person, body.person_id) is None:
-        raise unprocessable(
+        raise Invalid(
             "person_id",
             "unknown_person",
             f"no person {body.person_id!r}; see GET /api/v1/people",

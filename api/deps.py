@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api.errors import Unavailable
 from core.settings import Settings
 from core.temporal import connect
 
@@ -32,8 +33,8 @@ class Services:
                     try:
                         self.client = await connect(self.settings)
                     except RuntimeError as exc:  # the SDK's "failed client connect"
-                        raise HTTPException(
-                            503, f"workflow engine unavailable at {self.settings.temporal_address}"
+                        raise Unavailable(
+                            f"workflow engine unavailable at {self.settings.temporal_address}"
                         ) from exc
         return self.client
 

@@ -1,17 +1,90 @@
-"""Errors the routers raise for checks pydantic cannot make, in FastAPI's own shape."""
+"""What the service layer refuses with, in the domain's words, and how the JSON front answers
+each refusal: one exception a reason, one status a kind, in FastAPI's own error shape, so a
+later HTML front catches the same exceptions and renders them its own way."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from fastapi import HTTPException
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from domain.access import Action, Principal
 
 
-def unprocessable(
-    field: str, kind: str, message: str, value: Any, where: str = "body"
-) -> HTTPException:
-    """A 422 like FastAPI's validation errors, naming the field (``where``: body, query,
-    header), so a client handles both alike."""
-    return HTTPException(
-        422, [{"loc": [where, field], "type": kind, "msg": message, "input": value}]
-    )
+class ServiceError(Exception):
+    """A request the service layer will not carry out; ``detail`` says why."""
+
+    status: ClassVar[int] = 400
+
+    def __init__(self, detail: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ServiceError):
+    """No such petition, or not one the reader may see: both answer alike, so not even a
+    petition's existence leaks."""
+
+    status = 404
+
+
+class NotAllowed(ServiceError):
+    """The reader's posts do not allow the action (权限); the message names the rule."""
+
+    status = 403
+
+
+class Refused(ServiceError):
+    """The petition's stage refuses the action (the workflow's own reason), or it has closed."""
+
+    status = 409
+
+
+class Unavailable(ServiceError):
+    """The workflow engine cannot be reached or did not answer in time."""
+
+    status = 503
+
+
+class Invalid(ServiceError):
+    """A value pydantic cannot check (an unknown unit, handler or leader, a key reused): a 422
+    like FastAPI's validation errors, naming the field (``where``: body, query, header), so a
+    client handles both alike."""
+
+    status = 422
+
+    def __init__(self, field: str, kind: str, message: str, value: Any, where: str = "body"):
+        super().__init__([{"loc": [where, field], "type": kind, "msg": message, "input": value}])
+
+
+async def _answer(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)  # registered for ServiceError only
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+
+def answer_in_json(app: FastAPI) -> None:
+    """The JSON front answers every ServiceError as FastAPI answers an HTTPException."""
+    app.add_exception_handler(ServiceError, _answer)
+
+
+# Why an action is refused, in the words an officer understands.
+_WHO_MAY = {
+    Action.REGISTER: "only the bureau registers petitions",
+    Action.ASSIGN: "only the bureau assigns petitions (交办)",
+    Action.SET_OWNER: "only the bureau records a case owner (包案)",
+    Action.ADMINISTER_DIRECTORY: "only the bureau maintains the directory and API keys",
+    Action.READ_AUDIT: "only auditors read the audit trail",
+    Action.DECIDE_EXTENSION: "only the unit's head approves an extension (信访条例第三十三条)",
+}
+
+
+def require(principal: Principal, action: Action, unit_id: str | None = None) -> None:
+    """Raise NotAllowed, naming the rule, unless ``principal`` may give ``action`` (at the
+    petition's ``unit_id`` where it concerns one)."""
+    if principal.may(action, unit_id):
+        return
+    role = principal.role.value if principal.role else "no post"
+    where = f" at unit {unit_id}" if unit_id else ""
+    why = _WHO_MAY.get(action, "only the unit's accountable chain or the bureau may")
+    raise NotAllowed(f"{principal.username} ({role}) may not {action.value}{where}: {why}")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from api import audit, auth
 from api.deps import Services
+from api.errors import answer_in_json
 from api.routers import directory, petitions, units
 from core.database import prepare_store
 from core.settings import Settings, get_settings
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router, prefix="/api/v1", dependencies=signed_in)
     app.add_middleware(audit.AuditMiddleware)
     app.include_router(petitions.router, prefix="/api/v1", dependencies=signed_in)
+
+    answer_in_json(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -278,3 +278,50 @@ class PostTermPublic(BaseModel):
 class AppointmentPublic(BaseModel):
     term: PostTermPublic = Field(description="the new term")
     ended: list[PostTermPublic] = Field(description="the terms the appointment ended (换人)")
+
+
+# Sign-in (登录) and the integrations' API keys (系统对接).
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type)
+    expires_in: int = Field(description="seconds until the access token expires")
+    refresh_token: str
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class MePublic(BaseModel):
+    person_id: str
+    username: str
+    name: str
+    role: Role | None = Field(description="the widest post held")
+    posts: list[PostPublic]
+    reads_all: bool
+    units: list[str] = Field(description="the units whose petitions this person acts on")
+    via: str
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="the integration, e.g. 12345热线")
+    person_id: str = Field(
+        min_length=1, max_length=64, description="the directory person the key acts as"
+    )
+
+
+class ApiKeyPublic(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    person_id: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ApiKeyIssued(ApiKeyPublic):
+    key: str = Field(description="shown once: only its hash is kept")

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import DirectoryAdmin
 from api.deps import SessionDep
-from api.errors import unprocessable
+from api.errors import Invalid
 from api.routers.units import person_public
 from api.schemas import (
     MAX_ROW_ID,
@@ -55,9 +55,7 @@ _ON_PERSON: dict[int | str, dict[str, Any]] = {
 
 def _refuse(exc: directory.DirectoryError, body: Any = None) -> NoReturn:
     if isinstance(exc, directory.InvalidReference):
-        raise unprocessable(
-            exc.field, "invalid_reference", str(exc), getattr(body, exc.field, None)
-        )
+        raise Invalid(exc.field, "invalid_reference", str(exc), getattr(body, exc.field, None))
     if isinstance(exc, directory.NotInDirectory):
         raise HTTPException(404, str(exc)) from exc
     raise HTTPException(409, str(exc)) from exc
@@ -148,7 +146,7 @@ async def set_password(
     and every session of the old one ends (its refresh tokens are revoked)."""
     problem = password_problem(body.password)
     if problem:
-        raise unprocessable("password", "weak_password", problem, None)  # never echo it
+        raise Invalid("password", "weak_password", problem, None)  # never echo it
     person = await session.get(Person, person_id)
     if person is None:
         raise HTTPException(404, f"no person {person_id!r}")
@@ -212,7 +210,7 @@ async def post_history(
                 raise ValueError("give a time zone, e.g. 2026-05-01T09:00:00+08:00")
             at = at.astimezone(UTC)  # the store keeps UTC; year 1 at +08:00 has no UTC moment
         except (ValueError, OverflowError) as exc:
-            raise unprocessable("at", "datetime", str(exc), at.isoformat(), where="query") from exc
+            raise Invalid("at", "datetime", str(exc), at.isoformat(), where="query") from exc
     rows = await directory.post_history(
         session, unit_id, role.value if role else None, person_id, include_ended, at
     )

@@ -1,0 +1,148 @@
+"""Acting on a petition: each action becomes the workflow's update, after the checks only the
+directory can make; the workflow's refusal comes back in its own words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import Invalid, NotAllowed, Refused, Unavailable
+from api.schemas import AssignIn, ExtensionDecisionIn, OwnerIn, PetitionPublic, TransferIn
+from api.service.case import Case, responsible_unit
+from api.service.views import petition_public
+from domain.access import Action
+from domain.contracts import (
+    AcceptRequest,
+    AssignRequest,
+    ExtensionDecision,
+    OwnerRequest,
+    Person,
+    PetitionState,
+    TransferRequest,
+)
+from domain.vocabulary import Role
+from store import directory
+from store.models import Person as PersonRow
+from workflows.petition import PetitionWorkflow
+
+LEADER_ROLES = (Role.SUPERVISING_LEADER, Role.UNIT_HEAD, Role.COUNTY_CONTACT_LEADER)
+# The workflow update each action on a petition is.
+UPDATES: dict[Action, Any] = {
+    Action.ASSIGN: PetitionWorkflow.assign,
+    Action.ACCEPT: PetitionWorkflow.accept,
+    Action.DECLINE: PetitionWorkflow.decline,
+    Action.TRANSFER: PetitionWorkflow.transfer,
+    Action.WITHDRAW: PetitionWorkflow.withdraw,
+    Action.REQUEST_EXTENSION: PetitionWorkflow.request_extension,
+    Action.DECIDE_EXTENSION: PetitionWorkflow.decide_extension,
+    Action.COMPLETE: PetitionWorkflow.complete,
+    Action.RATE: PetitionWorkflow.rate,
+    Action.REQUEST_REVIEW: PetitionWorkflow.request_review,
+    Action.SET_OWNER: PetitionWorkflow.set_owner,
+}
+
+
+async def act(case: Case, request: Any) -> PetitionPublic:
+    """Give the petition's workflow the case's action with ``request`` and answer with the
+    state it leads to. The workflow's refusal is Refused with its own reason; a closed
+    workflow is Refused; no answer in time is Unavailable."""
+    assert case.action is not None, "a case to act on names its action"
+    row = await case.petition()
+    handle = await case.workflow()
+    try:
+        state: PetitionState = await handle.execute_update(
+            UPDATES[case.action], request, rpc_timeout=case.rpc_timeout
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        raise Refused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise Unavailable(
+            f"petition {row.id} did not answer in time; check its state before retrying"
+        ) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            # The workflow has closed: the petition is finished, nothing more can happen.
+            raise Refused(f"petition {row.id} is closed ({row.stage})") from exc
+        raise Unavailable(f"workflow engine unavailable: {exc.message}") from exc
+    await case.session.refresh(row)
+    await (
+        case.session.commit()
+    )  # end the read at once: on SQLite an open transaction holds the lock
+    return petition_public(row, case.reader, state)
+
+
+async def assign(case: Case, body: AssignIn) -> PetitionPublic:
+    """交办 to a responsible unit."""
+    await case.petition()
+    await responsible_unit(case.session, body.unit_id)
+    return await act(case, AssignRequest(unit_id=body.unit_id))
+
+
+async def transfer(case: Case, body: TransferIn) -> PetitionPublic:
+    """转办 to another responsible unit, with the reason."""
+    await case.petition()
+    await responsible_unit(case.session, body.unit_id)
+    return await act(case, TransferRequest(unit_id=body.unit_id, reason=body.reason))
+
+
+async def accept(case: Case, request: AcceptRequest) -> PetitionPublic:
+    """受理 by the unit, with one of its handlers named (by default its first)."""
+    row = await case.petition()
+    if request.handler_id is not None:
+        handlers = await directory.role_holders(case.session, row.unit_id or "", Role.HANDLER.value)
+        if request.handler_id not in {p.id for p, _ in handlers}:
+            raise Invalid(
+                "handler_id",
+                "unknown_handler",
+                f"{request.handler_id!r} is not a handler of unit {row.unit_id}",
+                request.handler_id,
+            )
+    return await act(case, request)
+
+
+async def decide_extension(case: Case, body: ExtensionDecisionIn) -> PetitionPublic:
+    """The unit head's decision on an extension: the approver is the reader, as the
+    directory names them now."""
+    row = await case.petition()
+    reader = case.reader
+    if body.approver_id is not None and body.approver_id != reader.person_id:
+        raise NotAllowed(f"{reader.username} decides as themself, not as {body.approver_id}")
+    head = await case.session.get(PersonRow, reader.person_id)
+    if head is None:  # the account was removed while the request ran
+        raise NotAllowed(f"{reader.username} is no longer in the directory")
+    approver = Person(
+        person_id=head.id,
+        name=head.name,
+        title=head.title,
+        role=Role.UNIT_HEAD,
+        unit_id=row.unit_id or "",
+    )
+    return await act(
+        case, ExtensionDecision(approve=body.approve, approver=approver, note=body.note)
+    )
+
+
+async def set_owner(case: Case, body: OwnerIn) -> PetitionPublic:
+    """领导包案: a leader of the directory owns the case."""
+    await case.petition()
+    found = await directory.leader(case.session, body.person_id, [r.value for r in LEADER_ROLES])
+    if found is None:
+        raise Invalid(
+            "person_id",
+            "not_a_leader",
+            f"{body.person_id!r} holds no leader post in the directory",
+            body.person_id,
+        )
+    person, post = found
+    owner = Person(
+        person_id=person.id,
+        name=person.name,
+        title=person.title,
+        role=Role(post.role),
+        unit_id=post.unit_id,
+    )
+    return await act(case, OwnerRequest(owner=owner))

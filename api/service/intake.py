@@ -1,0 +1,101 @@
+"""登记: recording a petition and starting its workflow, safely repeatable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.service import RPCError
+
+from api.deps import Services
+from api.errors import Invalid, Unavailable, require
+from api.schemas import PetitionCreate, PetitionPublic
+from api.service.case import responsible_unit
+from api.service.views import petition_public
+from core.starter import ensure_started, start_input
+from domain.access import Action, Principal
+from store import petitions
+from store.models import Petition
+
+log = logging.getLogger("petitionflow.api")
+
+
+@dataclass(frozen=True)
+class Registered:
+    petition: PetitionPublic
+    replayed: bool  # an Idempotency-Key seen before: nothing new was recorded or started
+
+
+async def register(
+    session: AsyncSession,
+    services: Services,
+    reader: Principal,
+    body: PetitionCreate,
+    idempotency_key: str | None = None,
+) -> Registered:
+    """登记, and 交办 when ``body.unit_id`` is given: record the petition, flag a repeat (重复件)
+    of a terminated matter, and start its workflow. When Temporal is down the record stays
+    (the worker's sweep starts it later) and the answer is Unavailable naming the number."""
+    require(reader, Action.REGISTER)
+    if body.unit_id is not None:
+        await responsible_unit(session, body.unit_id)
+    payload = body.model_dump(mode="json")
+    fingerprint = hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    intake = {k: v for k, v in payload.items() if k != "petitioner"}
+    intake.update(
+        petitioner_name=body.petitioner.name,
+        petitioner_phone=body.petitioner.phone,
+        petitioner_id_number=body.petitioner.id_number,
+        repeat_of=await petitions.terminated_matter(
+            session, phone=body.petitioner.phone, category=body.category.value
+        ),
+    )
+    settings = services.settings
+    try:
+        registration = await petitions.register(
+            session,
+            intake=intake,
+            now=petitions.utcnow(),
+            policy={
+                "book": settings.policy_book().model_dump(mode="json"),
+                "day_seconds": settings.day_seconds,
+            },
+            policy_version=settings.policy(body.unit_id, body.category.value).version,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
+    except petitions.IdempotencyConflict as exc:
+        raise Invalid(
+            "Idempotency-Key",
+            "key_reused",
+            "this Idempotency-Key was used for a different petition",
+            idempotency_key,
+            where="header",
+        ) from exc
+    row = registration.petition
+    if not row.workflow_started:
+        await _start(session, services, row)
+    return Registered(petition_public(row, reader), replayed=not registration.created)
+
+
+async def _start(session: AsyncSession, services: Services, row: Petition) -> None:
+    settings = services.settings
+    try:
+        await ensure_started(
+            await services.temporal(),
+            settings.task_queue,
+            start_input(row, settings.review_units),
+        )
+    except (RPCError, Unavailable) as exc:
+        # The intake row is safe; the worker's sweep starts the workflow later.
+        log.warning("petition %s registered, workflow not started yet: %s", row.id, exc)
+        raise Unavailable(
+            f"petition {row.id} is registered, but the workflow engine is unavailable; "
+            "it will start automatically"
+        ) from exc
+    await petitions.mark_started(session, row.id)
