@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -45,7 +46,7 @@ UPDATES: dict[Action, Any] = {
 }
 
 
-async def act(case: Case, request: Any) -> PetitionPublic:
+async def act(case: Case, request: BaseModel) -> PetitionPublic:
     """Give the petition's workflow the case's action with ``request`` and answer with the
     state it leads to. The workflow's refusal is Refused with its own reason; a closed
     workflow is Refused; no answer in time is Unavailable."""
@@ -69,9 +70,8 @@ async def act(case: Case, request: Any) -> PetitionPublic:
             raise Refused(f"petition {row.id} is closed ({row.stage})") from exc
         raise Unavailable(f"workflow engine unavailable: {exc.message}") from exc
     await case.session.refresh(row)
-    await (
-        case.session.commit()
-    )  # end the read at once: on SQLite an open transaction holds the lock
+    # End the read at once: on SQLite an open transaction holds the lock.
+    await case.session.commit()
     return petition_public(row, case.reader, state)
 
 
@@ -114,13 +114,7 @@ async def decide_extension(case: Case, body: ExtensionDecisionIn) -> PetitionPub
     head = await case.session.get(PersonRow, reader.person_id)
     if head is None:  # the account was removed while the request ran
         raise NotAllowed(f"{reader.username} is no longer in the directory")
-    approver = Person(
-        person_id=head.id,
-        name=head.name,
-        title=head.title,
-        role=Role.UNIT_HEAD,
-        unit_id=row.unit_id or "",
-    )
+    approver = _in_post(head, Role.UNIT_HEAD, row.unit_id or "")
     return await act(
         case, ExtensionDecision(approve=body.approve, approver=approver, note=body.note)
     )
@@ -138,11 +132,11 @@ async def set_owner(case: Case, body: OwnerIn) -> PetitionPublic:
             body.person_id,
         )
     person, post = found
-    owner = Person(
-        person_id=person.id,
-        name=person.name,
-        title=person.title,
-        role=Role(post.role),
-        unit_id=post.unit_id,
+    return await act(case, OwnerRequest(owner=_in_post(person, Role(post.role), post.unit_id)))
+
+
+def _in_post(person: PersonRow, role: Role, unit_id: str) -> Person:
+    """A person of the directory as the workflow names them: in the post they act in."""
+    return Person(
+        person_id=person.id, name=person.name, title=person.title, role=role, unit_id=unit_id
     )
-    return await act(case, OwnerRequest(owner=owner))

@@ -89,9 +89,10 @@ PetitionId = Annotated[str, Path(description="petition number, e.g. XF-2026-0001
 
 
 def petition_for(action: Action | None = None) -> Any:
-    """The dependency an endpoint on one petition declares: the petition of the path's
-    ``petition_id``, as the signed-in reader asks for it, for ``action`` — 404 outside their
-    reach, 403 naming the rule (in the spirit of Netflix Dispatch's ``CurrentCase``)."""
+    """The dependency an endpoint on one petition declares (in the spirit of Netflix Dispatch's
+    ``CurrentCase``): the petition of the path's ``petition_id`` as the signed-in reader asks
+    for it, for ``action`` — NotFound (404) outside their reach, NotAllowed (403) naming the
+    rule, when the endpoint first uses it (``Case.petition``)."""
 
     def case(
         petition_id: PetitionId, session: SessionDep, services: ServicesDep, reader: CurrentUser

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.service import RPCError
@@ -42,18 +43,9 @@ async def register(
     require(reader, Action.REGISTER)
     if body.unit_id is not None:
         await responsible_unit(session, body.unit_id)
-    payload = body.model_dump(mode="json")
-    fingerprint = hashlib.sha256(
-        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
-    intake = {k: v for k, v in payload.items() if k != "petitioner"}
-    intake.update(
-        petitioner_name=body.petitioner.name,
-        petitioner_phone=body.petitioner.phone,
-        petitioner_id_number=body.petitioner.id_number,
-        repeat_of=await petitions.terminated_matter(
-            session, phone=body.petitioner.phone, category=body.category.value
-        ),
+    intake, fingerprint = _intake(body)
+    intake["repeat_of"] = await petitions.terminated_matter(
+        session, phone=body.petitioner.phone, category=body.category.value
     )
     settings = services.settings
     try:
@@ -81,6 +73,21 @@ async def register(
     if not row.workflow_started:
         await _start(session, services, row)
     return Registered(petition_public(row, reader), replayed=not registration.created)
+
+
+def _intake(body: PetitionCreate) -> tuple[dict[str, Any], str]:
+    """The intake record's columns, and the fingerprint a repeated Idempotency-Key must match."""
+    payload = body.model_dump(mode="json")
+    fingerprint = hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    intake = {k: v for k, v in payload.items() if k != "petitioner"}
+    intake.update(
+        petitioner_name=body.petitioner.name,
+        petitioner_phone=body.petitioner.phone,
+        petitioner_id_number=body.petitioner.id_number,
+    )
+    return intake, fingerprint
 
 
 async def _start(session: AsyncSession, services: Services, row: Petition) -> None:
