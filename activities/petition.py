@@ -28,9 +28,9 @@ from domain.contracts import (
     UploadRequest,
 )
 from domain.lifecycle import round_terms
-from domain.notices import review_round_steps
-from domain.policy import BEIJING, PRODUCTION_DAY_SECONDS, handling_plan
-from domain.vocabulary import PHASE_LABELS, ROLE_LABELS, Phase, Role
+from domain.notices import beijing_date, review_round_steps, vacant_post
+from domain.policy import PRODUCTION_DAY_SECONDS, handling_plan
+from domain.vocabulary import PHASE_LABELS, Phase, Role
 from store import directory, petitions
 
 log = logging.getLogger("petitionflow.notices")
@@ -73,7 +73,7 @@ class PetitionActivities:
                         f"no {lookup.role} in unit {lookup.unit_id} and no bureau dispatcher"
                     )
                 chosen, role, unit_id = fallback[0], Role.BUREAU_DISPATCHER, fallback[0][1].unit_id
-                note = f"{ROLE_LABELS[lookup.role]}岗位空缺，由信访局交办人员接收"
+                note = vacant_post(lookup.role)
             person, _post = chosen
             return Person(
                 person_id=person.id,
@@ -132,7 +132,7 @@ class PetitionActivities:
                 handler_name=notice.handler.name,
                 handler_title=notice.handler.title,
                 handler_phone=handler_phone or "（见单位公开电话）",
-                issued_on=f"{notice.accepted_at.astimezone(BEIJING):%Y年%m月%d日}",
+                issued_on=beijing_date(notice.accepted_at),
             )
             await petitions.save_document(
                 session,

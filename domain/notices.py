@@ -8,7 +8,7 @@ from datetime import datetime
 
 from domain.contracts import Deadline, Person
 from domain.policy import BEIJING, EscalationPolicy, PlannedStep, StepKind
-from domain.vocabulary import NOTICE_LABELS, PHASE_LABELS, ROLE_LABELS, NoticeKind, Phase
+from domain.vocabulary import NOTICE_LABELS, PHASE_LABELS, ROLE_LABELS, NoticeKind, Phase, Role
 
 # ----------------------------------------------------------------------------- the slips
 
@@ -39,6 +39,11 @@ def notice_text(
     return f"【{label}】{who}：信访事项 {petition_id}{at_level}。{ask}{detail}"
 
 
+def vacant_post(role: Role) -> str:
+    """Why the bureau's dispatcher received a slip meant for another post."""
+    return f"{ROLE_LABELS[role]}岗位空缺，由信访局交办人员接收"
+
+
 def petitioner_text(petition_id: str, message: str) -> str:
     """What the petitioner is told (告知); their name is added where the slip is delivered."""
     return f"【告知书】信访人：您的信访事项 {petition_id}：{message}。"
@@ -52,49 +57,42 @@ def _four_ones(days: float, rule: str) -> str:
     return f"（“四个一”：一天内{rule}）" if days == 1 else f"（按政策{rule}时限）"
 
 
+def _deadline(kind: str, due_at: datetime, description: str, reason: str) -> Deadline:
+    return Deadline(kind=kind, due_at=due_at, description=description, reason=reason)
+
+
 def assign_deadline(policy: EscalationPolicy, registered_at: datetime) -> Deadline:
     """交办期限: the bureau names the responsible unit within ``assign_days`` of registration."""
     days = policy.assign_days
-    return Deadline(
-        kind="assign",
-        due_at=registered_at + policy.duration(days),
-        description="交办期限：登记后由信访局交办责任单位",
-        reason=f"登记后{days:g}日内交办{_four_ones(days, '交办')}",
-    )
+    due = registered_at + policy.duration(days)
+    reason = f"登记后{days:g}日内交办{_four_ones(days, '交办')}"
+    return _deadline("assign", due, "交办期限：登记后由信访局交办责任单位", reason)
 
 
 def accept_deadline(policy: EscalationPolicy, assigned_at: datetime) -> Deadline:
     """受理期限: the unit accepts within ``accept_days`` of the assignment."""
     days = policy.accept_days
-    return Deadline(
-        kind="accept",
-        due_at=assigned_at + policy.duration(days),
-        description="受理期限：交办后责任单位受理",
-        reason=f"交办后{days:g}日内受理{_four_ones(days, '受理')}",
-    )
+    due = assigned_at + policy.duration(days)
+    reason = f"交办后{days:g}日内受理{_four_ones(days, '受理')}"
+    return _deadline("accept", due, "受理期限：交办后责任单位受理", reason)
 
 
 def acceptance_statutory_deadline(policy: EscalationPolicy, assigned_at: datetime) -> Deadline:
     """The statutory limit to decide and tell the petitioner (信访条例 arts. 21/22)."""
     days = policy.acceptance_notice_days
-    return Deadline(
-        kind="acceptance_statutory",
-        due_at=assigned_at + policy.duration(days),
-        description="依法决定是否受理并书面告知的期限",
-        reason=f"收到信访事项之日起{days}日内决定是否受理并书面告知信访人"
-        "（信访条例第二十一、二十二条）",
+    due = assigned_at + policy.duration(days)
+    reason = (
+        f"收到信访事项之日起{days}日内决定是否受理并书面告知信访人（信访条例第二十一、二十二条）"
     )
+    return _deadline("acceptance_statutory", due, "依法决定是否受理并书面告知的期限", reason)
 
 
 def revisit_deadline(policy: EscalationPolicy, replied_at: datetime) -> Deadline:
     """回访期限: the revisit follows the reply within ``revisit_days``."""
     days = policy.revisit_days
-    return Deadline(
-        kind="revisit",
-        due_at=replied_at + policy.duration(days),
-        description="回访期限：答复后回访并请信访人评价",
-        reason=f"答复后{days:g}日内回访（闭环管理：必回访）；逾期未评价按“未联系上”结案",
-    )
+    due = replied_at + policy.duration(days)
+    reason = f"答复后{days:g}日内回访（闭环管理：必回访）；逾期未评价按“未联系上”结案"
+    return _deadline("revisit", due, "回访期限：答复后回访并请信访人评价", reason)
 
 
 def review_request_deadline(
@@ -103,13 +101,12 @@ def review_request_deadline(
     """The window to ask for the next round (复查 or 复核), arts. 34/35."""
     days = policy.review_request_days
     label = PHASE_LABELS[next_phase]
-    return Deadline(
-        kind="review_request",
-        due_at=replied_at + policy.duration(days),
-        description=f"申请{label}期限",
-        reason=f"信访人对答复意见不服的，可自收到之日起{days:g}日内请求{label}"
-        "（信访条例第三十四、三十五条）",
+    due = replied_at + policy.duration(days)
+    reason = (
+        f"信访人对答复意见不服的，可自收到之日起{days:g}日内请求{label}"
+        "（信访条例第三十四、三十五条）"
     )
+    return _deadline("review_request", due, f"申请{label}期限", reason)
 
 
 def lapsed(deadline: Deadline) -> str:
@@ -184,7 +181,12 @@ def extension_told(days: int, reason: str) -> str:
 
 def extension_approval(approver: Person, decided_at: datetime) -> str:
     """Who approved the extension and when, as the plan's reasons cite it."""
-    return f"{approver.title}{approver.name}于{decided_at.astimezone(BEIJING):%Y年%m月%d日}"
+    return f"{approver.title}{approver.name}于{beijing_date(decided_at)}"
+
+
+def beijing_date(moment: datetime) -> str:
+    """A day as documents name it: the Beijing date, 2026年10月20日."""
+    return f"{moment.astimezone(BEIJING):%Y年%m月%d日}"
 
 
 def rated(rating: str, comment: str | None) -> str:

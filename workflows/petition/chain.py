@@ -22,6 +22,13 @@ with workflow.unsafe.imports_passed_through():
 from workflows.petition.recorder import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, Recorder
 from workflows.petition.state import RunState
 
+# What each planned moment records on the timeline and which slip it sends.
+_RECORDED = {
+    StepKind.REMINDER: (EventKind.REMINDER, NoticeKind.REMINDER),  # 催办单
+    StepKind.ESCALATION: (EventKind.SUPERVISION, NoticeKind.SUPERVISION),  # 督办单
+    StepKind.OVERDUE: (EventKind.OVERDUE, NoticeKind.OVERDUE),  # 逾期通报
+}
+
 
 class HandlingChain:
     """The round's plan and the steps taken of it live in the run's state; this class moves
@@ -94,38 +101,25 @@ class HandlingChain:
         """Carry out one planned moment, looking up who holds the post *now*."""
         run, recorder = self._run, self._recorder
         key = run.key(step)
-        if step.kind == StepKind.REMINDER:
-            holder = await recorder.holder(run.policy.level(step.level).role)
-            if run.handling:
-                await recorder.record(
-                    EventKind.REMINDER,
-                    person=holder,
-                    level=step.level,
-                    notice=(NoticeKind.REMINDER, key),
-                    note=step.description,
-                )
-        elif step.kind == StepKind.ESCALATION:
-            # The chain climbs: the next level's post holder becomes accountable (督办).
-            holder = await recorder.holder(run.policy.level(step.level).role)
-            if run.handling:
+        overdue = step.kind == StepKind.OVERDUE
+        # The overdue notice goes to the bureau (跟踪督查); the others to the level's post.
+        holder = await recorder.holder(
+            Role.BUREAU_DISPATCHER if overdue else run.policy.level(step.level).role
+        )
+        if run.handling:
+            if step.kind == StepKind.ESCALATION:
+                # The chain climbs: the next level's post holder becomes accountable (督办).
                 run.state.level = step.level
                 run.state.accountable = holder
-                await recorder.record(
-                    EventKind.SUPERVISION,
-                    person=holder,
-                    level=step.level,
-                    notice=(NoticeKind.SUPERVISION, key),
-                    note=step.description,
-                )
-        else:
-            bureau = await recorder.holder(Role.BUREAU_DISPATCHER)
-            if run.handling:
+            elif overdue:
                 run.state.overdue = True
                 run.state.stage = Stage.OVERDUE
-                await recorder.record(
-                    EventKind.OVERDUE,
-                    person=bureau,
-                    notice=(NoticeKind.OVERDUE, key),
-                    note=step.description,
-                )
+            event, slip = _RECORDED[step.kind]
+            await recorder.record(
+                event,
+                person=holder,
+                level=None if overdue else step.level,
+                notice=(slip, key),
+                note=step.description,
+            )
         recorder.refresh_deadlines()

@@ -117,6 +117,13 @@ class PetitionWorkflow:
         if why is not None:
             raise ApplicationError(why, type="StageConflict", non_retryable=True)
 
+    async def _end_early(self, stage: Stage, closure: Closure, kind: EventKind, note: str) -> None:
+        """不予受理 or 撤回: the case closes before a reply, and nothing is pending any more."""
+        self._run.state.stage = stage
+        self._run.state.closure = closure
+        self._recorder.refresh_deadlines()
+        await self._recorder.record(kind, person=None, note=note)
+
     # ================================================================== officer actions
     @workflow.update
     async def assign(self, request: AssignRequest) -> PetitionState:
@@ -152,11 +159,8 @@ class PetitionWorkflow:
     @workflow.update
     async def decline(self, request: DeclineRequest) -> PetitionState:
         """不予受理, with the reason and legal basis the petitioner is told in writing."""
-        self._run.state.stage = Stage.DECLINED
-        self._run.state.closure = Closure.DECLINED
-        self._recorder.refresh_deadlines()
         note = notices.declined(request.reason, request.legal_basis)
-        await self._recorder.record(EventKind.DECLINED, person=None, note=note)
+        await self._end_early(Stage.DECLINED, Closure.DECLINED, EventKind.DECLINED, note)
         await self._recorder.tell_petitioner("decline", note)
         return self._run.state
 
@@ -186,11 +190,8 @@ class PetitionWorkflow:
     @workflow.update
     async def withdraw(self, request: WithdrawRequest) -> PetitionState:
         """撤回 by the petitioner: the chain ends here."""
-        self._run.state.stage = Stage.WITHDRAWN
-        self._run.state.closure = Closure.WITHDRAWN
-        self._recorder.refresh_deadlines()
         note = notices.withdrawn(request.reason)
-        await self._recorder.record(EventKind.WITHDRAWN, person=None, note=note)
+        await self._end_early(Stage.WITHDRAWN, Closure.WITHDRAWN, EventKind.WITHDRAWN, note)
         return self._run.state
 
     @withdraw.validator
