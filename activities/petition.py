@@ -27,8 +27,10 @@ from domain.contracts import (
     StepRecord,
     UploadRequest,
 )
-from domain.policy import BEIJING, PRODUCTION_DAY_SECONDS, StepKind, handling_plan
-from domain.vocabulary import PHASE_LABELS, ROLE_LABELS, Phase, Role, Track
+from domain.lifecycle import round_terms
+from domain.notices import beijing_date, review_round_steps, vacant_post
+from domain.policy import PRODUCTION_DAY_SECONDS, handling_plan
+from domain.vocabulary import PHASE_LABELS, Phase, Role
 from store import directory, petitions
 
 log = logging.getLogger("petitionflow.notices")
@@ -71,7 +73,7 @@ class PetitionActivities:
                         f"no {lookup.role} in unit {lookup.unit_id} and no bureau dispatcher"
                     )
                 chosen, role, unit_id = fallback[0], Role.BUREAU_DISPATCHER, fallback[0][1].unit_id
-                note = f"{ROLE_LABELS[lookup.role]}岗位空缺，由信访局交办人员接收"
+                note = vacant_post(lookup.role)
             person, _post = chosen
             return Person(
                 person_id=person.id,
@@ -87,12 +89,8 @@ class PetitionActivities:
         """The round's reminders, escalations and deadline. An activity because counting
         working days reads the holiday tables (chinese-calendar), which change between
         releases: the plan is decided once and kept in the workflow's history."""
-        policy = request.policy
-        track = request.track
-        if request.phase != Phase.HANDLING:
-            # 复查/复核 are decided within review_days, whatever the original track.
-            policy = policy.model_copy(update={"general_deadline_days": policy.review_days})
-            track = Track.GENERAL
+        # 复查/复核 are decided within review_days, whatever the original track.
+        policy, track = round_terms(request.policy, request.track, request.phase)
         calendar = None
         if policy.day_count == DayCount.WORKING and policy.day_seconds == PRODUCTION_DAY_SECONDS:
             first = request.accepted_at.year
@@ -107,21 +105,7 @@ class PetitionActivities:
             extended_at=request.extended_at,
         )
         if request.phase != Phase.HANDLING:
-            label = PHASE_LABELS[request.phase]
-            steps = [
-                s.model_copy(
-                    update={
-                        "description": f"{label}：{s.description}",
-                        "reason": (
-                            f"{label}自受理之日起{policy.review_days:g}日内办结"
-                            "（信访条例第三十四、三十五条）"
-                        )
-                        if s.kind == StepKind.OVERDUE
-                        else s.reason,
-                    }
-                )
-                for s in steps
-            ]
+            steps = review_round_steps(steps, request.phase, policy.review_days)
         return PlannedSteps(steps=steps)
 
     @activity.defn(name=WRITE_ACCEPTANCE_NOTICE)
@@ -148,7 +132,7 @@ class PetitionActivities:
                 handler_name=notice.handler.name,
                 handler_title=notice.handler.title,
                 handler_phone=handler_phone or "（见单位公开电话）",
-                issued_on=f"{notice.accepted_at.astimezone(BEIJING):%Y年%m月%d日}",
+                issued_on=beijing_date(notice.accepted_at),
             )
             await petitions.save_document(
                 session,

@@ -1,0 +1,139 @@
+"""Aftercare of PetitionWorkflow, once the reply is given: the upload to the upper-level
+system (上传), the revisit (回访) and its rating, the case's closure (结案), and the next round
+(复查, then 复核) when a petitioner not satisfied asks for it in time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.contracts import UPLOAD_REPLY, UploadRequest
+    from domain.lifecycle import (
+        NEXT_PHASE,
+        closure_after_revisit,
+        review_still_open,
+        reviewing_unit,
+    )
+    from domain.notices import (
+        review_request_deadline,
+        revisit_deadline,
+        upload_refused,
+        uploaded,
+    )
+    from domain.vocabulary import Closure, EventKind, NoticeKind, Role, Stage
+
+from workflows.petition.recorder import Recorder
+from workflows.petition.state import RunState
+from workflows.petition.waiting import until
+
+# The upper-level system may be down for days: retry until it acknowledges, gently.
+UPLOAD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=["UpstreamRejected"],
+)
+
+
+class Aftercare:
+    def __init__(self, run: RunState, recorder: Recorder) -> None:
+        self._run = run
+        self._recorder = recorder
+
+    async def revisit(self) -> bool:
+        """回访 within the revisit window; then, for a dissatisfied petitioner, the window to ask
+        for the next round. True when a review (复查/复核) starts."""
+        run, recorder = self._run, self._recorder
+        replied_at = run.state.completed_at or workflow.now()
+        phase = run.state.phase
+        revisit = revisit_deadline(run.policy, replied_at)
+        recorder.add_deadline(revisit)
+        run.review_due = None
+        if phase in NEXT_PHASE:
+            window = review_request_deadline(run.policy, replied_at, NEXT_PHASE[phase])
+            run.review_due = window.due_at
+            recorder.add_deadline(window)
+        # 上传, then 回访. The windows above run from the reply whatever the upload takes, and
+        # a rating or a review request given meanwhile is kept.
+        await self.upload_reply()
+        await until(lambda: run.state.rating is not None or run.review_requested, revisit.due_at)
+        if not run.review_requested:
+            closure = closure_after_revisit(run.state.rating, phase)
+            await self._close(closure)
+            if run.review_due is None or not review_still_open(closure):
+                return False
+            await until(lambda: run.review_requested, run.review_due)
+        recorder.drop_deadlines("revisit", "review_request")
+        if not run.review_requested:
+            recorder.refresh_deadlines()
+            return False
+        self._start_review()
+        return True
+
+    async def upload_reply(self) -> None:
+        """上传: retried until the upper-level system acknowledges; a permanent refusal is
+        recorded and the bureau told, never silently dropped."""
+        run, recorder = self._run, self._recorder
+        state = run.state
+        assert state.completed_at is not None and state.reply is not None
+        phase = state.phase
+        request = UploadRequest(
+            petition_id=state.id,
+            phase=phase,
+            replied_at=state.completed_at,
+            reply=state.reply,
+        )
+        try:
+            ack: str = await workflow.execute_activity(
+                UPLOAD_REPLY,
+                request,
+                result_type=str,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=UPLOAD_RETRY,
+            )
+        except ActivityError as err:
+            bureau = await recorder.holder(Role.BUREAU_DISPATCHER)
+            cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+            await recorder.record(
+                EventKind.UPLOADED,
+                person=bureau,
+                notice=(NoticeKind.REMINDER, f"upload-refused-{phase}"),
+                note=upload_refused(cause),
+            )
+            return
+        run.state.uploaded = True
+        await recorder.record(EventKind.UPLOADED, person=None, note=uploaded(ack))
+
+    async def _close(self, closure: Closure) -> None:
+        state = self._run.state
+        state.stage = Stage.CLOSED
+        state.closure = closure
+        await self._recorder.record(EventKind.CLOSED, person=None, note=closure.value)
+
+    def _start_review(self) -> None:
+        """复查/复核 at the next level up, with its own deadline, reminders and escalation."""
+        run = self._run
+        phase = NEXT_PHASE[run.state.phase]
+        run.review_requested = False
+        run.state = run.state.model_copy(
+            update={
+                "phase": phase,
+                "unit_id": reviewing_unit(run.start.review_units, phase),
+                "stage": Stage.HANDLING,
+                "level": 1,
+                "overdue": False,
+                "accepted_at": workflow.now(),
+                "completed_at": None,
+                "reply": None,
+                "rating": None,
+                "rating_comment": None,
+                "closure": None,
+                "extension": None,
+                "uploaded": False,
+            }
+        )
+        run.plan = []
+        self._recorder.upsert_search_attributes()

@@ -1,0 +1,125 @@
+"""The handling chain (办理链, 三周工作法) of one round: its plan of reminders, escalations and
+the overdue moment, taken one by one, and re-planned when an extension (延期) moves it.
+
+Shaped like samples-python's ``updatable_timer``: a small class beside the workflow whose
+deadline can move; the workflow calls ``run`` on its main line and ``replan`` from an update.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.contracts import PLAN_HANDLING, PlannedSteps, PlanRequest
+    from domain.notices import extension_approval
+    from domain.policy import PlannedStep, StepKind
+    from domain.vocabulary import EventKind, NoticeKind, Role, Stage
+
+from workflows.petition.recorder import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, Recorder
+from workflows.petition.state import RunState
+
+# What each planned moment records on the timeline and which slip it sends.
+_RECORDED = {
+    StepKind.REMINDER: (EventKind.REMINDER, NoticeKind.REMINDER),  # 催办单
+    StepKind.ESCALATION: (EventKind.SUPERVISION, NoticeKind.SUPERVISION),  # 督办单
+    StepKind.OVERDUE: (EventKind.OVERDUE, NoticeKind.OVERDUE),  # 逾期通报
+}
+
+
+class HandlingChain:
+    """The round's plan and the steps taken of it live in the run's state; this class moves
+    them on."""
+
+    def __init__(self, run: RunState, recorder: Recorder) -> None:
+        self._run = run
+        self._recorder = recorder
+
+    async def replan(self) -> None:
+        """Plan the round from its acceptance, moved by an approved extension if any; a
+        waiting ``run`` wakes up and reads the new plan."""
+        run = self._run
+        accepted_at = run.state.accepted_at
+        assert accepted_at is not None
+        extension = run.state.extension
+        approved = extension is not None and extension.approved is True
+        note = None
+        if approved and extension is not None and extension.approver is not None:
+            decided = extension.decided_at or workflow.now()
+            note = extension_approval(extension.approver, decided)
+        planned: PlannedSteps = await workflow.execute_activity(
+            PLAN_HANDLING,
+            PlanRequest(
+                policy=run.policy,
+                track=run.state.track,
+                phase=run.state.phase,
+                accepted_at=accepted_at,
+                extension_days=extension.days if approved and extension else 0,
+                extension_note=note,
+                extended_at=extension.decided_at if approved and extension else None,
+            ),
+            result_type=PlannedSteps,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+        run.plan = planned.steps
+        run.plan_version += 1
+        self._recorder.refresh_deadlines()
+
+    async def run(self) -> None:
+        """Reminders, escalations and the overdue moment, re-read whenever the plan moves (an
+        approved extension) and stopped by the reply or a withdrawal."""
+        run = self._run
+        while run.state.stage in (Stage.HANDLING, Stage.OVERDUE):
+            step = next((s for s in run.plan if run.key(s) not in run.taken), None)
+            version = run.plan_version
+            if step is None:
+                await workflow.wait_condition(self._stopped_or_replanned(version))
+                continue
+            remaining = step.at - workflow.now()
+            if remaining > timedelta(0):
+                # A timeout is not a failure here: the moment has come, that *is* the step.
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(
+                        self._stopped_or_replanned(version), timeout=remaining
+                    )
+            if not run.handling:
+                return
+            if run.plan_version != version:
+                continue
+            run.taken.add(run.key(step))
+            await self._take(step)
+
+    def _stopped_or_replanned(self, version: int) -> Callable[[], bool]:
+        run = self._run
+        return lambda: not run.handling or run.plan_version != version
+
+    async def _take(self, step: PlannedStep) -> None:
+        """Carry out one planned moment, looking up who holds the post *now*."""
+        run, recorder = self._run, self._recorder
+        key = run.key(step)
+        overdue = step.kind == StepKind.OVERDUE
+        # The overdue notice goes to the bureau (跟踪督查); the others to the level's post.
+        holder = await recorder.holder(
+            Role.BUREAU_DISPATCHER if overdue else run.policy.level(step.level).role
+        )
+        if run.handling:
+            if step.kind == StepKind.ESCALATION:
+                # The chain climbs: the next level's post holder becomes accountable (督办).
+                run.state.level = step.level
+                run.state.accountable = holder
+            elif overdue:
+                run.state.overdue = True
+                run.state.stage = Stage.OVERDUE
+            event, slip = _RECORDED[step.kind]
+            await recorder.record(
+                event,
+                person=holder,
+                level=None if overdue else step.level,
+                notice=(slip, key),
+                note=step.description,
+            )
+        recorder.refresh_deadlines()

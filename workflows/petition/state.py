@@ -1,0 +1,78 @@
+"""What one PetitionWorkflow remembers between steps, in one object: the public state (what a
+query answers) and the clock's bookkeeping, so the whole of it could be handed to
+``continue_as_new`` later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.contracts import AcceptRequest, Deadline, PetitionStart, PetitionState
+    from domain.lifecycle import HANDLING_STAGES, round_key
+    from domain.policy import EscalationPolicy, PlannedStep
+    from domain.vocabulary import Stage
+
+
+@dataclass
+class RunState:
+    """The petition's state plus what the main line and the update handlers share."""
+
+    start: PetitionStart
+    # The policy now applied: the start's, or the new unit's after 交办/转办.
+    policy: EscalationPolicy
+    state: PetitionState
+    # The handling chain (办理链): this round's plan, bumped on every re-plan, and the steps
+    # already taken (by round key).
+    plan: list[PlannedStep] = field(default_factory=list)
+    plan_version: int = 0
+    taken: set[str] = field(default_factory=set)
+    # Deadlines outside the plan: intake (交办, 受理, the statutory notice) and aftercare
+    # (回访, the window to ask for review), by kind.
+    other_deadlines: dict[str, Deadline] = field(default_factory=dict)
+    # Intake (交办/受理): how many assignment slips went out, whether a transfer awaits its
+    # own, and the unit's acceptance (its preferred handler).
+    assignments: int = 0
+    transferred: bool = False
+    accept: AcceptRequest | None = None
+    # Counters the update handlers wait on: they answer once the main line has recorded
+    # what they asked for, so the caller reads back what it did.
+    rounds_started: int = 0
+    completions: int = 0
+    # Aftercare: the next round asked for, and when the window to ask for it closes.
+    review_requested: bool = False
+    review_due: datetime | None = None
+
+    @classmethod
+    def begin(cls, start: PetitionStart) -> RunState:
+        """A petition as registered: waiting for the bureau, or assigned at once."""
+        return cls(
+            start=start,
+            policy=start.policy,
+            state=PetitionState(
+                id=start.petition_id,
+                unit_id=start.unit_id,
+                track=start.track,
+                category=start.category,
+                stage=Stage.REGISTERED if start.unit_id is None else Stage.ASSIGNED,
+                registered_at=start.registered_at,
+                assigned_at=None if start.unit_id is None else start.registered_at,
+                policy_version=start.policy.version,
+            ),
+        )
+
+    @property
+    def handling(self) -> bool:
+        return self.state.stage in HANDLING_STAGES
+
+    def key(self, step: PlannedStep) -> str:
+        return round_key(self.state.phase, step.key)
+
+    def policy_for(self, unit_id: str) -> EscalationPolicy:
+        """The policy a (new) unit applies: the book's unit and category overrides."""
+        book = self.start.policy_book
+        if book is None:
+            return self.policy
+        return book.policy_for(unit_id, self.state.category, self.policy.day_seconds)

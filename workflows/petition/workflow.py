@@ -1,0 +1,304 @@
+"""PetitionWorkflow: owns one petition's clock through the closed loop (闭环):
+登记 → 交办 → 受理 (or 不予受理 / 转办) → 告知 → 办理 → 答复 → 上传 → 回访, then 复查 and 复核.
+
+It decides; activities act. Every transition is one ``record_step`` activity (read model,
+timeline and notice outbox in one transaction, deduplicated by step key), so a worker killed at
+any point resumes where it was and never sends a slip twice. Officers' actions are updates whose
+validators ask ``domain.lifecycle`` what the stage allows, so the API can answer 409 and
+nothing changes. The main line is here; intake, the handling chain, aftercare and the recorder
+are the classes beside it.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import notices
+    from domain.access import Action
+    from domain.contracts import (
+        AcceptRequest,
+        AssignRequest,
+        CompleteRequest,
+        DeclineRequest,
+        Extension,
+        ExtensionDecision,
+        ExtensionRequest,
+        OwnerRequest,
+        PetitionStart,
+        PetitionState,
+        RateRequest,
+        ReviewRequest,
+        TransferRequest,
+        WithdrawRequest,
+    )
+    from domain.lifecycle import NEXT_PHASE, ActionRequest, refusal
+    from domain.vocabulary import Closure, EventKind, Phase, Role, Stage
+
+from workflows.petition.aftercare import Aftercare
+from workflows.petition.chain import HandlingChain
+from workflows.petition.intake import Intake
+from workflows.petition.recorder import Recorder
+from workflows.petition.state import RunState
+
+
+@workflow.defn(name="PetitionWorkflow")
+class PetitionWorkflow:
+    @workflow.init
+    def __init__(self, start: PetitionStart) -> None:
+        self._run = RunState.begin(start)
+        self._recorder = Recorder(self._run)
+        self._intake = Intake(self._run, self._recorder)
+        self._chain = HandlingChain(self._run, self._recorder)
+        self._aftercare = Aftercare(self._run, self._recorder)
+
+    # ================================================================== main line
+    @workflow.run
+    async def run(self, start: PetitionStart) -> PetitionState:
+        run = self._run
+        await self._recorder.record(EventKind.REGISTERED, person=None, at=start.registered_at)
+        if run.state.stage == Stage.REGISTERED:
+            await self._intake.await_assignment()
+        if run.state.unit_id is not None:  # not withdrawn while still unassigned
+            # At least once, even if the unit accepted before the slip was written: the
+            # assignment (交办) is a step of the loop in its own right.
+            await self._intake.hand_over()
+            while run.transferred:
+                await self._intake.hand_over()
+        if run.handling:
+            while await self._handling_round():
+                pass
+        # Let every handler return its answer before the workflow closes.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return run.state
+
+    async def _handling_round(self) -> bool:
+        """One round of handling (办理, then 复查, then 复核): the chain until the reply, the
+        upload and the revisit. True when the petitioner asked for the next round."""
+        run, recorder = self._run, self._recorder
+        phase = run.state.phase
+        run.taken = set()
+        recorder.drop_deadlines("assign", "accept", "acceptance_statutory")
+        preferred = run.accept.handler_id if run.accept and phase == Phase.HANDLING else None
+        handler = await recorder.holder(Role.HANDLER, preferred=preferred)
+        run.state.accountable = handler
+        accepted_at = run.state.accepted_at or workflow.now()
+        note = notices.round_accepted(phase)
+        await recorder.record(EventKind.ACCEPTED, person=handler, at=accepted_at, note=note)
+        await self._chain.replan()
+        await self._intake.tell_acceptance(handler)
+        run.rounds_started += 1
+
+        await self._chain.run()
+        if run.state.stage == Stage.WITHDRAWN:
+            return False
+        await recorder.record(
+            EventKind.COMPLETED,
+            person=run.state.accountable,
+            at=run.state.completed_at,
+            note=run.state.reply,
+        )
+        run.completions += 1
+        return await self._aftercare.revisit()
+
+    def _check(self, action: Action, request: ActionRequest) -> None:
+        """Every validator: ask the lifecycle, refuse with its reason (the API's 409)."""
+        run = self._run
+        why = refusal(
+            run.state,
+            action,
+            request,
+            workflow.now(),
+            max_extension_days=run.policy.max_extension_days,
+            review_due=run.review_due,
+            review_requested=run.review_requested,
+        )
+        if why is not None:
+            raise ApplicationError(why, type="StageConflict", non_retryable=True)
+
+    async def _end_early(self, stage: Stage, closure: Closure, kind: EventKind, note: str) -> None:
+        """不予受理 or 撤回: the case closes before a reply, and nothing is pending any more."""
+        self._run.state.stage = stage
+        self._run.state.closure = closure
+        self._recorder.refresh_deadlines()
+        await self._recorder.record(kind, person=None, note=note)
+
+    # ================================================================== officer actions
+    @workflow.update
+    async def assign(self, request: AssignRequest) -> PetitionState:
+        """交办: the bureau names the responsible unit of a registered petition."""
+        run = self._run
+        run.state.unit_id = request.unit_id
+        run.state.stage = Stage.ASSIGNED
+        run.state.assigned_at = workflow.now()
+        run.policy = run.policy_for(request.unit_id)
+        run.state.policy_version = run.policy.version
+        await workflow.wait_condition(lambda: run.assignments > 0)
+        return run.state
+
+    @assign.validator
+    def _validate_assign(self, request: AssignRequest) -> None:
+        self._check(Action.ASSIGN, request)
+
+    @workflow.update
+    async def accept(self, request: AcceptRequest) -> PetitionState:
+        """受理: the unit takes the petition; week one of the chain starts now."""
+        run = self._run
+        run.accept = request
+        run.state.stage = Stage.HANDLING
+        run.state.level = 1
+        run.state.accepted_at = workflow.now()
+        await workflow.wait_condition(lambda: run.rounds_started > 0)
+        return run.state
+
+    @accept.validator
+    def _validate_accept(self, request: AcceptRequest) -> None:
+        self._check(Action.ACCEPT, request)
+
+    @workflow.update
+    async def decline(self, request: DeclineRequest) -> PetitionState:
+        """不予受理, with the reason and legal basis the petitioner is told in writing."""
+        note = notices.declined(request.reason, request.legal_basis)
+        await self._end_early(Stage.DECLINED, Closure.DECLINED, EventKind.DECLINED, note)
+        await self._recorder.tell_petitioner("decline", note)
+        return self._run.state
+
+    @decline.validator
+    def _validate_decline(self, request: DeclineRequest) -> None:
+        self._check(Action.DECLINE, request)
+
+    @workflow.update
+    async def transfer(self, request: TransferRequest) -> PetitionState:
+        """转办: another unit takes over; its clock starts afresh, the timeline keeps both."""
+        run = self._run
+        old = run.state.unit_id
+        run.state.unit_id = request.unit_id
+        run.state.assigned_at = workflow.now()
+        run.policy = run.policy_for(request.unit_id)
+        run.state.policy_version = run.policy.version
+        run.transferred = True
+        note = notices.transferred(old, request.unit_id, request.reason)
+        await self._recorder.record(EventKind.TRANSFERRED, person=None, note=note)
+        self._recorder.upsert_search_attributes()
+        return run.state
+
+    @transfer.validator
+    def _validate_transfer(self, request: TransferRequest) -> None:
+        self._check(Action.TRANSFER, request)
+
+    @workflow.update
+    async def withdraw(self, request: WithdrawRequest) -> PetitionState:
+        """撤回 by the petitioner: the chain ends here."""
+        note = notices.withdrawn(request.reason)
+        await self._end_early(Stage.WITHDRAWN, Closure.WITHDRAWN, EventKind.WITHDRAWN, note)
+        return self._run.state
+
+    @withdraw.validator
+    def _validate_withdraw(self, request: WithdrawRequest) -> None:
+        self._check(Action.WITHDRAW, request)
+
+    @workflow.update
+    async def request_extension(self, request: ExtensionRequest) -> PetitionState:
+        """延期申请 by the handler; the unit head decides."""
+        self._run.state.extension = Extension(
+            days=request.days, reason=request.reason, requested_at=workflow.now()
+        )
+        head = await self._recorder.holder(Role.UNIT_HEAD)
+        note = notices.extension_requested(request.days, request.reason)
+        await self._recorder.record(EventKind.EXTENSION_REQUESTED, person=head, note=note)
+        return self._run.state
+
+    @request_extension.validator
+    def _validate_request_extension(self, request: ExtensionRequest) -> None:
+        self._check(Action.REQUEST_EXTENSION, request)
+
+    @workflow.update
+    async def decide_extension(self, decision: ExtensionDecision) -> PetitionState:
+        """The unit head approves (the deadline and the chain move) or refuses."""
+        run, recorder = self._run, self._recorder
+        extension = run.state.extension
+        assert extension is not None  # the validator saw it pending
+        run.state.extension = extension.model_copy(
+            update={
+                "approved": decision.approve,
+                "approver": decision.approver,
+                "decided_at": workflow.now(),
+                "note": decision.note,
+            }
+        )
+        if not decision.approve:
+            note = notices.extension_refused(decision.approver, decision.note)
+            await recorder.record(EventKind.EXTENSION_REFUSED, person=decision.approver, note=note)
+            return run.state
+        await self._chain.replan()
+        note = notices.extension_approved(decision.approver, extension.days)
+        await recorder.record(EventKind.EXTENSION_APPROVED, person=decision.approver, note=note)
+        await recorder.tell_petitioner(
+            f"extension-{run.state.phase}", notices.extension_told(extension.days, extension.reason)
+        )
+        return run.state
+
+    @decide_extension.validator
+    def _validate_decide_extension(self, decision: ExtensionDecision) -> None:
+        self._check(Action.DECIDE_EXTENSION, decision)
+
+    @workflow.update
+    async def complete(self, request: CompleteRequest) -> PetitionState:
+        """办结: the reply is given; every timer and notice of this round stops."""
+        run = self._run
+        run.state.stage = Stage.REPLIED
+        run.state.completed_at = workflow.now()
+        run.state.reply = request.reply
+        done = run.completions
+        await workflow.wait_condition(lambda: run.completions > done)
+        return run.state
+
+    @complete.validator
+    def _validate_complete(self, request: CompleteRequest) -> None:
+        self._check(Action.COMPLETE, request)
+
+    @workflow.update
+    async def rate(self, request: RateRequest) -> PetitionState:
+        """回访: the petitioner's rating of the reply."""
+        self._run.state.rating = request.rating
+        self._run.state.rating_comment = request.comment
+        note = notices.rated(request.rating.value, request.comment)
+        await self._recorder.record(EventKind.RATED, person=None, note=note)
+        return self._run.state
+
+    @rate.validator
+    def _validate_rate(self, request: RateRequest) -> None:
+        self._check(Action.RATE, request)
+
+    @workflow.update
+    async def request_review(self, request: ReviewRequest) -> PetitionState:
+        """申请复查/复核: the next level up takes the matter."""
+        run = self._run
+        nxt = NEXT_PHASE[run.state.phase]
+        rounds = run.rounds_started
+        run.review_requested = True
+        note = notices.review_requested(nxt, request.reason)
+        await self._recorder.record(EventKind.REVIEW_REQUESTED, person=None, note=note)
+        await workflow.wait_condition(lambda: run.rounds_started > rounds)
+        return run.state
+
+    @request_review.validator
+    def _validate_request_review(self, request: ReviewRequest) -> None:
+        self._check(Action.REQUEST_REVIEW, request)
+
+    @workflow.update
+    async def set_owner(self, request: OwnerRequest) -> PetitionState:
+        """领导包案: the owner receives a copy of every reminder and supervision notice."""
+        self._run.state.owner = request.owner
+        note = notices.owner_set(request.owner)
+        await self._recorder.record(EventKind.OWNER_SET, person=request.owner, note=note)
+        return self._run.state
+
+    @set_owner.validator
+    def _validate_set_owner(self, request: OwnerRequest) -> None:
+        self._check(Action.SET_OWNER, request)
+
+    @workflow.query
+    def state(self) -> PetitionState:
+        return self._run.state
