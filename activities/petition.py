@@ -29,7 +29,8 @@ from domain.contracts import (
 )
 from domain.lifecycle import round_terms
 from domain.notices import beijing_date, review_round_steps, vacant_post
-from domain.policy import PRODUCTION_DAY_SECONDS, handling_plan
+from domain.plan import handling_plan
+from domain.policy import PRODUCTION_DAY_SECONDS
 from domain.vocabulary import PHASE_LABELS, Phase, Role
 from store import directory, petitions
 

@@ -9,7 +9,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from domain.policy import EscalationPolicy, PlannedStep, PolicyBook
+from domain.plan import PlannedStep
+from domain.policy import EscalationPolicy, PolicyBook
 from domain.vocabulary import (
     Category,
     Channel,

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.contracts import Deadline, Person
-from domain.policy import BEIJING, EscalationPolicy, PlannedStep, StepKind
+from domain.plan import PlannedStep, StepKind
+from domain.policy import BEIJING, EscalationPolicy
 from domain.vocabulary import NOTICE_LABELS, PHASE_LABELS, ROLE_LABELS, NoticeKind, Phase, Role
 
 # ----------------------------------------------------------------------------- the slips

@@ -19,14 +19,8 @@ from domain.calendar import (
     add_working_days,
     china_calendar,
 )
-from domain.policy import (
-    BEIJING,
-    EscalationPolicy,
-    PlannedStep,
-    StepKind,
-    handling_deadline,
-    handling_plan,
-)
+from domain.plan import PlannedStep, StepKind, handling_deadline, handling_plan
+from domain.policy import BEIJING, EscalationPolicy
 from domain.vocabulary import Track
 
 CAL_2026 = china_calendar([2026])

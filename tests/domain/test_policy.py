@@ -7,15 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from domain.policy import (
-    ChainLevel,
-    EscalationPolicy,
-    PlannedStep,
-    StepKind,
-    handling_deadline,
-    handling_plan,
-    level_at,
-)
+from domain.plan import PlannedStep, StepKind, handling_deadline, handling_plan, level_at
+from domain.policy import ChainLevel, EscalationPolicy
 from domain.vocabulary import Role, Track
 
 ACCEPTED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

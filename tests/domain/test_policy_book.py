@@ -9,17 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from domain.calendar import DayCount, china_calendar
-from domain.policy import (
-    ChainLevel,
-    EscalationPolicy,
-    PlannedStep,
-    PolicyBook,
-    PolicyOverride,
-    StepKind,
-    handling_deadline,
-    handling_plan,
-    load_policy_book,
-)
+from domain.plan import PlannedStep, StepKind, handling_deadline, handling_plan
+from domain.policy import ChainLevel, EscalationPolicy, PolicyBook, PolicyOverride, load_policy_book
 from domain.vocabulary import Category, Role, Track
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,8 @@ from activities.upload import (
 )
 from domain.calendar import DayCount
 from domain.contracts import PlanRequest, RateRequest
-from domain.policy import BEIJING, EscalationPolicy, StepKind
+from domain.plan import StepKind
+from domain.policy import BEIJING, EscalationPolicy
 from domain.vocabulary import Closure, EventKind, Phase, Rating, Track
 from tests.workflows.conftest import DAY, CaseFactory
 from workflows.petition import PetitionWorkflow

@@ -16,7 +16,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.contracts import PLAN_HANDLING, PlannedSteps, PlanRequest
     from domain.notices import extension_approval
-    from domain.policy import PlannedStep, StepKind
+    from domain.plan import PlannedStep, StepKind
     from domain.vocabulary import EventKind, NoticeKind, Role, Stage
 
 from workflows.petition.recorder import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, Recorder

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
         assign_deadline,
         lapsed,
     )
-    from domain.policy import StepKind
+    from domain.plan import StepKind
     from domain.vocabulary import EventKind, NoticeKind, Role, Stage
 
 from workflows.petition.recorder import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, Recorder

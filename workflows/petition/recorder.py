@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEvent,
     )
     from domain.lifecycle import slips_for
-    from domain.policy import StepKind
+    from domain.plan import StepKind
     from domain.vocabulary import EventKind, NoticeKind, Role, Stage
 
 from workflows.petition.state import RunState

@@ -12,7 +12,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.contracts import AcceptRequest, Deadline, PetitionStart, PetitionState
     from domain.lifecycle import HANDLING_STAGES, round_key
-    from domain.policy import EscalationPolicy, PlannedStep
+    from domain.plan import PlannedStep
+    from domain.policy import EscalationPolicy
     from domain.vocabulary import Stage
 
 
