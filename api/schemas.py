@@ -189,10 +189,14 @@ class DocumentPublic(BaseModel):
 
 
 class AssignIn(StrictIn):
+    """交办: the bureau hands a registered petition to a responsible unit."""
+
     unit_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class TransferIn(AssignIn):
+    """转办 to another unit with a reason: the new unit's clock starts afresh."""
+
     reason: Reason
 
 
@@ -206,6 +210,8 @@ class ExtensionDecisionIn(StrictIn):
 
 
 class OwnerIn(StrictIn):
+    """领导包案: a leader owns the case and receives every reminder and supervision notice."""
+
     person_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
         description="a leader (supervising leader, unit head or county leader) owning the case"
     )

@@ -194,7 +194,8 @@ class AcceptRequest(Strict):
 
 
 class CompleteRequest(Strict):
-    """办结 with the reply (答复意见) given to the petitioner."""
+    """办结: record the reply (答复意见); every reminder and escalation stops, the reply is
+    uploaded to the upper-level system and the revisit (回访) window opens."""
 
     reply: Text
 
@@ -213,20 +214,20 @@ class TransferRequest(Strict):
 
 
 class DeclineRequest(Strict):
-    """不予受理, with the reason and the legal basis the petitioner is told."""
+    """不予受理, with the reason and the legal basis; the petitioner is told in writing."""
 
     reason: Reason
     legal_basis: Reason
 
 
 class WithdrawRequest(Strict):
-    """撤回 by the petitioner."""
+    """撤回 by the petitioner: the chain ends with the reason."""
 
     reason: Reason
 
 
 class ExtensionRequest(Strict):
-    """延期申请 by the handler."""
+    """延期申请 by the handler, with the reason; at most once, at most the policy's cap."""
 
     days: int = Field(ge=1, le=365, description="capped by the policy (statutory 30)")
     reason: Reason
@@ -241,14 +242,15 @@ class ExtensionDecision(Strict):
 
 
 class RateRequest(Strict):
-    """回访: the petitioner's rating."""
+    """回访: the petitioner's rating (satisfied / basically_satisfied / dissatisfied)."""
 
     rating: Rating
     comment: Note | None = None
 
 
 class ReviewRequest(Strict):
-    """申请复查 / 复核 by a dissatisfied petitioner."""
+    """申请复查 (then 复核) within the window after the reply: the next level up handles it
+    with its own deadline, reminders and escalation. After 复核 the matter is final."""
 
     reason: Reason
 
