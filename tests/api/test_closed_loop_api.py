@@ -281,7 +281,7 @@ async def test_owner_copies_refused_extension_and_unreached_revisit(api: ApiFact
 
 
 async def test_every_command_is_audited_refused_ones_included(
-    api: ApiFactory, database_url: str
+    api: ApiFactory, store_url: str
 ) -> None:
     async with api(day_seconds=60) as http:
         pid = (await register(http))["id"]
@@ -324,8 +324,8 @@ async def test_every_command_is_audited_refused_ones_included(
         assert all(r["client"] for r in everything["items"])
         # No API changes the trail: there is only GET.
         assert (await http.delete("/api/v1/audit", headers=auditor)).status_code == 405
-    if database_url.startswith("postgresql"):
-        engine = make_engine(database_url)
+    if store_url.startswith("postgresql"):
+        engine = make_engine(store_url)
         try:
             async with engine.begin() as conn:
                 with pytest.raises(DBAPIError, match="append-only"):

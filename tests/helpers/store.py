@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from api.auth import prepare_accounts
 from core.database import prepare_store
 from core.settings import Settings
 from store import petitions
@@ -56,9 +57,14 @@ class Templates:
 
 
 async def _migrate(folder: Path, database_url: str) -> None:
-    """Bring the database to the newest migration with the demo directory loaded, as the API
-    and the worker prepare it at start, and close it to be copied."""
-    await dispose(await prepare_store(make_settings(folder, database_url=database_url)))
+    """Prepare the database as the API's first start in dev mode does: the newest migration,
+    the demo directory, the demo accounts' password (an Argon2 hash, slow on purpose: hashed
+    here once rather than at every test's start); then close it to be copied."""
+    settings = make_settings(folder, database_url=database_url)
+    sessions = await prepare_store(settings)
+    async with sessions() as session:
+        await prepare_accounts(settings, session)
+    await dispose(sessions)
 
 
 _number_blocks = itertools.count(1)
