@@ -3,30 +3,44 @@ bureau's dispatcher, and a petition as the API takes it in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import yaml
+
+from core.settings import DEMO_DIRECTORY
 from domain.contracts import Person
 from domain.vocabulary import Role
 
 BUREAU = "demo-bureau"  # the bureau's dispatcher (dev mode: password "demo")
 
-DONGGUAN_HEAD = Person(
-    person_id="dongguan-head",
-    name="李卫东",
-    title="东关镇党委书记",
-    role=Role.UNIT_HEAD,
-    unit_id="dongguan",
-)
-XIHE_HEAD = Person(
-    person_id="xihe-head", name="杨国强", title="西河乡乡长", role=Role.UNIT_HEAD, unit_id="xihe"
-)
-COUNTY_LEADER = Person(
-    person_id="cl-02",
-    name="周海涛",
-    title="县委常委、政法委书记",
-    role=Role.COUNTY_CONTACT_LEADER,
-    unit_id="xihe",
-)
+
+def _entries(node: Any) -> Iterator[dict[str, Any]]:
+    """Every mapping of the directory file, depth first."""
+    if isinstance(node, dict):
+        yield node
+        node = list(node.values())
+    if isinstance(node, list):
+        for child in node:
+            yield from _entries(child)
+
+
+def demo_person(person_id: str, role: Role, unit_id: str) -> Person:
+    """The person ``person_id`` of the demo directory, as the workflow names them in ``role``
+    at ``unit_id``: name and title as the directory file has them."""
+    found = next(
+        entry
+        for entry in _entries(yaml.safe_load(DEMO_DIRECTORY.read_text(encoding="utf-8")))
+        if entry.get("id") == person_id and "name" in entry
+    )
+    return Person(
+        person_id=person_id, name=found["name"], title=found["title"], role=role, unit_id=unit_id
+    )
+
+
+DONGGUAN_HEAD = demo_person("dongguan-head", Role.UNIT_HEAD, "dongguan")  # 李卫东, 党委书记
+XIHE_HEAD = demo_person("xihe-head", Role.UNIT_HEAD, "xihe")  # 杨国强, 乡长
+COUNTY_LEADER = demo_person("cl-02", Role.COUNTY_CONTACT_LEADER, "xihe")  # 周海涛, 政法委书记
 
 # A petition (信访事项) as the API registers it: a visit about unpaid wages at 东关镇.
 PETITION: dict[str, Any] = {
