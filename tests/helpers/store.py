@@ -72,7 +72,7 @@ _number_blocks = itertools.count(1)
 
 async def open_store(settings: Settings, *, prepared: bool = True) -> async_sessionmaker[Any]:
     """Sessions on the test's database, whose petition numbers start in a block of their own:
-    tests share the Temporal servers, where the petition number is the workflow id.
+    tests share the dev server, where the petition number is the workflow id.
 
     ``prepared``: the database is a copy of the migrated template; otherwise it is migrated and
     loaded here, as the processes do at start."""
@@ -81,7 +81,7 @@ async def open_store(settings: Settings, *, prepared: bool = True) -> async_sess
     else:
         factory = await prepare_store(settings)
     block = next(_number_blocks) * 1000
-    # The time-skipping clock runs years ahead over a session: seed every year it may reach.
+    # The time-skipping clock runs ahead of the calendar: seed every year it may reach.
     this_year = petitions.utcnow().astimezone(petitions.BEIJING).year
     async with factory() as session:
         session.add_all(
@@ -119,7 +119,7 @@ async def register_petition(
                 "unit_id": unit_id,
                 "track": track,
             },
-            # On the shared time-skipping server the workflow clock runs ahead of the wall
+            # On the time-skipping server the workflow clock runs ahead of the wall
             # clock: tests register at the server's "now" so intake deadlines line up.
             now=now or petitions.utcnow(),
             policy={

@@ -146,8 +146,8 @@ async def start_case(
 
 
 async def terminate(client: Client, workflow_ids: Iterable[str]) -> None:
-    """End the workflows a test started: on a shared time-skipping server the clock will not
-    skip past the timer of a workflow whose worker has gone (it waits for its task)."""
+    """End the workflows a test started once its worker is gone: the time-skipping server will
+    not skip past the timer of a workflow whose worker has gone (it waits for its task)."""
     for workflow_id in workflow_ids:
         try:
             await client.get_workflow_handle(workflow_id).terminate("test over")

@@ -1,4 +1,4 @@
-"""Fixtures of the workflow tests: petitions on the shared time-skipping server, the real
+"""Fixtures of the workflow tests: petitions on a time-skipping server of their own, the real
 activities, replies uploaded in memory."""
 
 from __future__ import annotations
