@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from activities.upload import UpstreamSystem
+from core.settings import Settings
 from tests.helpers.settings import make_settings
 from tests.helpers.store import Templates
 from tests.helpers.temporal import worker_for
@@ -42,14 +43,19 @@ def upstream() -> UpstreamSystem:
 
 
 @pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The test's settings: its data dir, a task queue of its own, dev mode."""
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
 async def case_factory(
     time_env: WorkflowEnvironment,
     sessions: async_sessionmaker[Any],
-    tmp_path: Path,
+    settings: Settings,
     started: list[str],
     upstream: UpstreamSystem,
 ) -> AsyncIterator[CaseFactory]:
-    settings = make_settings(tmp_path)
     async with worker_for(time_env.client, settings, sessions, upstream):
 
         async def make(track: str = "general", **intake: Any) -> Case:

@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.petition import PetitionActivities
 from activities.upload import DirectoryUpstream
+from core.settings import Settings
 from core.starter import ensure_started, start_input
 from domain.contracts import (
     Notice,
@@ -169,10 +170,9 @@ async def test_refused_actions_change_nothing(case_factory: Any) -> None:
 async def test_start_is_idempotent(
     time_env: WorkflowEnvironment,
     sessions: async_sessionmaker[Any],
-    tmp_path: Path,
+    settings: Settings,
     started: list[str],
 ) -> None:
-    settings = make_settings(tmp_path)
     async with worker_for(time_env.client, settings, sessions):
         case = await start_case(time_env, sessions, settings, started=started)
         handle = case.handle
@@ -196,10 +196,9 @@ async def test_start_is_idempotent(
 async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
     time_env: WorkflowEnvironment,
     sessions: async_sessionmaker[Any],
-    tmp_path: Path,
+    settings: Settings,
     started: list[str],
 ) -> None:
-    settings = make_settings(tmp_path)
     # No sticky cache on the first worker: the test server would otherwise hold the next task
     # for the dead worker's sticky queue. Every task of this worker replays the whole history.
     first = worker_for(time_env.client, settings, sessions, max_cached_workflows=0)
