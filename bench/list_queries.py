@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.list_queries [--petitions 100000] [--runs 200]
 
-Starts a throwaway PostgreSQL cluster (tests/postgres.py), migrates it, fills it with
+Starts a throwaway PostgreSQL cluster (tests/helpers/postgres.py), migrates it, fills it with
 petitions spread over the demo county's units, stages, levels, categories and deadlines, then
 times each list query of the API (by unit, level, overdue, due soon, category; paginated, with
 the total) through the store layer and prints p50 / p95 in milliseconds. Target: p95 < 50 ms
@@ -28,7 +28,7 @@ from core.settings import Settings
 from store import petitions
 from store.db import dispose
 from store.petitions import PetitionFilter
-from tests.postgres import new_database, postgres_cluster
+from tests.helpers.postgres import new_database, postgres_cluster
 
 UNITS = ["dongguan", "xihe", "chengnan", "kaifaqu", "renshe", "zhujian", "ziranziyuan"]
 CATEGORIES = [

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.blackbox import Stack
-
-ST = Path(sys.executable).parent / "st"
+from tests.helpers.blackbox import Stack
+from tests.helpers.settings import binary
 
 
 def schemathesis(stack: Stack, cwd: Path, authorization: str, *options: str) -> str:
     run = subprocess.run(
         [
-            str(ST),
+            binary("st"),
             "run",
             f"http://127.0.0.1:{stack.api_port}/openapi.json",
             "--header",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from tests.api.conftest import PETITION
-from tests.blackbox import Stack
-from tests.conftest import eventually
+from tests.helpers.blackbox import Stack
+from tests.helpers.county import PETITION
+from tests.helpers.waiting import eventually
 
 
 async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack) -> None:

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import re
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from activities.upload import (
@@ -28,10 +23,8 @@ from activities.upload import (
     UpstreamUnavailable,
     upstream_from_url,
 )
+from tests.helpers.upstream import UpperSystem
 
-POLL_INTERVAL = 0.01  # seconds between checks that the test server is listening
-STARTUP_TIMEOUT = 10.0  # seconds the test server may take to start listening
-SHUTDOWN_TIMEOUT = 10.0  # seconds the test server may take to stop
 CLIENT_TIMEOUT = 0.2  # seconds HttpUpstream waits for the server that never answers
 TOKEN = "s3cret-token"  # a test credential, sent to 127.0.0.1 only
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -131,117 +124,19 @@ async def test_directory_that_cannot_be_created_is_unavailable(tmp_path: Path) -
 # HttpUpstream against a real server
 
 
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]  # names in lower case
-    body: bytes
-
-
-@dataclass
-class UpperSystem:
-    """A stand-in for 上级信访信息系统: it is down for the first ``failures_left`` uploads, then
-    acknowledges, giving the same ack to a repeated Idempotency-Key."""
-
-    failures_left: int = 0
-    base_url: str = ""
-    received: list[Received] = field(default_factory=list)
-    acks: dict[str, str] = field(default_factory=dict)
-    # Holds /hang's answer back until teardown, so the client's timeout fires first.
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        async def record(request: Request) -> None:
-            self.received.append(
-                Received(request.url.path, dict(request.headers), await request.body())
-            )
-
-        @app.post("/replies")
-        async def replies(request: Request) -> JSONResponse:
-            await record(request)
-            if self.failures_left > 0:
-                self.failures_left -= 1
-                return JSONResponse({"detail": "系统维护中"}, status_code=503)
-            key = request.headers["idempotency-key"]
-            ack = self.acks.setdefault(key, f"SJ-{len(self.acks) + 1:04d}")
-            return JSONResponse({"ack_id": ack})
-
-        @app.post("/legacy")
-        async def legacy(request: Request) -> JSONResponse:
-            await record(request)
-            return JSONResponse({"ack": 20250001})
-
-        @app.post("/silent")
-        async def silent(request: Request) -> JSONResponse:
-            await record(request)
-            return JSONResponse({"status": "ok"})
-
-        @app.post("/status/{code}")
-        async def status(code: int, request: Request) -> JSONResponse:
-            await record(request)
-            return JSONResponse({"detail": f"状态{code}：答复内容不完整"}, status_code=code)
-
-        @app.post("/hang")
-        async def hang(request: Request) -> JSONResponse:
-            await record(request)
-            await self.release.wait()
-            return JSONResponse({"ack_id": "too-late"})
-
-        return app
-
-
-class _TestServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # Signals belong to pytest: Ctrl+C must stop the run, not just this server.
-        yield
-
-
-async def _until(condition: Callable[[], bool], timeout: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(POLL_INTERVAL)
-
-
 @pytest.fixture
 async def upper() -> AsyncIterator[UpperSystem]:
-    """The upper system served by uvicorn on a free port of 127.0.0.1, stopped after the test."""
+    """The upper system served by uvicorn on a free port of 127.0.0.1, stopped after the test;
+    it leaves no task running."""
     tasks_before = asyncio.all_tasks()
-    system = UpperSystem()
-    # Binding port 0 ourselves hands uvicorn a free port with no window for another process.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = _TestServer(
-        uvicorn.Config(system.app(), lifespan="off", log_config=None, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        await _until(lambda: server.started or serving.done(), STARTUP_TIMEOUT)
-        if serving.done():
-            serving.result()  # raises what stopped it
-            raise AssertionError("test server exited before it started")
-        system.base_url = f"http://127.0.0.1:{port}"
+    async with UpperSystem() as system:
         yield system
-    finally:
-        system.release.set()
-        server.should_exit = True
-        await asyncio.wait_for(serving, SHUTDOWN_TIMEOUT)
-        sock.close()
-        leaked = {
-            task
-            for task in asyncio.all_tasks() - tasks_before
-            if task is not asyncio.current_task() and not task.done()
-        }
-        assert not leaked, f"tasks left running: {leaked}"
+    leaked = {
+        task
+        for task in asyncio.all_tasks() - tasks_before
+        if task is not asyncio.current_task() and not task.done()
+    }
+    assert not leaked, f"tasks left running: {leaked}"
 
 
 async def test_http_upload_retries_through_503_then_is_acknowledged(upper: UpperSystem) -> None:

@@ -20,8 +20,9 @@ import pytest
 
 from api.main import create_app
 from core.settings import DEV_SECRET_KEY
-from tests.api.conftest import BUREAU, PETITION, ApiClient, ApiFactory
-from tests.conftest import make_settings
+from tests.helpers.api import ApiClient, ApiFactory, register
+from tests.helpers.county import BUREAU, PETITION
+from tests.helpers.settings import make_settings
 
 V1 = "/api/v1"
 
@@ -176,13 +177,6 @@ def _b64(part: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
 
 
-async def _register(http: ApiClient) -> str:
-    answer = await http.post(f"{V1}/petitions", json=PETITION)
-    assert answer.status_code == 201, answer.text
-    pid: str = answer.json()["id"]
-    return pid
-
-
 async def _api_key(http: ApiClient) -> int:
     answer = await http.post(
         f"{V1}/auth/api-keys", json={"name": "对接测试", "person_id": "bureau-02"}
@@ -231,7 +225,7 @@ async def test_the_role_table_holds_for_every_endpoint(
     # INFO is what runs in production (library DEBUG logs echo SQL parameters by design).
     caplog.set_level(logging.INFO)
     async with api(day_seconds=600) as http:
-        shared = await _register(http)
+        shared = (await register(http))["id"]
         shared_key = await _api_key(http)
         term = await _term(http)
         headers = {kind: await http.as_user(name) for kind, name in USERS.items()}
@@ -242,7 +236,7 @@ async def test_the_role_table_holds_for_every_endpoint(
             assert status == 401, endpoint
             for kind in sorted(EVERYONE):
                 if kind in endpoint.allowed and endpoint.changes:
-                    pid, key = await _register(http), await _api_key(http)
+                    pid, key = (await register(http))["id"], await _api_key(http)
                 else:
                     pid, key = shared, shared_key
                 status = await _call(http, endpoint, headers[kind], pid, key, term)
@@ -442,7 +436,7 @@ async def test_guessing_a_password_locks_the_username_for_a_while(api: ApiFactor
 
 async def test_a_case_owner_sees_their_case_outside_their_units(api: ApiFactory) -> None:
     async with api(day_seconds=600) as http:
-        pid = await _register(http)
+        pid = (await register(http))["id"]
         owner = await http.as_user("cl-03")  # contact leader of other units, not of dongguan
         assert (await http.get(f"{V1}/petitions/{pid}", headers=owner)).status_code == 404
         owned = await http.post(f"{V1}/petitions/{pid}/owner", json={"person_id": "cl-03"})

@@ -2,58 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import make_engine
-from tests.api.conftest import PETITION, ApiClient, ApiFactory, temporal_address
-from tests.conftest import binary, eventually
+from tests.helpers.api import ApiFactory, act, detail, register
+from tests.helpers.temporal import listed_by_cli
+from tests.helpers.upstream import UpperSystem
+from tests.helpers.waiting import eventually
 
 V1 = "/api/v1/petitions"
-
-
-async def register(http: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
-    body = {**PETITION, **changes}
-    body = {k: v for k, v in body.items() if v is not None}
-    response = await http.post(V1, json=body)
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
-async def act(
-    http: ApiClient,
-    pid: str,
-    action: str,
-    body: Any = None,
-    expect: int = 200,
-    as_user: str | None = None,
-) -> dict[str, Any]:
-    """Post ``action`` as the bureau, or as ``as_user``."""
-    headers = await http.as_user(as_user) if as_user else None
-    response = await http.post(f"{V1}/{pid}/{action}", json=body, headers=headers)
-    assert response.status_code == expect, (action, response.text)
-    result: dict[str, Any] = response.json()
-    return result
-
-
-async def detail(http: httpx.AsyncClient, pid: str) -> dict[str, Any]:
-    result: dict[str, Any] = (await http.get(f"{V1}/{pid}")).json()
-    return result
 
 
 def overdue_at(state: dict[str, Any]) -> datetime:
@@ -241,29 +206,7 @@ async def test_temporal_lists_petitions_by_level(
     ours = " OR ".join(f"WorkflowId = '{pid}'" for pid in (high, low, idle))
 
     def listed(query: str) -> list[str]:
-        out = subprocess.run(
-            [
-                binary("temporal"),
-                "workflow",
-                "list",
-                "--address",
-                temporal_address(dev_env),
-                "--query",
-                f"({query}) AND ({ours})",
-                "--output",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout.strip()
-        rows = (
-            json.loads(out)
-            if out.startswith("[")
-            else [json.loads(line) for line in out.splitlines() if line.strip()]
-        )
-        return sorted(r["execution"]["workflowId"] for r in rows)
+        return listed_by_cli(dev_env, f"({query}) AND ({ours})")
 
     assert listed("PetitionLevel >= 3") == [high]
     assert listed("PetitionOverdue = true") == [high]
@@ -271,48 +214,13 @@ async def test_temporal_lists_petitions_by_level(
     assert listed("PetitionUnit = 'dongguan'") == sorted([high, low, idle])
 
 
-class UpperSystem:
-    """A real HTTP server standing in for the upper-level petition information system: it is
-    'under maintenance' for the first ``outages`` requests, then acknowledges."""
-
-    def __init__(self, outages: int) -> None:
-        self.outages = outages
-        self.received: list[dict[str, Any]] = []
-        app = FastAPI()
-
-        @app.post("/replies")
-        async def receive(request: Request) -> JSONResponse:
-            if self.outages > 0:
-                self.outages -= 1
-                return JSONResponse({"error": "维护中"}, status_code=503)
-            self.received.append(await request.json())
-            return JSONResponse({"ack_id": f"SJ-{len(self.received):04d}"})
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.url = f"http://127.0.0.1:{self.port}/replies"
-
-    async def __aenter__(self) -> UpperSystem:
-        self.task = asyncio.create_task(self.server.serve())
-
-        async def started() -> bool:
-            return bool(self.server.started)
-
-        await eventually(started, bool)
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        await self.task
-
-
 async def test_reply_uploaded_through_an_outage_then_rated_and_owner_copied(
     api: ApiFactory,
 ) -> None:
-    async with UpperSystem(outages=1) as upper, api(day_seconds=60, upstream_url=upper.url) as http:
+    async with (
+        UpperSystem(failures_left=1) as upper,
+        api(day_seconds=60, upstream_url=upper.url()) as http,
+    ):
         pid = (await register(http))["id"]
         await act(http, pid, "accept")
         await act(http, pid, "owner", {"person_id": "cl-01"})
@@ -321,7 +229,8 @@ async def test_reply_uploaded_through_an_outage_then_rated_and_owner_copied(
         uploaded = await eventually(lambda: detail(http, pid), lambda d: d["uploaded"], timeout=60)
         note = next(e["note"] for e in uploaded["timeline"] if e["kind"] == "uploaded")
         assert "SJ-0001" in note  # acknowledged after the outage
-        assert upper.outages == 0 and upper.received[0]["reply"] == "已责令企业七日内足额支付。"
+        acknowledged = upper.received[-1].json()  # the upload after the one refused with 503
+        assert upper.failures_left == 0 and acknowledged["reply"] == "已责令企业七日内足额支付。"
         rated = await act(http, pid, "rating", {"rating": "satisfied", "comment": "很满意"})
         assert rated["rating"] == "satisfied"
         closed = await eventually(lambda: detail(http, pid), lambda d: d["closure"] is not None)
@@ -372,7 +281,7 @@ async def test_owner_copies_refused_extension_and_unreached_revisit(api: ApiFact
 
 
 async def test_every_command_is_audited_refused_ones_included(
-    api: ApiFactory, database_url: str
+    api: ApiFactory, store_url: str
 ) -> None:
     async with api(day_seconds=60) as http:
         pid = (await register(http))["id"]
@@ -415,8 +324,8 @@ async def test_every_command_is_audited_refused_ones_included(
         assert all(r["client"] for r in everything["items"])
         # No API changes the trail: there is only GET.
         assert (await http.delete("/api/v1/audit", headers=auditor)).status_code == 405
-    if database_url.startswith("postgresql"):
-        engine = make_engine(database_url)
+    if store_url.startswith("postgresql"):
+        engine = make_engine(store_url)
         try:
             async with engine.begin() as conn:
                 with pytest.raises(DBAPIError, match="append-only"):

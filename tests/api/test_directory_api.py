@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.conftest import ApiFactory
+from tests.helpers.api import ApiFactory
 
 V1 = "/api/v1"
 NEW_HEAD = {

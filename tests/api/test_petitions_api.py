@@ -4,35 +4,20 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
 from typing import Any
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.contracts import PetitionState
-from tests.api.conftest import PETITION, ApiFactory, temporal_address
-from tests.conftest import binary, eventually
+from tests.helpers.api import ApiFactory, detail, register
+from tests.helpers.county import PETITION
+from tests.helpers.temporal import listed_by_cli
+from tests.helpers.waiting import eventually
 from worker.runtime import start_missing_workflows
 from workflows.petition import PetitionWorkflow
 
 V1 = "/api/v1"
-
-
-async def register(http: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
-    body = {**copy.deepcopy(PETITION), **changes}
-    response = await http.post(f"{V1}/petitions", json=body)
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
-async def detail(http: httpx.AsyncClient, petition_id: str) -> dict[str, Any]:
-    response = await http.get(f"{V1}/petitions/{petition_id}")
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 async def test_units_are_the_demo_county(api: ApiFactory) -> None:
@@ -307,29 +292,7 @@ async def test_temporal_cli_lists_one_workflow_per_petition(
 ) -> None:
     async with api() as http:
         ids = [(await register(http))["id"] for _ in range(2)]
-    listed = subprocess.run(
-        [
-            binary("temporal"),
-            "workflow",
-            "list",
-            "--address",
-            temporal_address(dev_env),
-            "--query",
-            "WorkflowType = 'PetitionWorkflow'",
-            "--output",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    workflows = (
-        json.loads(listed.stdout)
-        if listed.stdout.strip().startswith("[")
-        else [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
-    )
-    listed_ids = [w["execution"]["workflowId"] for w in workflows]
+    listed_ids = listed_by_cli(dev_env, "WorkflowType = 'PetitionWorkflow'")
     for pid in ids:
         assert listed_ids.count(pid) == 1, listed_ids
 

@@ -17,12 +17,11 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
-from temporalio.testing import WorkflowEnvironment
 
-from core.temporal import ensure_search_attributes
 from domain.contracts import (
     AssignRequest,
     DeclineRequest,
@@ -36,8 +35,11 @@ from domain.contracts import (
 )
 from domain.vocabulary import Rating
 from store.db import dispose
-from tests.conftest import binary, fresh_store, make_settings, worker_for
-from tests.workflows.conftest import COUNTY_LEADER, DAY, XIHE_HEAD, Case, start_case
+from tests.helpers.county import COUNTY_LEADER, XIHE_HEAD
+from tests.helpers.settings import make_settings
+from tests.helpers.store import open_store
+from tests.helpers.temporal import temporal_server, worker_for
+from tests.helpers.workflows import DAY, Case, start_case
 from workflows.petition import PetitionWorkflow
 
 
@@ -105,7 +107,7 @@ async def withdrawn(case: Case) -> None:
     await case.handle.result()
 
 
-SCENARIOS: dict[str, tuple[dict[str, object], Callable[[Case], Awaitable[None]]]] = {
+SCENARIOS: dict[str, tuple[dict[str, Any], Callable[[Case], Awaitable[None]]]] = {
     "chain_to_overdue": ({}, chain_to_overdue),
     "completed_and_rated": ({}, completed_and_rated),
     "transferred_and_extended": ({}, transferred_and_extended),
@@ -117,24 +119,19 @@ SCENARIOS: dict[str, tuple[dict[str, object], Callable[[Case], Awaitable[None]]]
 
 async def record(target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
-    async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"),
-    ) as env:
-        await ensure_search_attributes(env.client, "default")
+    # Saved without the payload codec: the histories are read as they are.
+    async with temporal_server(time_skipping=True, converter=pydantic_data_converter) as env:
         for name, (intake, scenario) in SCENARIOS.items():
             with tempfile.TemporaryDirectory() as tmp:
                 settings = make_settings(Path(tmp))
-                sessions = await fresh_store(settings)
+                sessions = await open_store(settings, prepared=False)
                 async with worker_for(env.client, settings, sessions):
-                    handle = await start_case(env, sessions, settings, "general", **intake)
-                    case = Case(env, settings, sessions, handle)
-                    await case.until(lambda s: len(s.timeline) >= 1)
+                    case = await start_case(env, sessions, settings, **intake)
                     await scenario(case)
-                    history = await handle.fetch_history()
+                    history = await case.handle.fetch_history()
                     # An open workflow with no worker would stall the test server's clock.
                     with contextlib.suppress(RPCError):
-                        await handle.terminate("recorded")
+                        await case.handle.terminate("recorded")
                 await dispose(sessions)
             (target / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
             print(f"recorded {name}: {len(history.events)} events")

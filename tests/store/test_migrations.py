@@ -16,7 +16,8 @@ from sqlalchemy import Connection, inspect, text
 from core.database import prepare_store
 from store.db import alembic_config, dispose, make_engine, make_sessionmaker, migrate
 from store.models import Base, Petition
-from tests.conftest import make_settings, register_petition
+from tests.helpers.settings import make_settings
+from tests.helpers.store import register_petition
 
 
 async def test_empty_database_migrates_to_head_and_again_is_a_no_op(database_url: str) -> None:

@@ -15,7 +15,7 @@ from core.temporal import data_converter
 from domain.contracts import TimelineEvent
 from domain.vocabulary import EventKind
 from store.petitions import utcnow
-from tests.conftest import make_settings
+from tests.helpers.settings import make_settings
 
 PHONE = "13912345678"
 EVENT = TimelineEvent(seq=1, at=utcnow(), kind=EventKind.REGISTERED, note=f"来电 {PHONE}")

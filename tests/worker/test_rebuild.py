@@ -15,41 +15,20 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core.database import prepare_store
-from core.settings import Settings
-from core.starter import ensure_started, start_input
 from domain.contracts import DeclineRequest
 from store import petitions
 from store.db import dispose
 from store.models import Document, Notice, Petition, PetitionCounter, TimelineEvent
-from tests.conftest import eventually, fresh_store, make_settings, register_petition, worker_for
-from tests.postgres import new_database
-from tests.workflows.conftest import Case
+from tests.helpers.postgres import new_database
+from tests.helpers.settings import make_settings
+from tests.helpers.store import Templates, open_store
+from tests.helpers.temporal import worker_for
+from tests.helpers.waiting import eventually
+from tests.helpers.workflows import Case, start_case
 from worker.rebuild import petitions_query, rebuild
 from workflows.petition import PetitionWorkflow
 
 NAME, PHONE, ID_NUMBER = "司马相如", "13712345678", "510105199001011234"
-
-
-async def start(
-    env: WorkflowEnvironment,
-    sessions: async_sessionmaker[Any],
-    settings: Settings,
-    *,
-    with_intake: bool = True,
-    **intake: Any,
-) -> Case:
-    """Register a petition and start its workflow the way the API does."""
-    petition_id = await register_petition(sessions, settings=settings, **intake)
-    async with sessions() as session:
-        row = await petitions.get(session, petition_id)
-    assert row is not None
-    start_input_ = start_input(row, settings.review_units)
-    if not with_intake:  # as workflows started before the intake travelled with them
-        start_input_ = start_input_.model_copy(update={"intake": None})
-    await ensure_started(env.client, settings.task_queue, start_input_)
-    case = Case(env, settings, sessions, env.client.get_workflow_handle(petition_id))
-    await case.until(lambda s: len(s.timeline) >= 1)
-    return case
 
 
 async def settled(case: Case) -> None:
@@ -91,9 +70,9 @@ async def snapshot(sessions: async_sessionmaker[Any], *, times: bool = False) ->
         }
 
 
-async def another_database(request: pytest.FixtureRequest, database_url: str, tmp: Path) -> str:
+async def another_database(request: pytest.FixtureRequest, store_url: str, tmp: Path) -> str:
     """An empty database of the same kind: the read model lost."""
-    if database_url.startswith("sqlite"):
+    if store_url.startswith("sqlite"):
         return f"sqlite+aiosqlite:///{tmp / 'rebuilt.db'}"
     return await new_database(request.getfixturevalue("postgres"))
 
@@ -101,24 +80,24 @@ async def another_database(request: pytest.FixtureRequest, database_url: str, tm
 async def test_rebuild_after_losing_the_read_model(
     dev_env: WorkflowEnvironment,
     tmp_path: Path,
-    database_url: str,
+    store_url: str,
     request: pytest.FixtureRequest,
 ) -> None:
-    settings = make_settings(tmp_path, database_url=database_url)
-    sessions = await fresh_store(settings)
+    settings = make_settings(tmp_path, database_url=store_url)
+    sessions = await open_store(settings)
     async with worker_for(dev_env.client, settings, sessions):
-        assigned = await start(dev_env, sessions, settings, name=NAME, id_number=ID_NUMBER)
-        accepted = await start(dev_env, sessions, settings, phone=PHONE)
+        assigned = await start_case(dev_env, sessions, settings, name=NAME, id_number=ID_NUMBER)
+        accepted = await start_case(dev_env, sessions, settings, phone=PHONE)
         await accepted.accept()
-        completed = await start(dev_env, sessions, settings, category="wage_dispute")
+        completed = await start_case(dev_env, sessions, settings, category="wage_dispute")
         await completed.accept()
         await completed.complete()
-        declined = await start(dev_env, sessions, settings)
+        declined = await start_case(dev_env, sessions, settings)
         await declined.update(
             PetitionWorkflow.decline, DeclineRequest(reason="不属于信访事项", legal_basis="条例")
         )
-        unassigned = await start(dev_env, sessions, settings, unit_id=None)
-        old = await start(dev_env, sessions, settings, with_intake=False)
+        unassigned = await start_case(dev_env, sessions, settings, unit_id=None)
+        old = await start_case(dev_env, sessions, settings, with_intake=False)
         cases = [assigned, accepted, completed, declined, unassigned, old]
         for case in cases:
             await settled(case)
@@ -129,7 +108,7 @@ async def test_rebuild_after_losing_the_read_model(
     await dispose(sessions)
 
     lost = settings.model_copy(
-        update={"database_url": await another_database(request, database_url, tmp_path)}
+        update={"database_url": await another_database(request, store_url, tmp_path)}
     )
     rebuilt = await prepare_store(lost)
     ids = sorted(case.handle.id for case in cases)
@@ -174,7 +153,7 @@ async def test_rebuild_after_losing_the_read_model(
     newest = max(int(i.rsplit("-", 1)[1]) for i in ids)
     assert [c.last for c in counters] == [newest]
     async with worker_for(dev_env.client, lost, rebuilt):
-        fresh = await start(dev_env, rebuilt, lost)
+        fresh = await start_case(dev_env, rebuilt, lost)
         assert int(fresh.handle.id.rsplit("-", 1)[1]) == newest + 1
         # The restored petitions carry on in the rebuilt read model.
         await assigned.accept()
@@ -186,14 +165,20 @@ async def test_rebuild_after_losing_the_read_model(
 
 
 async def test_personal_data_never_reaches_temporal_in_clear(
-    dev_env: WorkflowEnvironment, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    dev_env: WorkflowEnvironment,
+    tmp_path: Path,
+    templates: Templates,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # INFO, as the processes log: at DEBUG the database driver prints SQL parameters.
     caplog.set_level(logging.INFO)
-    settings = make_settings(tmp_path)
-    sessions = await fresh_store(settings)
+    url = await templates.sqlite_copy(tmp_path / "petitionflow.db")
+    settings = make_settings(tmp_path, database_url=url)
+    sessions = await open_store(settings)
     async with worker_for(dev_env.client, settings, sessions):
-        case = await start(dev_env, sessions, settings, name=NAME, phone=PHONE, id_number=ID_NUMBER)
+        case = await start_case(
+            dev_env, sessions, settings, name=NAME, phone=PHONE, id_number=ID_NUMBER
+        )
         await case.accept()
         await case.complete(reply="已处理。")
         await eventually(case.state, lambda s: s.uploaded)

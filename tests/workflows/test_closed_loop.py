@@ -20,7 +20,8 @@ from domain.contracts import (
 )
 from domain.vocabulary import Closure, EventKind, Phase, Rating, Stage
 from store import petitions
-from tests.workflows.conftest import COUNTY_LEADER, DAY, DONGGUAN_HEAD, Case, CaseFactory
+from tests.helpers.county import COUNTY_LEADER, DONGGUAN_HEAD
+from tests.helpers.workflows import DAY, Case, CaseFactory
 from workflows.petition import PetitionWorkflow
 
 HEAD = DONGGUAN_HEAD

@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.petition import PetitionActivities
 from activities.upload import DirectoryUpstream
+from core.settings import Settings
 from core.starter import ensure_started, start_input
 from domain.contracts import (
     Notice,
@@ -26,8 +27,10 @@ from domain.contracts import (
 )
 from domain.vocabulary import EventKind, NoticeKind, Rating, Role, Stage
 from store import directory, petitions
-from tests.conftest import make_settings, register_petition, worker_for
-from tests.workflows.conftest import DAY, Case, start_case
+from tests.helpers.settings import make_settings
+from tests.helpers.store import register_petition
+from tests.helpers.temporal import worker_for
+from tests.helpers.workflows import DAY, Case, start_case
 from workflows.petition import PetitionWorkflow
 
 
@@ -167,13 +170,12 @@ async def test_refused_actions_change_nothing(case_factory: Any) -> None:
 async def test_start_is_idempotent(
     time_env: WorkflowEnvironment,
     sessions: async_sessionmaker[Any],
-    tmp_path: Path,
+    settings: Settings,
     started: list[str],
 ) -> None:
-    settings = make_settings(tmp_path)
     async with worker_for(time_env.client, settings, sessions):
-        handle = await start_case(time_env, sessions, settings, "general")
-        started.append(handle.id)
+        case = await start_case(time_env, sessions, settings, started=started)
+        handle = case.handle
         async with sessions() as session:
             row = await petitions.get(session, handle.id)
         assert row is not None
@@ -182,7 +184,6 @@ async def test_start_is_idempotent(
         second = await ensure_started(time_env.client, settings.task_queue, start)
         assert first is not None and first == second
         # Even once closed, the number never gets a second chain.
-        case = Case(time_env, settings, sessions, handle)
         await case.accept()
         await case.complete("已答复")
         await case.sleep(DAY * 60)  # past the revisit and review windows: it closes
@@ -195,17 +196,14 @@ async def test_start_is_idempotent(
 async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
     time_env: WorkflowEnvironment,
     sessions: async_sessionmaker[Any],
-    tmp_path: Path,
+    settings: Settings,
     started: list[str],
 ) -> None:
-    settings = make_settings(tmp_path)
     # No sticky cache on the first worker: the test server would otherwise hold the next task
     # for the dead worker's sticky queue. Every task of this worker replays the whole history.
     first = worker_for(time_env.client, settings, sessions, max_cached_workflows=0)
     async with first:
-        handle = await start_case(time_env, sessions, settings, "general")
-        started.append(handle.id)
-        case = Case(time_env, settings, sessions, handle)
+        case = await start_case(time_env, sessions, settings, started=started)
         await case.until(lambda s: len(s.timeline) >= 2)
         await case.accept()
         await case.sleep(DAY * 8)

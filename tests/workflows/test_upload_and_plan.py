@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,39 +11,15 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from activities.petition import PetitionActivities
-from activities.upload import (
-    DirectoryUpstream,
-    ReplyUpload,
-    UploadReceipt,
-    UpstreamRejected,
-    UpstreamUnavailable,
-)
+from activities.upload import DirectoryUpstream
 from domain.calendar import DayCount
 from domain.contracts import PlanRequest, RateRequest
 from domain.plan import StepKind
 from domain.policy import BEIJING, EscalationPolicy
 from domain.vocabulary import Closure, EventKind, Phase, Rating, Track
-from tests.workflows.conftest import DAY, CaseFactory
+from tests.helpers.upstream import ScriptedUpstream
+from tests.helpers.workflows import DAY, CaseFactory
 from workflows.petition import PetitionWorkflow
-
-
-class ScriptedUpstream:
-    """An upper-level system that answers as scripted: "down" (try later), "refuse", "ack"."""
-
-    def __init__(self) -> None:
-        self.script: list[str] = []
-        self.received: list[ReplyUpload] = []
-
-    async def upload(self, record: ReplyUpload) -> UploadReceipt:
-        answer = self.script.pop(0) if self.script else "ack"
-        if answer == "down":
-            raise UpstreamUnavailable("上级信访信息系统维护中")
-        if answer == "refuse":
-            raise UpstreamRejected("答复意见缺少办理单位印章", status=422)
-        self.received.append(record)
-        return UploadReceipt(
-            ack_id=f"ACK-{len(self.received)}", received_at=datetime.now(UTC), target="scripted"
-        )
 
 
 @pytest.fixture

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
-PROJECT = Path(__file__).resolve().parent.parent
+from tests.helpers.ports import free_port
+from tests.helpers.waiting import eventually
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 class Stack:
@@ -49,8 +44,6 @@ class Stack:
             )
 
     async def wait_up(self) -> None:
-        from tests.conftest import eventually  # conftest imports this module
-
         async def printed() -> str:
             assert self.proc is not None and self.proc.poll() is None, self.log.read_text()
             return self.log.read_text(encoding="utf-8", errors="replace")

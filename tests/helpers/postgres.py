@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL cluster from the machine's PostgreSQL binaries, for the store tests.
+"""A throwaway PostgreSQL cluster from the machine's PostgreSQL binaries, for the store, API and
+migration tests, and its databases: empty ones, and copies of a migrated template.
 
 ``make test`` installs Debian's postgresql package when no binaries are found. The cluster
 lives in a temporary folder, trusts local connections, skips fsync (it is thrown away) and is
@@ -9,7 +10,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
+
+from tests.helpers.ports import free_port
 
 
 def _bindir() -> Path:
@@ -31,13 +33,6 @@ def _bindir() -> Path:
             "postgresql package; or install it yourself"
         )
     return Path(candidates[-1]).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -54,7 +49,7 @@ def postgres_cluster() -> Iterator[str]:
         shutil.chown(sockets, "postgres")
         base.chmod(0o755)
         as_user = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
+    port = free_port()
     options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
 
     def run(*args: str) -> None:
@@ -79,14 +74,25 @@ def postgres_cluster() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-async def new_database(admin_dsn: str) -> str:
-    """A fresh, empty database on the cluster; returns its SQLAlchemy URL."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
+def url_of(admin_dsn: str, name: str) -> str:
+    """The SQLAlchemy URL of database ``name`` on the cluster."""
+    server = admin_dsn.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0]
+    return f"{server}/{name}"
+
+
+async def new_database(
+    admin_dsn: str, *, template: str | None = None, name: str | None = None
+) -> str:
+    """A new database on the cluster (``name``, or a random one), empty or a copy of
+    ``template``; returns its URL.
+
+    Copying a migrated template is a file copy inside the server (milliseconds), where running
+    the migrations again would take the better part of a second per test."""
+    name = name or f"t_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     connection = await asyncpg.connect(admin_dsn)
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await connection.close()
-    return (
-        admin_dsn.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + "/" + name
-    )
+    return url_of(admin_dsn, name)

@@ -1,0 +1,156 @@
+"""Petitions as workflow cases: started the way the API starts them, driven through their
+updates, and time skipped only once they have settled."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from core.settings import Settings
+from core.starter import ensure_started, start_input
+from domain.contracts import AcceptRequest, CompleteRequest, PetitionState
+from store import petitions
+from tests.helpers.store import register_petition
+from tests.helpers.waiting import eventually
+from workflows.petition import PetitionWorkflow
+
+DAY = timedelta(days=1)
+_OPENS = (
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+)
+_CLOSES = (
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+)
+
+
+@dataclass
+class Case:
+    """One petition under test, with its worker's pieces."""
+
+    env: WorkflowEnvironment
+    settings: Settings
+    sessions: async_sessionmaker[Any]
+    handle: WorkflowHandle[Any, Any]
+
+    async def state(self) -> PetitionState:
+        result: PetitionState = await self.handle.query(PetitionWorkflow.state)
+        return result
+
+    async def until(self, predicate: Any) -> PetitionState:
+        return await eventually(self.state, predicate)
+
+    async def notices(self) -> list[tuple[str, str, str]]:
+        async with self.sessions() as session:
+            rows = await petitions.notices(session, self.handle.id)
+        return [(n.kind, n.key, n.recipient_id) for n in rows]
+
+    async def accept(self) -> PetitionState:
+        state: PetitionState = await self.handle.execute_update(
+            PetitionWorkflow.accept, AcceptRequest()
+        )
+        return state
+
+    async def complete(self, reply: str = "已协调企业支付拖欠工资。") -> PetitionState:
+        state: PetitionState = await self.handle.execute_update(
+            PetitionWorkflow.complete, CompleteRequest(reply=reply)
+        )
+        return state
+
+    async def update(self, update: Any, arg: Any) -> PetitionState:
+        state: PetitionState = await self.handle.execute_update(update, arg)
+        return state
+
+    async def refusal(self, update: Any, arg: Any) -> str:
+        """The reason the workflow refuses ``update`` (its validator's message)."""
+        try:
+            await self.handle.execute_update(update, arg)
+        except WorkflowUpdateFailedError as exc:
+            return str(exc.cause)
+        raise AssertionError(f"{update} was not refused")
+
+    async def quiet(self) -> None:
+        """Wait until no workflow task or activity of this petition is in flight.
+
+        The time-skipping server can stop its clock for good when asked to skip while an
+        update's follow-up work is still running (seen as env.sleep timing out, then every
+        later sleep too), so tests let the workflow settle before they skip time."""
+
+        async def in_flight() -> int:
+            types = [e.event_type for e in (await self.handle.fetch_history()).events]
+            return sum(types.count(t) for t in _OPENS) - sum(types.count(t) for t in _CLOSES)
+
+        await eventually(in_flight, lambda n: n == 0)
+
+    async def sleep(self, duration: timedelta) -> None:
+        """Skip ``duration`` of workflow time once the petition has settled."""
+        await self.quiet()
+        await self.env.sleep(duration)
+
+    async def kinds(self) -> list[str]:
+        return [e.kind.value for e in (await self.state()).timeline]
+
+
+CaseFactory = Callable[..., Awaitable[Case]]
+
+
+async def start_case(
+    env: WorkflowEnvironment,
+    sessions: async_sessionmaker[Any],
+    settings: Settings,
+    track: str = "general",
+    *,
+    started: list[str] | None = None,
+    with_intake: bool = True,
+    **intake: Any,
+) -> Case:
+    """Register a petition at the server's "now" and start its workflow the way the API does;
+    return once it has recorded its registration (and its assignment, when it names a unit)
+    and settled.
+
+    ``started`` collects its id for the test to terminate; ``with_intake=False`` starts it as
+    workflows were started before the intake travelled with them."""
+    petition_id = await register_petition(
+        sessions, settings=settings, track=track, now=await env.get_current_time(), **intake
+    )
+    async with sessions() as session:
+        row = await petitions.get(session, petition_id)
+    assert row is not None
+    start = start_input(row, settings.review_units)
+    if not with_intake:
+        start = start.model_copy(update={"intake": None})
+    await ensure_started(env.client, settings.task_queue, start)
+    if started is not None:
+        started.append(petition_id)
+    case = Case(env, settings, sessions, env.client.get_workflow_handle(petition_id))
+    settled = 2 if intake.get("unit_id", "dongguan") else 1  # registered (+ assigned)
+    await case.until(lambda s: len(s.timeline) >= settled)
+    # The intake deadlines are planned just after the assignment is recorded: a test that
+    # compares states must start from a settled one.
+    await case.quiet()
+    return case
+
+
+async def terminate(client: Client, workflow_ids: Iterable[str]) -> None:
+    """End the workflows a test started once its worker is gone: the time-skipping server will
+    not skip past the timer of a workflow whose worker has gone (it waits for its task)."""
+    for workflow_id in workflow_ids:
+        try:
+            await client.get_workflow_handle(workflow_id).terminate("test over")
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:  # NOT_FOUND: it had closed already
+                raise
