@@ -34,10 +34,10 @@ postgres-binaries:
 		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 # The linters and pytest run side by side: the tests spend much of their time waiting on
-# timers, so mypy costs them little; each line of output comes out whole (-O line) and make
+# timers, so mypy costs them little; each line of output comes out whole and make
 # fails when either fails.
 test: $(STAMP) postgres-binaries
-	@$(MAKE) --no-print-directory -j2 -O line lint pytest
+	@$(MAKE) --no-print-directory -j2 --output-sync=line lint pytest
 
 pytest: $(STAMP)
 	$(BIN)/pytest
