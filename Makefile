@@ -1,6 +1,10 @@
 # petitionflow: `make run` (the whole stack, embedded) and `make test` (the whole suite).
 # Both set up .venv on a fresh machine first; it is rebuilt when pyproject.toml changes.
 
+# Some shells set PYTHONDONTWRITEBYTECODE: then every test process, server and subprocess
+# compiles the project again; let Python keep its bytecode (__pycache__ is ignored by git).
+unexport PYTHONDONTWRITEBYTECODE
+
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -11,9 +15,10 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "petitionflow needs Python >= 3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@# uv (from PyPI, into the venv) installs the project in seconds where pip takes half a minute.
+	@# uv (from PyPI, into the venv) installs the project in seconds where pip takes half a minute;
+	@# compiled to bytecode at install, as pip does, or every process would compile it again.
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[dev]'
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -e '.[dev]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
