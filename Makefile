@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "petitionflow needs Python >= 3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# uv (from PyPI, into the venv) installs the project in seconds where pip takes half a minute;
-	@# compiled to bytecode at install, as pip does, or every process would compile it again.
+	@# compiled to bytecode at install, as pip does, or every process would compile it again;
+	@# --native-tls: the system's certificates, as pip uses them.
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip install --python $(BIN)/python --quiet --compile-bytecode -e '.[dev]'
+	$(BIN)/uv pip install --native-tls --python $(BIN)/python --quiet --compile-bytecode -e '.[dev]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
