@@ -7,6 +7,7 @@ import binascii
 import logging
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -126,6 +127,11 @@ class Settings(BaseSettings):
 
     def policy(self, unit_id: str | None = None, category: str = "other") -> EscalationPolicy:
         return self.policy_book().policy_for(unit_id or "", category, self.day_seconds)
+
+    def policy_snapshot(self) -> dict[str, Any]:
+        """What a registration keeps of the policy for the petition's whole life: the book as
+        it is now and this deployment's policy day (the ``policy`` column)."""
+        return {"book": self.policy_book().model_dump(mode="json"), "day_seconds": self.day_seconds}
 
     def upstream_target(self) -> str:
         return self.upstream_url or str(self.data_dir / "upstream")

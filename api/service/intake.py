@@ -53,10 +53,7 @@ async def register(
             session,
             intake=intake,
             now=petitions.utcnow(),
-            policy={
-                "book": settings.policy_book().model_dump(mode="json"),
-                "day_seconds": settings.day_seconds,
-            },
+            policy=settings.policy_snapshot(),
             policy_version=settings.policy(body.unit_id, body.category.value).version,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,

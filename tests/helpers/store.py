@@ -122,10 +122,7 @@ async def register_petition(
             # On the time-skipping server the workflow clock runs ahead of the wall
             # clock: tests register at the server's "now" so intake deadlines line up.
             now=now or petitions.utcnow(),
-            policy={
-                "book": settings.policy_book().model_dump(mode="json"),
-                "day_seconds": settings.day_seconds,
-            },
+            policy=settings.policy_snapshot(),
             policy_version=settings.policy(unit_id, category).version,
             idempotency_key=None,
             fingerprint="test",

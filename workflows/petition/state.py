@@ -71,9 +71,12 @@ class RunState:
     def key(self, step: PlannedStep) -> str:
         return round_key(self.state.phase, step.key)
 
-    def policy_for(self, unit_id: str) -> EscalationPolicy:
-        """The policy a (new) unit applies: the book's unit and category overrides."""
+    def hand_to(self, unit_id: str, now: datetime) -> None:
+        """交办 or 转办: the unit is responsible from ``now``, on its own policy (the book's unit
+        and category overrides, from the version the petition was registered under)."""
+        self.state.unit_id = unit_id
+        self.state.assigned_at = now
         book = self.start.policy_book
-        if book is None:
-            return self.policy
-        return book.policy_for(unit_id, self.state.category, self.policy.day_seconds)
+        if book is not None:
+            self.policy = book.policy_for(unit_id, self.state.category, self.policy.day_seconds)
+        self.state.policy_version = self.policy.version

@@ -129,11 +129,8 @@ class PetitionWorkflow:
     async def assign(self, request: AssignRequest) -> PetitionState:
         """交办: the bureau names the responsible unit of a registered petition."""
         run = self._run
-        run.state.unit_id = request.unit_id
+        run.hand_to(request.unit_id, workflow.now())
         run.state.stage = Stage.ASSIGNED
-        run.state.assigned_at = workflow.now()
-        run.policy = run.policy_for(request.unit_id)
-        run.state.policy_version = run.policy.version
         await workflow.wait_condition(lambda: run.assignments > 0)
         return run.state
 
@@ -173,10 +170,7 @@ class PetitionWorkflow:
         """转办: another unit takes over; its clock starts afresh, the timeline keeps both."""
         run = self._run
         old = run.state.unit_id
-        run.state.unit_id = request.unit_id
-        run.state.assigned_at = workflow.now()
-        run.policy = run.policy_for(request.unit_id)
-        run.state.policy_version = run.policy.version
+        run.hand_to(request.unit_id, workflow.now())
         run.transferred = True
         note = notices.transferred(old, request.unit_id, request.reason)
         await self._recorder.record(EventKind.TRANSFERRED, person=None, note=note)
