@@ -33,6 +33,7 @@ from domain.plan import handling_plan
 from domain.policy import PRODUCTION_DAY_SECONDS
 from domain.vocabulary import PHASE_LABELS, Phase, Role
 from store import directory, petitions
+from store.db import readers
 
 log = logging.getLogger("petitionflow.notices")
 
@@ -45,6 +46,9 @@ class DirectoryIncomplete(Exception):
 class PetitionActivities:
     def __init__(self, sessions: async_sessionmaker[Any], upstream: UpstreamSystem) -> None:
         self._sessions = sessions
+        # Lookups only read: on SQLite they then never queue behind the projections' writes
+        # (a lookup runs inside the workflow task, as a local activity).
+        self._readers = readers(sessions)
         self._upstream = upstream
 
     @activity.defn(name=FIND_ROLE_HOLDER)
@@ -52,7 +56,7 @@ class PetitionActivities:
         """Who holds ``role`` in the petition's unit *now* (people change posts while a case
         lives). A vacant post falls to the bureau's dispatcher, so the slip still reaches
         someone who can act, with a note saying why."""
-        async with self._sessions() as session:
+        async with self._readers() as session:
             unit_id = lookup.unit_id
             note = None
             if lookup.role == Role.BUREAU_DISPATCHER:

@@ -305,8 +305,12 @@ class PlannedSteps(Strict):
 
 
 class StepRecord(Strict):
-    """What one transition writes to the read model, in one transaction."""
+    """What one transition writes to the read model, in one transaction: the petition's state
+    after it, its timeline entry, and its slips. Since v3 the state comes without its timeline,
+    and steps decided together travel together (``earlier`` holds the entries before
+    ``event``); before, the state carried the whole timeline."""
 
     state: PetitionState
     event: TimelineEvent
     notices: list[Notice] = Field(default_factory=list)
+    earlier: list[TimelineEvent] = Field(default_factory=list)

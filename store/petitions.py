@@ -256,10 +256,12 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
             select(TimelineEvent.seq).where(TimelineEvent.petition_id == state.id)
         )
     )
+    # The state's timeline (histories before v3) or the steps written together (since v3).
+    events = {e.seq: e for e in (*state.timeline, *record.earlier, event) if e.seq <= event.seq}
     session.add_all(
         TimelineEvent(petition_id=state.id, **e.model_dump())
-        for e in state.timeline
-        if e.seq <= event.seq and e.seq not in have
+        for seq, e in sorted(events.items())
+        if seq not in have
     )
     written: set[str] = set()
     if record.notices:

@@ -54,7 +54,22 @@ class Case:
     async def until(self, predicate: Any) -> PetitionState:
         return await eventually(self.state, predicate)
 
+    async def written(self) -> None:
+        """Wait until the read model holds every step the workflow has decided: updates
+        answer before their steps are written (the recorder's projector follows within
+        moments), and documents are written in order with the steps."""
+
+        async def behind() -> int:
+            decided = len((await self.state()).timeline)
+            async with self.sessions() as session:
+                row = await petitions.get(session, self.handle.id)
+            return decided - (row.projected_seq if row else 0)
+
+        await eventually(behind, lambda n: n <= 0)
+
     async def notices(self) -> list[tuple[str, str, str]]:
+        """The slips written so far, once the read model has caught up."""
+        await self.written()
         async with self.sessions() as session:
             rows = await petitions.notices(session, self.handle.id)
         return [(n.kind, n.key, n.recipient_id) for n in rows]

@@ -272,6 +272,7 @@ async def test_rating_closes_the_case_once(case_factory: CaseFactory) -> None:
 async def test_acceptance_notice_tells_the_four_things(case_factory: CaseFactory) -> None:
     case = await case_factory()
     await case.accept()
+    await case.written()
     async with case.sessions() as session:
         [document] = await petitions.documents(session, case.handle.id)
     text = document.text

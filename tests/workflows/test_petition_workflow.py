@@ -214,7 +214,7 @@ async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
         state = await case.until(lambda s: s.level == 3)
         await case.sleep(DAY * 16)
         state = await case.until(lambda s: s.overdue)
-    keys = [key for _, key, _ in await case.notices()]
+        keys = [key for _, key, _ in await case.notices()]  # with a worker to ask the state
     assert len(keys) == len(set(keys)), "a notice was sent twice"
     assert keys == [
         "assignment",

@@ -14,12 +14,12 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.contracts import PLAN_HANDLING, PlannedSteps, PlanRequest
+    from domain.contracts import PlanRequest
     from domain.notices import extension_approval
     from domain.plan import PlannedStep, StepKind
     from domain.vocabulary import EventKind, NoticeKind, Role, Stage
 
-from workflows.petition.recorder import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, Recorder
+from workflows.petition.recorder import Recorder
 from workflows.petition.state import RunState
 
 # What each planned moment records on the timeline and which slip it sends.
@@ -50,8 +50,7 @@ class HandlingChain:
         if approved and extension is not None and extension.approver is not None:
             decided = extension.decided_at or workflow.now()
             note = extension_approval(extension.approver, decided)
-        planned: PlannedSteps = await workflow.execute_activity(
-            PLAN_HANDLING,
+        planned = await self._recorder.plan(
             PlanRequest(
                 policy=run.policy,
                 track=run.state.track,
@@ -60,10 +59,7 @@ class HandlingChain:
                 extension_days=extension.days if approved and extension else 0,
                 extension_note=note,
                 extended_at=extension.decided_at if approved and extension else None,
-            ),
-            result_type=PlannedSteps,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            )
         )
         run.plan = planned.steps
         run.plan_version += 1

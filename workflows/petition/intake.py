@@ -9,7 +9,7 @@ from collections.abc import Callable
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.contracts import WRITE_ACCEPTANCE_NOTICE, AcceptanceNotice, Deadline, Person
+    from domain.contracts import AcceptanceNotice, Deadline, Person
     from domain.notices import (
         accept_deadline,
         acceptance_statutory_deadline,
@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.plan import StepKind
     from domain.vocabulary import EventKind, NoticeKind, Role, Stage
 
-from workflows.petition.recorder import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, Recorder
+from workflows.petition.recorder import Recorder
 from workflows.petition.state import RunState
 from workflows.petition.waiting import until
 
@@ -94,8 +94,7 @@ class Intake:
         leader = state.owner or await recorder.holder(Role.SUPERVISING_LEADER)
         unit_id = state.unit_id
         assert unit_id is not None
-        await workflow.execute_activity(
-            WRITE_ACCEPTANCE_NOTICE,
+        await recorder.write_document(
             AcceptanceNotice(
                 petition_id=state.id,
                 unit_id=unit_id,
@@ -105,8 +104,6 @@ class Intake:
                 leader=leader,
                 handler=handler,
                 phase=state.phase,
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            )
         )
         await recorder.tell_petitioner(f"acceptance-{state.phase}", acceptance_told(state.phase))

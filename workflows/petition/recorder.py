@@ -1,11 +1,21 @@
 """The step recorder of PetitionWorkflow: who holds a post now, each step's timeline entry and
-slips written in one ``record_step`` activity, the deadlines a reader sees, and the search
-attributes Temporal's list filters on."""
+slips written by ``record_step``, the deadlines a reader sees, and the search attributes
+Temporal's list filters on.
+
+Since v3 (``RunState.answers_at_decision``) a step is decided at once and written after: the
+workflow appends it to its timeline and queues it; one projector writes the queue in order, a
+run of consecutive steps in one ``record_step`` carrying those steps (not the whole timeline).
+An officer's update therefore answers as soon as it is applied, whatever the database is
+doing. Lookups (who holds a post, the round's plan) are local activities: they run inside the
+workflow task, without a round trip through the Temporal server. Histories of older workflows
+keep their old path: every step awaited in turn, as plain activities.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
@@ -13,9 +23,15 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUp
 with workflow.unsafe.imports_passed_through():
     from domain.contracts import (
         FIND_ROLE_HOLDER,
+        PLAN_HANDLING,
         RECORD_STEP,
+        WRITE_ACCEPTANCE_NOTICE,
+        AcceptanceNotice,
         Deadline,
+        Notice,
         Person,
+        PlannedSteps,
+        PlanRequest,
         RoleLookup,
         StepRecord,
         TimelineEvent,
@@ -37,6 +53,8 @@ CATEGORY_ATTR = SearchAttributeKey.for_keyword("PetitionCategory")
 SEARCH_ATTRIBUTES = (STAGE_ATTR, LEVEL_ATTR, UNIT_ATTR, OVERDUE_ATTR, DUE_ATTR, CATEGORY_ATTR)
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# A lookup reads a few rows; the workflow task waits for it, so give up an attempt early.
+LOCAL_TIMEOUT = timedelta(seconds=10)
 # Activities talk to the database: keep retrying through an outage, but never back off so far
 # that a reminder arrives hours late once the database is back.
 ACTIVITY_RETRY = RetryPolicy(
@@ -46,29 +64,61 @@ ACTIVITY_RETRY = RetryPolicy(
 # Events before the unit accepts carry no chain level, even if acceptance races with them.
 _BEFORE_CHAIN = (EventKind.REGISTERED, EventKind.ASSIGNED, EventKind.TRANSFERRED)
 
+_Result = TypeVar("_Result")
+
+
+@dataclass
+class _Step:
+    """A step decided and not yet written: its timeline entry and its slips."""
+
+    event: TimelineEvent
+    notices: list[Notice]
+
 
 class Recorder:
     """Writes what the workflow decided; holds no state of its own beyond the run's."""
 
     def __init__(self, run: RunState) -> None:
         self._run = run
+        # Steps and documents decided and not yet written, in the order they were decided.
+        self._pending: list[_Step | AcceptanceNotice] = []
+        self._closing = False
+
+    async def _look_up(self, name: str, arg: Any, result_type: type[_Result]) -> _Result:
+        """A lookup: a local activity since v3, a plain one on the old path."""
+        result: _Result
+        if self._run.answers_at_decision:
+            result = await workflow.execute_local_activity(
+                name,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=LOCAL_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+        else:
+            result = await workflow.execute_activity(
+                name,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+        return result
 
     async def holder(self, role: Role, preferred: str | None = None) -> Person:
         """Who holds ``role`` in the petition's unit *now* (people change posts)."""
         state = self._run.state
-        person: Person = await workflow.execute_activity(
-            FIND_ROLE_HOLDER,
-            RoleLookup(
-                petition_id=state.id,
-                unit_id=state.unit_id or "",
-                role=role,
-                preferred_person_id=preferred,
-            ),
-            result_type=Person,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+        lookup = RoleLookup(
+            petition_id=state.id,
+            unit_id=state.unit_id or "",
+            role=role,
+            preferred_person_id=preferred,
         )
-        return person
+        return await self._look_up(FIND_ROLE_HOLDER, lookup, Person)
+
+    async def plan(self, request: PlanRequest) -> PlannedSteps:
+        """The round's plan (it counts working days from the holiday tables)."""
+        return await self._look_up(PLAN_HANDLING, request, PlannedSteps)
 
     async def record(
         self,
@@ -97,12 +147,64 @@ class Recorder:
                 accept_days=self._run.policy.accept_days,
             )
         self.upsert_search_attributes()
+        if self._run.answers_at_decision:
+            self._pending.append(_Step(event, slips))
+            return
         await workflow.execute_activity(
             RECORD_STEP,
             StepRecord(state=state, event=event, notices=slips),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
+
+    async def write_document(self, notice: AcceptanceNotice) -> None:
+        """四告知's written notice, after the steps decided before it."""
+        if self._run.answers_at_decision:
+            self._pending.append(notice)
+            return
+        await self._write(notice)
+
+    async def _write(self, notice: AcceptanceNotice) -> None:
+        await workflow.execute_activity(
+            WRITE_ACCEPTANCE_NOTICE,
+            notice,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+
+    # ------------------------------------------------------------------ the projector (v3)
+    async def project(self) -> None:
+        """Write what was decided, in order, until ``close``: consecutive steps in one
+        ``record_step`` with the petition's state as it is now (without its timeline: the
+        steps carry their own entries), a document on its own."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._pending) or self._closing)
+            if not self._pending:
+                return
+            head = self._pending.pop(0)
+            if isinstance(head, AcceptanceNotice):
+                await self._write(head)
+                continue
+            steps = [head]
+            while self._pending and isinstance(nxt := self._pending[0], _Step):
+                steps.append(nxt)
+                self._pending.pop(0)
+            record = StepRecord(
+                state=self._run.state.model_copy(update={"timeline": []}),
+                event=steps[-1].event,
+                earlier=[s.event for s in steps[:-1]],
+                notices=[n for s in steps for n in s.notices],
+            )
+            await workflow.execute_activity(
+                RECORD_STEP,
+                record,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+
+    def close(self) -> None:
+        """The workflow is about to return: the projector writes what is left, then stops."""
+        self._closing = True
 
     async def tell_petitioner(self, key: str, message: str) -> None:
         """告知: a slip to the petitioner; their contact details stay in the store."""

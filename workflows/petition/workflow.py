@@ -1,15 +1,19 @@
 """PetitionWorkflow: owns one petition's clock through the closed loop (闭环):
 登记 → 交办 → 受理 (or 不予受理 / 转办) → 告知 → 办理 → 答复 → 上传 → 回访, then 复查 and 复核.
 
-It decides; activities act. Every transition is one ``record_step`` activity (read model,
+It decides; activities act. Every transition is written by ``record_step`` (read model,
 timeline and notice outbox in one transaction, deduplicated by step key), so a worker killed at
 any point resumes where it was and never sends a slip twice. Officers' actions are updates whose
 validators ask ``domain.lifecycle`` what the stage allows, so the API can answer 409 and
-nothing changes. The main line is here; intake, the handling chain, aftercare and the recorder
-are the classes beside it.
+nothing changes. An update answers within the workflow task that applies it: the lookups it
+waits for are local activities, and since v3 what it leads to is written after it answered
+(the recorder's projector). The main line is here; intake, the handling
+chain, aftercare and the recorder are the classes beside it.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -42,12 +46,18 @@ from workflows.petition.intake import Intake
 from workflows.petition.recorder import Recorder
 from workflows.petition.state import RunState
 
+# v3: updates answer at the decision, projections follow in order, lookups are local.
+ANSWER_AT_DECISION = "answer-at-decision"
+
 
 @workflow.defn(name="PetitionWorkflow")
 class PetitionWorkflow:
     @workflow.init
     def __init__(self, start: PetitionStart) -> None:
         self._run = RunState.begin(start)
+        # Decided once, before any update is handled: a history without the marker replays
+        # the old path to its end.
+        self._run.answers_at_decision = workflow.patched(ANSWER_AT_DECISION)
         self._recorder = Recorder(self._run)
         self._intake = Intake(self._run, self._recorder)
         self._chain = HandlingChain(self._run, self._recorder)
@@ -57,6 +67,9 @@ class PetitionWorkflow:
     @workflow.run
     async def run(self, start: PetitionStart) -> PetitionState:
         run = self._run
+        projector = (
+            asyncio.create_task(self._recorder.project()) if run.answers_at_decision else None
+        )
         await self._recorder.record(EventKind.REGISTERED, person=None, at=start.registered_at)
         if run.state.stage == Stage.REGISTERED:
             await self._intake.await_assignment()
@@ -69,8 +82,11 @@ class PetitionWorkflow:
         if run.handling:
             while await self._handling_round():
                 pass
-        # Let every handler return its answer before the workflow closes.
+        # Let every handler return its answer, and everything be written, before it closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if projector is not None:
+            self._recorder.close()
+            await projector
         return run.state
 
     async def _handling_round(self) -> bool:
