@@ -1,19 +1,24 @@
 """The audit trail (审计): every command through the API — accepted, refused or invalid — is
 written once, after its answer is known, with who gave it and in which role. Reads are recorded
 when refused (401, 403, 404) — an attempt to see what one may not is on record too — and
-when they open a petitioner's file."""
+when they open a petitioner's file (查阅记录). Read rows are written in batches a moment later
+(``ReadTrail``), so that reading never queues for the database's write lock."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Auditor
@@ -56,6 +61,65 @@ def _outcome(status: int, method: str) -> str:
     if status in (400, 404, 413, 422):
         return "invalid"
     return "failed"
+
+
+class ReadTrail:
+    """Read rows (查阅记录) queued and written together every ``FLUSH_SECONDS``, and at once
+    before the trail is read or the API stops. A crash loses at most that moment of read rows;
+    commands are never queued."""
+
+    FLUSH_SECONDS = 0.5
+    # Should the database stay unwritable, keep this many rows waiting, then drop the oldest
+    # (logged): memory is not the place to outlive an outage.
+    MAX_WAITING = 10_000
+
+    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+        self._sessions = sessions
+        self._waiting: list[AuditEntry] = []
+        self._lock = asyncio.Lock()
+
+    def add(self, entry: AuditEntry) -> None:
+        self._waiting.append(entry)
+        if len(self._waiting) > self.MAX_WAITING:
+            dropped = self._waiting.pop(0)
+            log.error("read audit row dropped (database unwritable): %s", dropped.path)
+
+    async def flush(self) -> None:
+        async with self._lock:
+            batch, self._waiting = self._waiting, []
+            if not batch:
+                return
+            try:
+                async with self._sessions() as session:
+                    session.add_all(batch)
+                    await session.commit()
+            except SQLAlchemyError as exc:
+                log.error("%d read audit rows not written yet: %s", len(batch), exc)
+                self._waiting[:0] = [_fresh(e) for e in batch]
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[ReadTrail]:
+        """Flush every moment while the API runs, and once more when it stops."""
+
+        async def flushing() -> None:
+            while True:
+                await asyncio.sleep(self.FLUSH_SECONDS)
+                await self.flush()
+
+        task = asyncio.create_task(flushing())
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await self.flush()
+
+
+def _fresh(entry: AuditEntry) -> AuditEntry:
+    """A row not yet added to any session (a failed session keeps the ones it was given)."""
+    columns = AuditEntry.__table__.columns.keys()
+    return AuditEntry(**{c: getattr(entry, c) for c in columns if c != "id"})
 
 
 class AuditMiddleware:
@@ -118,6 +182,9 @@ class AuditMiddleware:
             outcome=_outcome(status, scope["method"]),
             detail=detail,
         )
+        if scope["method"] not in COMMANDS:
+            scope["app"].state.read_trail.add(entry)
+            return
         try:
             async with scope["app"].state.services.sessions() as session:
                 session.add(entry)
@@ -152,6 +219,7 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit", response_model=AuditPage)
 async def read_audit(
+    request: Request,
     session: SessionDep,
     _: Auditor,
     petition_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -159,6 +227,8 @@ async def read_audit(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AuditPage:
     """The audit trail, newest first; auditors only. Read-only: no API changes it."""
+    await request.app.state.read_trail.flush()  # the reads just made are on it too
+    await session.commit()  # and a fresh snapshot sees them (the sign-in check began one)
     query = select(AuditEntry)
     count = select(func.count()).select_from(AuditEntry)
     if petition_id is not None:

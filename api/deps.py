@@ -14,6 +14,7 @@ from temporalio.client import Client
 from api.errors import Unavailable
 from core.settings import Settings
 from core.temporal import connect
+from store.db import readers
 
 
 @dataclass
@@ -24,6 +25,11 @@ class Services:
     sessions: async_sessionmaker[Any]
     client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Sessions for requests that only read (GET): on SQLite they never wait for a writer.
+    readers: async_sessionmaker[Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readers = readers(self.sessions)
 
     async def temporal(self) -> Client:
         """Connect on first use: the API starts (and serves reads) while Temporal is down."""
@@ -47,8 +53,13 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_session(services: ServicesDep) -> AsyncIterator[AsyncSession]:
-    async with services.sessions() as session:
+READS = frozenset({"GET", "HEAD"})
+
+
+async def get_session(request: Request, services: ServicesDep) -> AsyncIterator[AsyncSession]:
+    """A read session for a read (no request by GET writes), a writing one otherwise."""
+    sessions = services.readers if request.method in READS else services.sessions
+    async with sessions() as session:
         yield session
 
 

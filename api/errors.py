@@ -47,6 +47,27 @@ class Unavailable(ServiceError):
     status = 503
 
 
+class Pending(ServiceError):
+    """The action was handed to the workflow and its answer did not come in time: it may have
+    been applied. Not an error (202): the outcome is read at ``location``, or the request sent
+    again with the same Idempotency-Key."""
+
+    status = 202
+
+    def __init__(self, petition_id: str, action_id: str) -> None:
+        self.location = f"/api/v1/petitions/{petition_id}/actions/{action_id}"
+        super().__init__(
+            {
+                "status": "pending",
+                "action_id": action_id,
+                "outcome": self.location,
+                "message": f"petition {petition_id} has not answered yet; the action may have "
+                "been applied. Read its outcome, or repeat the request with the same "
+                "Idempotency-Key.",
+            }
+        )
+
+
 class Invalid(ServiceError):
     """A value pydantic cannot check (an unknown unit, handler or leader, a key reused): a 422
     like FastAPI's validation errors, naming the field (``where``: body, query, header), so a
@@ -60,7 +81,8 @@ class Invalid(ServiceError):
 
 async def _answer(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)  # registered for ServiceError only
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+    headers = {"Location": exc.location} if isinstance(exc, Pending) else None
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
 
 
 def answer_in_json(app: FastAPI) -> None:

@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await dispose(sessions)
             raise
         app.state.services = Services(settings=settings, sessions=sessions)
-        yield
+        async with audit.ReadTrail(sessions).running() as app.state.read_trail:
+            yield
         await dispose(sessions)
 
     app = FastAPI(

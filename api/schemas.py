@@ -181,6 +181,19 @@ class ErrorPublic(BaseModel):
     detail: str
 
 
+class PendingDetail(BaseModel):
+    status: str = Field(examples=["pending"])
+    action_id: str = Field(description="the action's id (the Temporal update id)")
+    outcome: str = Field(description="where to read the outcome (also the Location header)")
+    message: str
+
+
+class PendingPublic(BaseModel):
+    """An action handed to the workflow whose answer did not come in time (202)."""
+
+    detail: PendingDetail
+
+
 class DocumentPublic(BaseModel):
     kind: str
     key: str

@@ -37,7 +37,10 @@ def make_engine(database_url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers (``readers``) begin deferred: in WAL mode they read a snapshot and never
+            # wait for the writer, nor make it wait.
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_pre_ping=True)
@@ -45,6 +48,18 @@ def make_engine(database_url: str) -> AsyncEngine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+READ_ONLY = "petitionflow_read_only"
+
+
+def readers(sessions: async_sessionmaker[Any]) -> async_sessionmaker[Any]:
+    """Sessions on the same connections for work that only reads (GET requests, lookups). On
+    SQLite they do not take the write lock up front, so reads do not queue behind writes; a
+    reader that writes anyway fails with "database is locked" instead of waiting. Elsewhere
+    they are the same sessions."""
+    engine: AsyncEngine = sessions.kw["bind"]
+    return make_sessionmaker(engine.execution_options(**{READ_ONLY: True}))
 
 
 async def dispose(sessions: async_sessionmaker[Any]) -> None:

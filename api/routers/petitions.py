@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response, status
+from fastapi import APIRouter, Body, Header, Path, Query, Response, status
 from pydantic import BaseModel
 
 from api import service
@@ -24,6 +24,7 @@ from api.schemas import (
     ExtensionDecisionIn,
     NoticePublic,
     OwnerIn,
+    PendingPublic,
     PetitionCreate,
     PetitionPage,
     PetitionPublic,
@@ -54,7 +55,14 @@ REFUSED: Responses = {
     409: {"model": ErrorPublic, "description": "the petition's stage refuses the action"}
 }
 UNAVAILABLE: Responses = {503: {"model": ErrorPublic, "description": "workflow engine unavailable"}}
-ACTION: Responses = {**NOT_FOUND, **FORBIDDEN, **REFUSED, **UNAVAILABLE}
+PENDING: Responses = {
+    202: {
+        "model": PendingPublic,
+        "description": "no answer in time: the action may have been applied; its outcome is at "
+        "`Location` (GET), or repeat the request with the same Idempotency-Key",
+    }
+}
+ACTION: Responses = {**PENDING, **NOT_FOUND, **FORBIDDEN, **REFUSED, **UNAVAILABLE}
 
 Readable = Annotated[Case, petition_for()]
 
@@ -134,8 +142,8 @@ async def list_petitions(
 
 @router.get("/{petition_id}", response_model=PetitionPublic, responses=NOT_FOUND)
 async def get_petition(case: Readable) -> PetitionPublic:
-    """The live state: stage, level, who is accountable, every deadline with its reason, and
-    the timeline."""
+    """The petition's state: stage, level, who is accountable, every deadline with its reason,
+    and the timeline — from the read model, which follows the workflow within a moment."""
     return await service.detail(case)
 
 
@@ -151,6 +159,30 @@ async def list_documents(case: Readable) -> list[DocumentPublic]:
     return await service.documents(case)
 
 
+@router.get(
+    "/{petition_id}/actions/{action_id}",
+    response_model=PetitionPublic,
+    responses={**PENDING, **NOT_FOUND, **REFUSED, **UNAVAILABLE},
+)
+async def action_outcome(
+    case: Readable,
+    action_id: Annotated[
+        str,
+        Path(pattern=service.ACTION_ID_PATTERN, description="as a 202 answer named it"),
+    ],
+) -> PetitionPublic:
+    """The outcome of an action answered 202: the state it led to (200), the workflow's
+    refusal (409), still pending (202), or 404 when it never arrived (send it again)."""
+    return await service.outcome(case, action_id)
+
+
+def _done(case: Case, response: Response, answer: PetitionPublic) -> PetitionPublic:
+    """An action's answer, with its id (Action-Id) to read its outcome again under."""
+    if case.action_id is not None:
+        response.headers["Action-Id"] = case.action_id
+    return answer
+
+
 # The actions. Each is the path's petition as the case for the action (404 outside the
 # reader's reach, 403 naming the rule), the body as parsed, and the service's answer.
 
@@ -158,12 +190,13 @@ async def list_documents(case: Readable) -> list[DocumentPublic]:
 @router.post("/{petition_id}/accept", response_model=PetitionPublic, responses=ACTION)
 async def accept_petition(
     case: Annotated[Case, petition_for(Action.ACCEPT)],
+    response: Response,
     body: Annotated[AcceptRequest | None, Body()] = None,
 ) -> PetitionPublic:
     """受理: the unit accepts; the case handler is accountable for week one and the petitioner
     gets the written notice (四告知). ``handler_id`` (optional) names one of the unit's
     handlers; by default its first handler."""
-    return await service.accept(case, body or AcceptRequest())
+    return _done(case, response, await service.accept(case, body or AcceptRequest()))
 
 
 @router.post(
@@ -172,11 +205,13 @@ async def accept_petition(
     responses={**ACTION, 403: {"model": ErrorPublic, "description": "not the unit's head"}},
 )
 async def decide_extension(
-    body: ExtensionDecisionIn, case: Annotated[Case, petition_for(Action.DECIDE_EXTENSION)]
+    body: ExtensionDecisionIn,
+    case: Annotated[Case, petition_for(Action.DECIDE_EXTENSION)],
+    response: Response,
 ) -> PetitionPublic:
     """The unit head approves (deadlines and the chain move; the petitioner is told) or
     refuses the extension. The approver is the signed-in head of the petition's unit."""
-    return await service.decide_extension(case, body)
+    return _done(case, response, await service.decide_extension(case, body))
 
 
 Act = Callable[[Case, Any], Awaitable[PetitionPublic]]
@@ -203,12 +238,13 @@ def _plain_action(
     """The endpoint of one row: FastAPI reads the body's type and the case's dependency from
     the annotations, so they are set here, from the row, instead of written out nine times."""
 
-    async def endpoint(body: BaseModel, case: Case) -> PetitionPublic:
-        return await call(case, body)
+    async def endpoint(body: BaseModel, case: Case, response: Response) -> PetitionPublic:
+        return _done(case, response, await call(case, body))
 
     endpoint.__annotations__ = {
         "body": request,
         "case": Annotated[Case, petition_for(action)],
+        "response": Response,
         "return": PetitionPublic,
     }
     endpoint.__name__ = endpoint.__qualname__ = name

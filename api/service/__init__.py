@@ -2,21 +2,31 @@
 the transaction, the workflow's start, query or update, and the view the reader may see. The
 JSON routers parse, call one of these and return; a later HTML front calls the same functions
 and declares the same ``petition_for`` dependency. Refusals are the exceptions of api.errors
-(NotFound, NotAllowed, Refused, Unavailable, Invalid), never an HTTP answer.
+(NotFound, NotAllowed, Refused, Pending, Unavailable, Invalid), never an HTTP answer.
 
 - case.py: the petition as one reader asks for it (``Case``, ``petition_for``, ``reachable``);
 - intake.py: ``register``;
 - read.py: ``search``, ``detail``, ``notices``, ``documents``;
-- act.py: ``act`` and the actions that need the directory first (``assign``, ``transfer``,
-  ``accept``, ``decide_extension``, ``set_owner``);
+- act.py: ``act``, ``outcome`` (of an action answered Pending) and the actions that need the
+  directory first (``assign``, ``transfer``, ``accept``, ``decide_extension``, ``set_owner``);
 - views.py: the one mapper to the public view, masking included."""
 
-from api.service.act import accept, act, assign, decide_extension, set_owner, transfer
+from api.service.act import (
+    ACTION_ID_PATTERN,
+    accept,
+    act,
+    assign,
+    decide_extension,
+    outcome,
+    set_owner,
+    transfer,
+)
 from api.service.case import Case, PetitionId, petition_for, reachable
 from api.service.intake import Registered, register
 from api.service.read import detail, documents, notices, search
 
 __all__ = [
+    "ACTION_ID_PATTERN",
     "Case",
     "PetitionId",
     "Registered",
@@ -27,6 +37,7 @@ __all__ = [
     "detail",
     "documents",
     "notices",
+    "outcome",
     "petition_for",
     "reachable",
     "register",

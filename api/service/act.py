@@ -1,8 +1,16 @@
 """Acting on a petition: each action becomes the workflow's update, after the checks only the
-directory can make; the workflow's refusal comes back in its own words."""
+directory can make; the workflow's refusal comes back in its own words.
+
+Every action has an id (``action_id``): the client's Idempotency-Key made the Temporal update
+id, so a retried request gets the first answer, or a fresh one. An answer that does not come in
+time is no failure: the action may well have been applied, so the caller is told where to read
+its outcome (Pending, 202) rather than that the engine is unavailable."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from pydantic import BaseModel
@@ -10,7 +18,15 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeou
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import Invalid, NotAllowed, Refused, Unavailable
+from api.errors import (
+    Invalid,
+    NotAllowed,
+    NotFound,
+    Pending,
+    Refused,
+    ServiceError,
+    Unavailable,
+)
 from api.schemas import AssignIn, ExtensionDecisionIn, OwnerIn, PetitionPublic, TransferIn
 from api.service.case import Case, responsible_unit
 from api.service.views import petition_public
@@ -46,33 +62,75 @@ UPDATES: dict[Action, Any] = {
 }
 
 
+# Action ids are made from the reader and their key, so one reader's key never meets another's.
+_KEYS = uuid.UUID("6f1d1c2e-0a53-4c8e-9a43-3b7f2c1d9e10")
+ACTION_ID_PATTERN = r"^[a-z_]+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+def action_id(case: Case) -> str:
+    """The Temporal update id of the case's action: the same for a retry with the same
+    Idempotency-Key by the same reader, new otherwise."""
+    assert case.action is not None
+    key = case.idempotency_key
+    made = uuid.uuid5(_KEYS, f"{case.reader.username}\n{key}") if key else uuid.uuid4()
+    return f"{case.action.value}-{made}"
+
+
 async def act(case: Case, request: BaseModel) -> PetitionPublic:
     """Give the petition's workflow the case's action with ``request`` and answer with the
-    state it leads to. The workflow's refusal is Refused with its own reason; a closed
-    workflow is Refused; no answer in time is Unavailable."""
+    state it leads to (the workflow's own, as the update returned it). The workflow's refusal
+    is Refused with its own reason; a closed workflow is Refused; no answer in time is Pending
+    (the outcome is read later under the action's id); Unavailable only when Temporal cannot
+    be reached."""
     assert case.action is not None, "a case to act on names its action"
     row = await case.petition()
     handle = await case.workflow()
+    update_id = case.action_id = action_id(case)
+    update = handle.execute_update(
+        UPDATES[case.action], request, id=update_id, rpc_timeout=case.rpc_timeout
+    )
+    # The workflow has closed: the petition is finished, nothing more can happen.
+    closed = Refused(f"petition {row.id} is closed ({row.stage})")
+    return petition_public(row, case.reader, await _answer(case, update_id, update, closed))
+
+
+async def outcome(case: Case, update_id: str) -> PetitionPublic:
+    """What became of an action answered Pending: the state it led to (it was applied), its
+    refusal (Refused), still Pending, or NotFound when the engine knows no such action on this
+    petition (it never arrived: send it again with the same Idempotency-Key)."""
+    row = await case.petition()
+    handle = await case.workflow()
+    result = handle.get_update_handle(update_id, result_type=PetitionState).result(
+        rpc_timeout=case.rpc_timeout
+    )
+    unknown = NotFound(
+        f"no action {update_id} on petition {row.id} is known to the workflow engine: it was "
+        "not applied (or the petition has closed since)"
+    )
+    return petition_public(row, case.reader, await _answer(case, update_id, result, unknown))
+
+
+async def _answer(
+    case: Case, update_id: str, answer: Awaitable[Any], not_found: ServiceError
+) -> PetitionState:
+    """The update's answer within the RPC timeout, or why not: its refusal (Refused), no
+    answer in time (Pending, not a failure), ``not_found``, or Temporal unreachable."""
     try:
-        state: PetitionState = await handle.execute_update(
-            UPDATES[case.action], request, rpc_timeout=case.rpc_timeout
+        state: PetitionState = await asyncio.wait_for(
+            answer, timeout=case.rpc_timeout.total_seconds()
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         raise Refused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from exc
-    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-        raise Unavailable(
-            f"petition {row.id} did not answer in time; check its state before retrying"
-        ) from exc
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
+        raise Pending(case.petition_id, update_id) from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            # The workflow has closed: the petition is finished, nothing more can happen.
-            raise Refused(f"petition {row.id} is closed ({row.stage})") from exc
+            raise not_found from exc
+        if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            raise Pending(case.petition_id, update_id) from exc
         raise Unavailable(f"workflow engine unavailable: {exc.message}") from exc
-    await case.session.refresh(row)
-    # End the read at once: on SQLite an open transaction holds the lock.
-    await case.session.commit()
-    return petition_public(row, case.reader, state)
+    return state
 
 
 async def assign(case: Case, body: AssignIn) -> PetitionPublic:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Path
+from fastapi import Depends, Header, Path
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowHandle
 
@@ -62,6 +62,11 @@ class Case:
     reader: Principal
     petition_id: str
     action: Action | None = None
+    # The client's key for this action (Idempotency-Key): a retry with it gets the first answer.
+    idempotency_key: str | None = None
+    # The action's id once given to the workflow (the Temporal update id): answered in the
+    # Action-Id header, so the outcome can be read again under it.
+    action_id: str | None = field(default=None, init=False)
     _row: Petition | None = field(default=None, init=False, repr=False)
 
     async def petition(self) -> Petition:
@@ -86,17 +91,38 @@ class Case:
 
 
 PetitionId = Annotated[str, Path(description="petition number, e.g. XF-2026-000123")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="the client's own key for this action (printable ASCII): a retry with the "
+        "same key gets the first answer instead of acting again",
+    ),
+]
 
 
 def petition_for(action: Action | None = None) -> Any:
     """The dependency an endpoint on one petition declares (in the spirit of Netflix Dispatch's
     ``CurrentCase``): the petition of the path's ``petition_id`` as the signed-in reader asks
     for it, for ``action`` — NotFound (404) outside their reach, NotAllowed (403) naming the
-    rule, when the endpoint first uses it (``Case.petition``)."""
+    rule, when the endpoint first uses it (``Case.petition``). An action also takes the
+    request's Idempotency-Key."""
 
     def case(
         petition_id: PetitionId, session: SessionDep, services: ServicesDep, reader: CurrentUser
     ) -> Case:
         return Case(session, services, reader, petition_id, action)
 
-    return Depends(case)
+    def action_case(
+        petition_id: PetitionId,
+        session: SessionDep,
+        services: ServicesDep,
+        reader: CurrentUser,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Case:
+        return Case(session, services, reader, petition_id, action, idempotency_key)
+
+    return Depends(case if action is None else action_case)

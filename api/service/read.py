@@ -1,25 +1,19 @@
-"""Reading petitions: the list from the read model; one petition's live state (the workflow
-when it answers), its slips and its written documents."""
+"""Reading petitions, all from the read model: the list, one petition's state, its slips and
+its written documents. Reads never ask the workflow engine: they stay fast while it is busy,
+and answer while it is down."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError
 
-from api.errors import Unavailable
 from api.schemas import DocumentPublic, NoticePublic, PetitionPage, PetitionPublic
 from api.service.case import Case
 from api.service.views import document_public, notice_public, petition_public, petition_summary
 from domain.access import Principal
-from domain.contracts import PetitionState, TimelineEvent
+from domain.contracts import TimelineEvent
 from store import petitions
-from workflows.petition import PetitionWorkflow
-
-log = logging.getLogger("petitionflow.api")
 
 
 async def search(
@@ -44,23 +38,11 @@ async def search(
 
 
 async def detail(case: Case) -> PetitionPublic:
-    """The live state: stage, level, who is accountable, every deadline with its reason and
-    the timeline — from the workflow when it answers, else from the read model (same shape,
-    at most one step behind)."""
+    """The petition's state: stage, level, who is accountable, every deadline with its reason
+    and the timeline — from the read model alone, in the one read that also checks access.
+    It follows the workflow within a moment (each step is written right after it is
+    decided); the answer to an action is the workflow's own state at once."""
     row = await case.petition()
-    live: PetitionState | None = None
-    if row.workflow_started:
-        try:
-            handle = await case.workflow()
-            live = await handle.query(PetitionWorkflow.state, rpc_timeout=case.rpc_timeout)
-        except (RPCError, WorkflowQueryFailedError, Unavailable) as exc:
-            log.info(
-                "petition %s: live query failed (%s); answering from the read model",
-                case.petition_id,
-                exc,
-            )
-    if live is not None:
-        return petition_public(row, case.reader, live)
     timeline = [
         TimelineEvent.model_validate(e, from_attributes=True)
         for e in await petitions.timeline(case.session, case.petition_id)

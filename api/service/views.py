@@ -6,6 +6,7 @@ who need not reach them (domain.access)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from api.schemas import (
@@ -16,7 +17,7 @@ from api.schemas import (
     PetitionSummary,
 )
 from domain.access import Principal, mask_id_number, mask_phone, sees_contact_details
-from domain.contracts import PetitionState, TimelineEvent
+from domain.contracts import Deadline, PetitionState, TimelineEvent
 from store.models import Document, Notice, Petition
 
 # What the workflow decides and the read model projects, by the same names on both: the
@@ -78,8 +79,20 @@ def petition_public(
         petitioner=petitioner_public(row, reader),
         timeline=list(timeline if live is None else live.timeline),
     )
+    if live is None:
+        view["deadlines"] = as_of_now(row.deadlines)
     # from_attributes: the workflow's people (Person) become AccountablePublic by field name.
     return PetitionPublic.model_validate(view, from_attributes=True)
+
+
+def as_of_now(deadlines: Sequence[dict[str, Any]]) -> list[Deadline]:
+    """The projected deadlines, each ``passed`` as of now: a projection is written at a step,
+    and a deadline may pass between steps."""
+    now = datetime.now(UTC)
+    return [
+        d.model_copy(update={"passed": d.passed or d.due_at <= now})
+        for d in (Deadline.model_validate(raw) for raw in deadlines)
+    ]
 
 
 def petition_summary(row: Petition) -> PetitionSummary:

@@ -17,9 +17,9 @@ from tests.helpers.temporal import temporal_address
 @pytest.fixture
 def api(dev_env: WorkflowEnvironment, tmp_path: Path, store_url: str) -> ApiFactory:
     """Start the API with settings ``overrides`` (on a copy of the migrated template, SQLite
-    and PostgreSQL); once per test."""
+    and PostgreSQL) and a worker (unless ``worker=False``); once per test."""
 
-    def running(**overrides: Any) -> AbstractAsyncContextManager[ApiClient]:
+    def running(worker: bool = True, **overrides: Any) -> AbstractAsyncContextManager[ApiClient]:
         settings = make_settings(
             tmp_path,
             **{
@@ -28,6 +28,6 @@ def api(dev_env: WorkflowEnvironment, tmp_path: Path, store_url: str) -> ApiFact
                 **overrides,
             },
         )
-        return serve_api(dev_env.client, settings)
+        return serve_api(dev_env.client, settings, worker=worker)
 
     return running

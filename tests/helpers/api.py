@@ -3,6 +3,7 @@ API test makes: register a petition, act on it, read it."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import AsyncIterator, Callable
@@ -61,14 +62,17 @@ ApiFactory = Callable[..., AbstractAsyncContextManager[ApiClient]]
 
 
 @asynccontextmanager
-async def serve_api(client: Client, settings: Settings) -> AsyncIterator[ApiClient]:
+async def serve_api(
+    client: Client, settings: Settings, *, worker: bool = True
+) -> AsyncIterator[ApiClient]:
     """The API of ``settings`` (its database a copy of the migrated template) and a worker on
-    its task queue, with a client signed in as the bureau."""
+    its task queue (unless ``worker`` is False: the test starts one itself, ``worker_for``),
+    with a client signed in as the bureau."""
     sessions = await open_store(settings)
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
-        worker_for(client, settings, sessions),
+        worker_for(client, settings, sessions) if worker else contextlib.nullcontext(),
         ApiClient(
             transport=httpx.ASGITransport(app=app), base_url="http://petitionflow.test"
         ) as http,
