@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.documents import beijing, render
+from activities.metrics import observe_step_lag
 from activities.upload import ReplyUpload, UpstreamRejected, UpstreamSystem
 from domain.calendar import DayCount, china_calendar
 from domain.contracts import (
@@ -192,4 +193,5 @@ class PetitionActivities:
                     notice.recipient.role,
                     notice.text,
                 )
+        observe_step_lag(record.event.kind, record.event.at, written=bool(written))
         return bool(written)

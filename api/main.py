@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from api import audit, auth
+from api import audit, auth, metrics
 from api.deps import Services
 from api.errors import answer_in_json
 from api.routers import directory, petitions, units
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router, prefix="/api/v1", dependencies=signed_in)
     app.add_middleware(audit.AuditMiddleware)
     app.include_router(petitions.router, prefix="/api/v1", dependencies=signed_in)
+    metrics.install(app)  # after the audit middleware: outside it, timing it too
 
     answer_in_json(app)
 

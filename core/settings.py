@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     temporal_ui_port: int = 8233
+    # Where the worker serves its metrics for Prometheus (the Temporal SDK's own and the
+    # escalation lag) at http://<address>/metrics; empty turns them off. Loopback for `make run`;
+    # a container binds 0.0.0.0:9464 so Prometheus can reach it (docker-compose.yml).
+    worker_metrics_address: str = "127.0.0.1:9464"
     data_dir: Path = PROJECT_DIR / "var"
     # The policy book (policy.yaml): the default, and overrides per unit and per category.
     policy_file: Path = PROJECT_DIR / "policy.yaml"

@@ -4,6 +4,7 @@ them speak the same data converter: pydantic, with every payload encrypted."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -14,6 +15,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.codec import EncryptionCodec
@@ -40,11 +42,30 @@ def data_converter(settings: Settings) -> DataConverter:
     )
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """``runtime``: the SDK runtime the client and its workers run on (the default one unless
+    given), e.g. ``metrics_runtime``'s, whose metrics a worker on this client serves."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        runtime=runtime,
+    )
+
+
+def metrics_runtime(
+    bind_address: str, histogram_buckets: Mapping[str, Sequence[float]] | None = None
+) -> Runtime:
+    """An SDK runtime serving its metrics for Prometheus at ``http://<bind_address>/metrics``:
+    the SDK's own (``temporal_*``: polls, task latencies, failures) and those the activities
+    make through ``activity.metric_meter()``, with ``histogram_buckets`` by metric name. Raises
+    ValueError when the address cannot be bound. Each runtime has its own threads: one a process."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(
+                bind_address=bind_address, histogram_bucket_overrides=histogram_buckets
+            )
+        )
     )
 
 

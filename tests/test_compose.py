@@ -184,3 +184,47 @@ def test_depends_on_references_existing_services(services: dict[str, dict[str, A
     assert "postgres" in _depends_on(services["temporal"])
     for name in APP_SERVICES:
         assert {"postgres", "temporal"} <= set(_depends_on(services[name]))
+
+
+def _scrape_targets(config: dict[str, Any]) -> dict[str, tuple[str, set[str], int]]:
+    """Each scrape job of a Prometheus config: (metrics path, the names it looks up, port)."""
+    targets: dict[str, tuple[str, set[str], int]] = {}
+    for job in config["scrape_configs"]:
+        (lookup,) = job["dns_sd_configs"]
+        targets[job["job_name"]] = (
+            job.get("metrics_path", "/metrics"),
+            set(lookup["names"]),
+            int(lookup["port"]),
+        )
+    return targets
+
+
+def test_prometheus_is_optional_and_scrapes_api_and_worker(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    prometheus = services["prometheus"]
+    # Only with `--profile monitoring`: a plain `docker compose up` runs without it.
+    assert prometheus.get("profiles") == ["monitoring"]
+    for name, spec in services.items():
+        assert "prometheus" not in _depends_on(spec), f"{name} must run without Prometheus"
+    mounts = {
+        str(volume).split(":")[1]: str(volume).split(":")[0]
+        for volume in prometheus.get("volumes") or []
+    }
+    config_file = _command(prometheus)[0].removeprefix("--config.file=")
+    assert config_file in mounts, "the config Prometheus reads is not mounted"
+    config_path = PROJECT_ROOT / mounts[config_file]
+    assert config_path.is_file()
+    targets = _scrape_targets(yaml.safe_load(config_path.read_text(encoding="utf-8")))
+
+    api_command = _command(services["api"])
+    api_port = int(api_command[api_command.index("--port") + 1])
+    worker_address = _environment(services["worker"])["PETITIONFLOW_WORKER_METRICS_ADDRESS"]
+    host, _, worker_port = worker_address.rpartition(":")
+    assert host == "0.0.0.0", "the worker's metrics must be reachable from the Prometheus container"
+    assert sorted(targets.values()) == [
+        ("/metrics", {"api"}, api_port),
+        ("/metrics", {"worker"}, int(worker_port)),
+    ]
+    # The API's own settings leave the worker's metrics alone: only the worker serves them.
+    assert "PETITIONFLOW_WORKER_METRICS_ADDRESS" not in _environment(services["api"])

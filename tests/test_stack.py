@@ -5,9 +5,22 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from tests.helpers.blackbox import Stack
 from tests.helpers.county import PETITION
 from tests.helpers.waiting import eventually
+
+
+def lags(exposition: str) -> dict[str, float]:
+    """The escalation-lag histogram's count by step kind."""
+    return {
+        sample.labels["kind"]: sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == "petitionflow_escalation_lag_seconds_count"
+    }
 
 
 async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack) -> None:
@@ -27,6 +40,23 @@ async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack) -> None
             return result
 
         await eventually(state, lambda s: s["level"] == 2, timeout=30)
+
+    # What an operator scrapes (README, "Metrics"): the worker's escalation lag, measured on a
+    # real clock here, and the API's requests by route template.
+    assert f"http://{stack.worker_metrics}/metrics" in text
+    async with httpx.AsyncClient(timeout=30) as plain:
+
+        async def worker_metrics() -> str:
+            return (await plain.get(f"http://{stack.worker_metrics}/metrics")).text
+
+        # Observed just after the notice row is written, which the read above may precede.
+        worker = await eventually(
+            worker_metrics, lambda got: {"reminder", "supervision"} <= lags(got).keys()
+        )
+        api = (await plain.get(f"http://127.0.0.1:{stack.api_port}/metrics")).text
+    assert "temporal_workflow_task_execution_latency" in worker
+    assert 'route="/api/v1/petitions/{petition_id}/accept"' in api
+    assert pid not in api
 
     assert stack.stop() == 0
     text = stack.log.read_text(encoding="utf-8")

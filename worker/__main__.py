@@ -10,7 +10,7 @@ from activities.upload import upstream_from_url
 from core.database import prepare_store
 from core.settings import get_settings
 from core.temporal import connect, ensure_search_attributes
-from worker.runtime import build_worker, sweep_missing_workflows
+from worker.runtime import build_worker, sweep_missing_workflows, worker_runtime
 
 log = logging.getLogger("petitionflow.worker")
 
@@ -26,7 +26,7 @@ async def main() -> None:
             + " (set PETITIONFLOW_DEV_MODE=true for a trial on this machine)"
         )
     sessions = await prepare_store(settings)
-    client = await connect(settings)
+    client = await connect(settings, worker_runtime(settings))
     await ensure_search_attributes(client, settings.temporal_namespace)
     upstream = upstream_from_url(settings.upstream_target(), token=settings.upstream_token)
     worker = build_worker(client, settings.task_queue, sessions, upstream)

@@ -9,12 +9,16 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.metrics import HISTOGRAM_BUCKETS
 from activities.petition import PetitionActivities
 from activities.upload import UpstreamSystem
+from core.settings import Settings
 from core.starter import ensure_started, start_input
+from core.temporal import metrics_runtime
 from store import petitions
 from workflows.petition import PetitionWorkflow
 
@@ -80,3 +84,20 @@ async def sweep_missing_workflows(
         except (RPCError, SQLAlchemyError) as exc:
             log.warning("could not start missing workflows yet: %s", exc)
         await asyncio.sleep(SWEEP_SECONDS)
+
+
+def worker_runtime(settings: Settings) -> Runtime | None:
+    """The SDK runtime serving the worker's metrics where the settings say; None (the default
+    runtime, no metrics) when they are off or the address cannot be bound. A port taken (a
+    second worker on the machine with the same setting) costs the metrics, not the escalations:
+    the worker still runs, and says so."""
+    address = settings.worker_metrics_address
+    if not address:
+        return None
+    try:
+        runtime = metrics_runtime(address, HISTOGRAM_BUCKETS)
+    except ValueError as exc:
+        log.error("no worker metrics on %s: %s", address, exc)
+        return None
+    log.info("worker metrics at http://%s/metrics", address)
+    return runtime

@@ -163,7 +163,13 @@ def run(settings: Settings) -> int:
             "\npetitionflow is up (Ctrl-C stops everything)\n"
             f"  API            {api}/api/v1\n"
             f"  API docs       {api}/docs\n"
-            f"  Temporal UI    http://{host}:{settings.temporal_ui_port}\n"
+            f"  API metrics    {api}/metrics\n"
+            + (
+                f"  worker metrics http://{settings.worker_metrics_address}/metrics\n"
+                if settings.worker_metrics_address
+                else ""
+            )
+            + f"  Temporal UI    http://{host}:{settings.temporal_ui_port}\n"
             f"  Temporal gRPC  {host}:{port}\n"
             f"  policy day     {settings.day_seconds:g} s   data in {data_dir}\n"
             + (

