@@ -104,6 +104,12 @@ async def timed(
     return timings, answers
 
 
+def machine() -> str:
+    """The cores and their load: figures of a shared machine mean little without it."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} cores, load average {one:.1f} (1 min) {five:.1f} (5 min)"
+
+
 def rss_mb(pid: int) -> float:
     """A process's resident memory (VmRSS of /proc/<pid>/status) in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -265,6 +271,7 @@ async def stack(
             # Migrated and seeded here, before the worker and the API race to do it.
             sessions = await prepare_store(settings)
             running = Stack(settings, env, sessions, folder, _environment(settings))
+            print(f"machine: {machine()}", flush=True)
             try:
                 if worker:
                     await running.start_worker()
@@ -272,6 +279,7 @@ async def stack(
                     await running.start_api()
                 yield running
             finally:
+                print(f"machine at the end: {machine()}", flush=True)
                 running.stop()
                 await dispose(sessions)
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.harness import verdict
+from bench.harness import machine, verdict
 from core.database import prepare_store
 from core.settings import Settings
 from store import petitions
@@ -233,6 +233,7 @@ async def main(count: int, runs: int, writes_per_second: float | None) -> None:
         dsn = url.replace("postgresql+asyncpg://", "postgresql://")
         await fill(dsn, count)
         print(f"filled {count:,} petitions in {time.perf_counter() - started:.1f} s")
+        print(f"machine: {machine()}")
         context = multiprocessing.get_context("spawn")
         stop, done = context.Event(), context.Queue()
         writes = context.Process(
