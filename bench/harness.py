@@ -288,7 +288,7 @@ async def stack(
 
 
 async def open_petitions(
-    running: Stack, count: int, *, concurrency: int = 8, report_every: int = 500
+    running: Stack, count: int, *, concurrency: int = 8
 ) -> tuple[list[str], float]:
     """Register ``count`` petitions (a general-track matter for each unit in turn), start their
     workflows and accept them, ``concurrency`` at a time, the way the API does it but without
@@ -297,6 +297,7 @@ async def open_petitions(
     settings, client = running.settings, running.temporal.client
     opened: list[str] = []
     started = time.perf_counter()
+    report_every = max(100, count // 10)
 
     async def open_one(n: int) -> None:
         petition_id = await register_petition(
