@@ -10,7 +10,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint pytest setup clean histories postgres-binaries
+.PHONY: run test lint pytest setup clean histories postgres-binaries bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "petitionflow needs Python >= 3.11")'
@@ -47,6 +47,18 @@ test: $(STAMP) postgres-binaries
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# The benchmarks of bench/, one after another, each starting what it needs (README,
+# "Benchmarks"). Modest sizes by default, so it completes in about half an hour on 2 cores; the
+# issue's full sizes:  make bench BENCH_PETITIONS=10000 BENCH_COUNT=200
+BENCH_COUNT     ?= 100
+BENCH_PETITIONS ?= 500
+BENCH_LIST_ROWS ?= 100000
+bench: $(STAMP) postgres-binaries
+	$(BIN)/python -m bench.intake --count $(BENCH_COUNT)
+	$(BIN)/python -m bench.escalation_lag --petitions $(BENCH_PETITIONS)
+	$(BIN)/python -m bench.worker_memory --petitions $(BENCH_PETITIONS)
+	$(BIN)/python -m bench.list_queries --petitions $(BENCH_LIST_ROWS) --with-writes
 
 # Save the histories of the current workflow version for the replay tests:
 #   make histories VERSION=v2

@@ -1,0 +1,179 @@
+"""Benchmark: escalation lag, how late each planned step's notice lands with many petitions open.
+
+    .venv/bin/python -m bench.escalation_lag [--petitions 10000] [--day-seconds 6]
+                                             [--concurrency 8] [--grace 120]
+
+Starts a Temporal dev server, a throwaway PostgreSQL and the petition worker
+(``python -m worker``) on a compressed policy day (PETITIONFLOW_DAY_SECONDS=--day-seconds: the
+default chain of four weeks and the 30-day deadline pass in 30 policy days). Opens --petitions
+petitions, --concurrency at a time, without HTTP: the intake record through the store, the
+workflow started with core/starter.py and accepted with the workflow's update (bench/harness.py).
+
+Each petition's planned moments are computed as the worker plans them (domain.plan.handling_plan
+from its policy and its acceptance time in the read model), and each step's lag is its notice
+row's ``created_at`` (when the row was written) minus the planned moment. The timeline's ``at``
+would not do: it is the moment the workflow recorded the step, after the holder was looked up.
+Once every step has fallen due (plus --grace seconds at most for the stragglers), prints the
+lag's p50/p99/max per kind of step, of every step, and of the steps planned once every
+petition was open (none opening beside them), and checks that every planned notice is present
+exactly once (by petition and key) and every step is on the timeline once. Targets of issue 9:
+p99 ≤ 1 s (of every step), every planned notice exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bench import harness
+from bench.harness import Stack, percentile, verdict
+from core.starter import start_input
+from domain.plan import PlannedStep, StepKind, handling_plan
+from domain.vocabulary import EventKind, NoticeKind, Track
+from store.models import Notice, Petition, TimelineEvent
+
+LAG_TARGET_SECONDS = 1.0
+CHUNK = 1000  # petitions per query: an IN list PostgreSQL plans quickly
+STEP_EVENTS = {
+    StepKind.REMINDER: EventKind.REMINDER,
+    StepKind.ESCALATION: EventKind.SUPERVISION,
+    StepKind.OVERDUE: EventKind.OVERDUE,
+}
+
+Plans = dict[str, list[PlannedStep]]
+Landed = list[tuple[str, str, int, datetime]]  # petition, key, rows, first written
+
+
+async def planned(running: Stack, ids: list[str]) -> Plans:
+    """Every petition's plan, from its acceptance as the read model has it (waiting for the
+    read model to catch up with the last accepts)."""
+    plans: Plans = {}
+    review_units = running.settings.review_units
+    for n in range(0, len(ids), CHUNK):
+        chunk = ids[n : n + CHUNK]
+        for _ in range(600):
+            async with running.sessions() as session:
+                rows = list(await session.scalars(select(Petition).where(Petition.id.in_(chunk))))
+            if all(row.accepted_at is not None for row in rows) and len(rows) == len(chunk):
+                break
+            await asyncio.sleep(0.1)
+        for row in rows:
+            if row.accepted_at is None:
+                print(f"  {row.id} never shown accepted: left out", flush=True)
+                continue
+            policy = start_input(row, review_units).policy
+            plans[row.id] = handling_plan(policy, Track(row.track), row.accepted_at)
+    return plans
+
+
+async def landed(running: Stack) -> Landed:
+    """(petition, key, rows, first written) of every step notice in the outbox."""
+    kinds = [NoticeKind.REMINDER.value, NoticeKind.SUPERVISION.value, NoticeKind.OVERDUE.value]
+    async with running.sessions() as session:
+        rows = await session.execute(
+            select(Notice.petition_id, Notice.key, func.count(), func.min(Notice.created_at))
+            .where(Notice.kind.in_(kinds))
+            .group_by(Notice.petition_id, Notice.key)
+        )
+        return [(p, k, n, at) for p, k, n, at in rows.all()]
+
+
+async def recorded(running: Stack) -> Counter[tuple[str, str]]:
+    """How many step events each petition's timeline has, by kind."""
+    async with running.sessions() as session:
+        rows = await session.execute(
+            select(TimelineEvent.petition_id, TimelineEvent.kind, func.count())
+            .where(TimelineEvent.kind.in_([kind.value for kind in STEP_EVENTS.values()]))
+            .group_by(TimelineEvent.petition_id, TimelineEvent.kind)
+        )
+        return Counter({(p, k): n for p, k, n in rows.all()})
+
+
+async def wait_for_steps(running: Stack, plans: Plans, grace: float) -> None:
+    """Until every planned notice has landed, or the last planned moment is ``grace`` seconds
+    past; progress every ten seconds."""
+    expected = sum(len(steps) for steps in plans.values())
+    last = max(step.at for steps in plans.values() for step in steps)
+    while True:
+        count = len(await landed(running))
+        late = (datetime.now(UTC) - last).total_seconds()
+        print(
+            f"  {count:,} of {expected:,} step notices written; the last falls due "
+            f"{'in' if late < 0 else 'since'} {abs(late):.0f} s",
+            flush=True,
+        )
+        if count >= expected or late > grace:
+            return
+        await asyncio.sleep(10)
+
+
+def report(plans: Plans, notices: Landed, steps: Counter[Any], all_open: datetime) -> None:
+    found = {(p, k): (n, at) for p, k, n, at in notices}
+    lags: dict[str, list[float]] = defaultdict(list)
+    missing = doubled = 0
+    timeline_wrong = 0
+    for petition_id, plan in plans.items():
+        per_kind: Counter[str] = Counter()
+        for step in plan:
+            per_kind[STEP_EVENTS[step.kind].value] += 1
+            row = found.get((petition_id, step.key))
+            if row is None:
+                missing += 1
+                continue
+            written, at = row
+            doubled += written > 1
+            lag = (at - step.at).total_seconds()
+            lags[step.kind.value].append(lag)
+            if step.at >= all_open:  # the steady state, no petitions opening beside it
+                lags["once open"].append(lag)
+            lags["every step"].append(lag)
+        timeline_wrong += any(steps[(petition_id, kind)] != n for kind, n in per_kind.items())
+    print(f"\n{'step':<12}{'notices':>9}{'p50 s':>9}{'p99 s':>9}{'max s':>9}")
+    for kind, values in sorted(
+        lags.items(), key=lambda item: item[0] in ("every step", "once open")
+    ):
+        print(
+            f"{kind:<12}{len(values):>9,}{percentile(values, 50):>9.2f}"
+            f"{percentile(values, 99):>9.2f}{max(values):>9.2f}"
+        )
+    p99 = percentile(lags["every step"], 99)
+    expected = sum(len(plan) for plan in plans.values())
+    print(
+        f"planned notices {expected:,}: missing {missing:,}, written more than once {doubled:,}; "
+        f"petitions whose timeline lacks or repeats a step: {timeline_wrong:,}"
+    )
+    print(f"target p99 ≤ {LAG_TARGET_SECONDS:g} s: {verdict(p99 <= LAG_TARGET_SECONDS)}")
+    print(f"target every planned notice exactly once: {verdict(not missing and not doubled)}")
+
+
+async def main(count: int, day_seconds: float, concurrency: int, grace: float) -> None:
+    async with harness.stack(postgres=True, day_seconds=day_seconds) as running:
+        print(
+            f"opening {count:,} petitions on PostgreSQL (policy day {day_seconds:g} s), "
+            f"{concurrency} at a time: store + core/starter.py + the accept update",
+            flush=True,
+        )
+        ids, seconds = await harness.open_petitions(running, count, concurrency=concurrency)
+        all_open = datetime.now(UTC)
+        print(f"opened {len(ids):,} in {seconds:.0f} s ({len(ids) / seconds:.1f}/s)", flush=True)
+        plans = await planned(running, ids)
+        started = time.perf_counter()
+        await wait_for_steps(running, plans, grace)
+        print(f"waited {time.perf_counter() - started:.0f} s for the steps", flush=True)
+        report(plans, await landed(running), await recorded(running), all_open)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--petitions", type=int, default=10_000)
+    parser.add_argument("--day-seconds", type=float, default=6.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--grace", type=float, default=120.0)
+    args = parser.parse_args()
+    harness.run(main(args.petitions, args.day_seconds, args.concurrency, args.grace))

@@ -1,0 +1,333 @@
+"""What every benchmark starts, in one place: a Temporal dev server, a read model (a SQLite file
+or a throwaway PostgreSQL), the petition worker (``python -m worker``) and the API (uvicorn) as
+processes of their own, as ``make run`` starts them; plus opening petitions in bulk, a
+process's memory and percentiles. Benchmarks print figures; nothing here asserts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from core.database import prepare_store
+from core.settings import PROJECT_DIR, Settings
+from core.starter import ensure_started, start_input
+from core.temporal import data_converter, ensure_search_attributes
+from domain.contracts import AcceptRequest
+from store import petitions
+from store.db import dispose
+from tests.helpers.ports import free_port
+from tests.helpers.postgres import new_database, postgres_cluster
+from tests.helpers.settings import binary
+from tests.helpers.store import register_petition
+from tests.helpers.temporal import temporal_address
+from workflows.petition import PetitionWorkflow
+
+T = TypeVar("T")
+
+# The demo county's responsible units (store/demo_county.yaml): petitions are spread over them,
+# and each is accepted by the unit's first case handler, "<unit>-h1".
+UNITS = ["dongguan", "xihe", "chengnan", "kaifaqu", "renshe", "zhujian", "ziranziyuan"]
+STARTUP_SECONDS = 120
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Timings:
+    """Latencies (ms) of the calls that answered, and the failures counted by status or error."""
+
+    ms: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def p(self, q: float) -> float:
+        return percentile(self.ms, q)
+
+    def error_text(self) -> str:
+        return ", ".join(f"{n}×{what}" for what, n in sorted(self.errors.items())) or "0"
+
+
+async def timed(
+    items: Iterable[T],
+    concurrency: int,
+    call: Callable[[T], Awaitable[Any]],
+    timings: Timings | None = None,
+) -> tuple[Timings, list[Any]]:
+    """Run ``call`` on every item, ``concurrency`` at a time; time each call. A call answering an
+    httpx response counts as an error unless it is 2xx; an exception counts by its type. Returns
+    the timings and the answers of the calls that succeeded, in completion order."""
+    timings = timings or Timings()
+    answers: list[Any] = []
+    pending = iter(items)
+
+    async def lane() -> None:
+        for item in pending:
+            started = time.perf_counter()
+            try:
+                answer = await call(item)
+            except Exception as exc:  # a benchmark counts failures, it does not stop on them
+                timings.errors[type(exc).__name__] += 1
+                continue
+            elapsed = (time.perf_counter() - started) * 1000
+            if isinstance(answer, httpx.Response) and not answer.is_success:
+                timings.errors[str(answer.status_code)] += 1
+                continue
+            timings.ms.append(elapsed)
+            answers.append(answer)
+
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return timings, answers
+
+
+def machine() -> str:
+    """The cores and their load: figures of a shared machine mean little without it."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} cores, load average {one:.1f} (1 min) {five:.1f} (5 min)"
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory (VmRSS of /proc/<pid>/status) in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+# --------------------------------------------------------------------------- the stack
+
+
+@dataclass
+class Stack:
+    """What ``stack`` started: the settings its processes share, the dev server (its client
+    speaks the petitions' data converter), the store's sessions and the child processes."""
+
+    settings: Settings
+    temporal: WorkflowEnvironment
+    sessions: async_sessionmaker[Any]
+    folder: Path
+    env: dict[str, str]
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.api_port}/api/v1"
+
+    @property
+    def address(self) -> str:
+        return self.settings.temporal_address
+
+    async def spawn(self, name: str, args: list[str], ready: Callable[[str], bool]) -> int:
+        """Start ``python <args>`` with the stack's environment, its output in <folder>/<name>.log;
+        return its pid once ``ready`` holds for that output (or fail, showing the log's end)."""
+        log = self.folder / f"{name}.log"
+        with log.open("ab") as out:
+            # Our own command line, never request input.
+            proc = subprocess.Popen(  # noqa: ASYNC220
+                [sys.executable, *args],
+                cwd=PROJECT_DIR,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.procs[name] = proc
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            text = log.read_text(errors="replace")
+            if ready(text):
+                return proc.pid
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start:\n{text[-3000:]}")
+            await asyncio.sleep(0.2)
+
+    async def start_worker(self) -> int:
+        return await self.spawn("worker", ["-m", "worker"], lambda log: "worker polling" in log)
+
+    async def start_api(self) -> int:
+        def ready(_log: str) -> bool:
+            try:
+                return httpx.get(self.api_url.replace("/api/v1", "/healthz"), timeout=1).is_success
+            except httpx.HTTPError:
+                return False
+
+        return await self.spawn(
+            "api",
+            [
+                "-m",
+                "uvicorn",
+                "--factory",
+                "api.main:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.settings.api_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            ready,
+        )
+
+    def stop(self) -> None:
+        """SIGINT (what Ctrl-C sends) to each child, last started first; SIGKILL after 20 s."""
+        for proc in reversed(list(self.procs.values())):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    """The PETITIONFLOW_* variables that give a child process ``settings``."""
+    values = {
+        "DEV_MODE": "true",
+        "DATABASE_URL": settings.database_url,
+        "DATA_DIR": str(settings.data_dir),
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "TASK_QUEUE": settings.task_queue,
+        "DAY_SECONDS": repr(settings.day_seconds),
+        "API_PORT": str(settings.api_port),
+        "ACCESS_TOKEN_MINUTES": str(settings.access_token_minutes),
+    }
+    return {
+        **os.environ,
+        **{f"PETITIONFLOW_{k}": v for k, v in values.items()},
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@asynccontextmanager
+async def _database(postgres: bool, folder: Path) -> AsyncIterator[str]:
+    """The read model's URL: a SQLite file in ``folder``, or a database of a throwaway cluster."""
+    if not postgres:
+        yield f"sqlite+aiosqlite:///{folder / 'petitionflow.db'}"
+        return
+    with postgres_cluster() as admin:
+        yield await new_database(admin)
+
+
+@asynccontextmanager
+async def _dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """The dev server of ``make run`` (in memory here), quiet: its warnings about slow calls
+    under load would bury the figures."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=data_converter(Settings()),
+        dev_server_existing_path=binary("temporal"),
+        dev_server_log_level="error",
+    )
+    async with env:
+        await ensure_search_attributes(env.client, "default")
+        yield env
+
+
+@asynccontextmanager
+async def stack(
+    *, postgres: bool, day_seconds: float = 86400, worker: bool = True, api: bool = False
+) -> AsyncIterator[Stack]:
+    """A dev server, a migrated read model with the demo county, and the worker and API when
+    asked for; everything is thrown away on the way out."""
+    with tempfile.TemporaryDirectory(prefix="petitionflow-bench-") as tmp:
+        folder = Path(tmp)
+        async with _database(postgres, folder) as url, _dev_server() as env:
+            settings = Settings(
+                database_url=url,
+                data_dir=folder,
+                temporal_address=temporal_address(env),
+                task_queue="petitions",
+                day_seconds=day_seconds,
+                api_port=free_port(),
+                dev_mode=True,
+                # Officers sign in once per run, which may outlast the default 15 minutes.
+                access_token_minutes=600,
+            )
+            # Migrated and seeded here, before the worker and the API race to do it.
+            sessions = await prepare_store(settings)
+            running = Stack(settings, env, sessions, folder, _environment(settings))
+            print(f"machine: {machine()}", flush=True)
+            try:
+                if worker:
+                    await running.start_worker()
+                if api:
+                    await running.start_api()
+                yield running
+            finally:
+                print(f"machine at the end: {machine()}", flush=True)
+                running.stop()
+                await dispose(sessions)
+
+
+# --------------------------------------------------------------------------- petitions
+
+
+async def open_petitions(
+    running: Stack, count: int, *, concurrency: int = 8
+) -> tuple[list[str], float]:
+    """Register ``count`` petitions (a general-track matter for each unit in turn), start their
+    workflows and accept them, ``concurrency`` at a time, the way the API does it but without
+    HTTP: the intake record through the store, the start through core/starter.py, the accept as
+    the workflow update. Returns their numbers and the seconds it took."""
+    settings, client = running.settings, running.temporal.client
+    opened: list[str] = []
+    started = time.perf_counter()
+    report_every = max(100, count // 10)
+
+    async def open_one(n: int) -> None:
+        petition_id = await register_petition(
+            running.sessions,
+            settings=settings,
+            unit_id=UNITS[n % len(UNITS)],
+            phone=f"139{n:08d}",
+        )
+        async with running.sessions() as session:
+            row = await petitions.get(session, petition_id)
+        assert row is not None
+        await ensure_started(client, settings.task_queue, start_input(row, settings.review_units))
+        handle = client.get_workflow_handle(petition_id)
+        await handle.execute_update(PetitionWorkflow.accept, AcceptRequest())
+        opened.append(petition_id)
+        if len(opened) % report_every == 0:
+            elapsed = time.perf_counter() - started
+            print(f"  opened {len(opened):,} in {elapsed:.0f} s", flush=True)
+
+    timings, _ = await timed(range(1, count + 1), concurrency, open_one)
+    if timings.errors:
+        print(f"  failed to open: {timings.error_text()}", flush=True)
+    return opened, time.perf_counter() - started
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """Run a benchmark's main; Ctrl-C stops it quietly after its processes are stopped."""
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main)
