@@ -193,5 +193,8 @@ class PetitionActivities:
                     notice.recipient.role,
                     notice.text,
                 )
-        observe_step_lag(record.event.kind, record.event.at, written=bool(written))
+        for event in (*record.earlier, record.event):  # the steps written together (v3)
+            observe_step_lag(event.kind, event.at, written=bool(written))
+        for document in record.documents:
+            await self.write_acceptance_notice(document)
         return bool(written)

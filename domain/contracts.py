@@ -314,3 +314,5 @@ class StepRecord(Strict):
     event: TimelineEvent
     notices: list[Notice] = Field(default_factory=list)
     earlier: list[TimelineEvent] = Field(default_factory=list)
+    # Written documents decided with these steps (the 四告知 notice), after them.
+    documents: list[AcceptanceNotice] = Field(default_factory=list)

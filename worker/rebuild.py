@@ -138,6 +138,7 @@ async def read_history(client: Client, workflow_id: str, run_id: str | None) -> 
             if scheduled.activity_type.name == RECORD_STEP:
                 [record] = await converter.decode(payloads, [StepRecord])
                 steps.append((record, _time_of(event)))
+                notices.extend(record.documents)  # since v3 written with the steps
             elif scheduled.activity_type.name == WRITE_ACCEPTANCE_NOTICE:
                 notices.extend(await converter.decode(payloads, [AcceptanceNotice]))
     if start is None:

@@ -68,7 +68,7 @@ async def register(
         ) from exc
     row = registration.petition
     if not row.workflow_started:
-        await _start(session, services, row)
+        await _start(services, row)
     return Registered(petition_public(row, reader), replayed=not registration.created)
 
 
@@ -87,7 +87,7 @@ def _intake(body: PetitionCreate) -> tuple[dict[str, Any], str]:
     return intake, fingerprint
 
 
-async def _start(session: AsyncSession, services: Services, row: Petition) -> None:
+async def _start(services: Services, row: Petition) -> None:
     settings = services.settings
     try:
         await ensure_started(
@@ -102,4 +102,6 @@ async def _start(session: AsyncSession, services: Services, row: Petition) -> No
             f"petition {row.id} is registered, but the workflow engine is unavailable; "
             "it will start automatically"
         ) from exc
-    await petitions.mark_started(session, row.id)
+    # Not marked started here: the workflow's first step marks it (in the read model), one
+    # write fewer on the way to the answer; the worker's sweep finds a row whose workflow never
+    # wrote that step, and starting it again is a no-op for a running one.

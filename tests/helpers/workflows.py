@@ -56,7 +56,7 @@ class Case:
 
     async def written(self) -> None:
         """Wait until the read model holds every step the workflow has decided: updates
-        answer before their steps are written (the recorder's projector follows within
+        answer before their steps are written (the recorder's writes follow within
         moments), and documents are written in order with the steps."""
 
         async def behind() -> int:

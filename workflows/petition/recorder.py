@@ -3,17 +3,19 @@ slips written by ``record_step``, the deadlines a reader sees, and the search at
 Temporal's list filters on.
 
 Since v3 (``RunState.answers_at_decision``) a step is decided at once and written after: the
-workflow appends it to its timeline and queues it; one projector writes the queue in order, a
-run of consecutive steps in one ``record_step`` carrying those steps (not the whole timeline).
-An officer's update therefore answers as soon as it is applied, whatever the database is
-doing. Lookups (who holds a post, the round's plan) are local activities: they run inside the
-workflow task, without a round trip through the Temporal server. Histories of older workflows
+workflow appends it to its timeline and starts ``record_step`` for it without waiting, with the
+steps of one decision together (受理: its entry, the 告知书 and the petitioner's slip) and just
+those steps (not the whole timeline). Writes may land in any order: the projection keeps the
+newest state and every entry once. An officer's update therefore answers as soon as it is
+applied, whatever the database is doing. Lookups (who holds a post, the round's plan) are
+local activities: they run inside the workflow task, without a round trip through the Temporal
+server. Histories of older workflows
 keep their old path: every step awaited in turn, as plain activities.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -65,14 +67,17 @@ ACTIVITY_RETRY = RetryPolicy(
 _BEFORE_CHAIN = (EventKind.REGISTERED, EventKind.ASSIGNED, EventKind.TRANSFERRED)
 
 _Result = TypeVar("_Result")
+_UNSET = object()
 
 
 @dataclass
 class _Step:
-    """A step decided and not yet written: its timeline entry and its slips."""
+    """A step decided and not yet written: its timeline entry and its slips, and the documents
+    decided with it."""
 
     event: TimelineEvent
     notices: list[Notice]
+    documents: list[AcceptanceNotice] = field(default_factory=list)
 
 
 class Recorder:
@@ -80,9 +85,12 @@ class Recorder:
 
     def __init__(self, run: RunState) -> None:
         self._run = run
-        # Steps and documents decided and not yet written, in the order they were decided.
-        self._pending: list[_Step | AcceptanceNotice] = []
-        self._closing = False
+        # Steps of the decision under way, not yet handed to record_step.
+        self._pending: list[_Step] = []
+        # record_step activities started and maybe not yet done.
+        self._writing: list[workflow.ActivityHandle[Any]] = []
+        # The search attributes last set: a step that changes none sets none.
+        self._attributes: dict[str, Any] = {}
 
     async def _look_up(self, name: str, arg: Any, result_type: type[_Result]) -> _Result:
         """A lookup: a local activity since v3, a plain one on the old path."""
@@ -129,8 +137,10 @@ class Recorder:
         level: int | None = None,
         note: str | None = None,
         notice: tuple[NoticeKind, str] | None = None,
+        more: bool = False,
     ) -> None:
-        """One step: its timeline entry and its slips, projected once (keyed by step)."""
+        """One step: its timeline entry and its slips, projected once (keyed by step). With
+        ``more`` (v3), the decision goes on and the step is written with the next one."""
         state = self._run.state
         event = self._append(kind, at=at, person=person, level=level, note=note)
         slips = []
@@ -149,6 +159,8 @@ class Recorder:
         self.upsert_search_attributes()
         if self._run.answers_at_decision:
             self._pending.append(_Step(event, slips))
+            if not more:
+                self.flush()
             return
         await workflow.execute_activity(
             RECORD_STEP,
@@ -160,51 +172,18 @@ class Recorder:
     async def write_document(self, notice: AcceptanceNotice) -> None:
         """四告知's written notice, after the steps decided before it."""
         if self._run.answers_at_decision:
-            self._pending.append(notice)
+            if not self._pending:
+                # Nothing waits: the document goes with the last step once more (written
+                # already; its projection is idempotent).
+                self._pending.append(_Step(self._run.state.timeline[-1], []))
+            self._pending[-1].documents.append(notice)
             return
-        await self._write(notice)
-
-    async def _write(self, notice: AcceptanceNotice) -> None:
         await workflow.execute_activity(
             WRITE_ACCEPTANCE_NOTICE,
             notice,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
-
-    # ------------------------------------------------------------------ the projector (v3)
-    async def project(self) -> None:
-        """Write what was decided, in order, until ``close``: consecutive steps in one
-        ``record_step`` with the petition's state as it is now (without its timeline: the
-        steps carry their own entries), a document on its own."""
-        while True:
-            await workflow.wait_condition(lambda: bool(self._pending) or self._closing)
-            if not self._pending:
-                return
-            head = self._pending.pop(0)
-            if isinstance(head, AcceptanceNotice):
-                await self._write(head)
-                continue
-            steps = [head]
-            while self._pending and isinstance(nxt := self._pending[0], _Step):
-                steps.append(nxt)
-                self._pending.pop(0)
-            record = StepRecord(
-                state=self._run.state.model_copy(update={"timeline": []}),
-                event=steps[-1].event,
-                earlier=[s.event for s in steps[:-1]],
-                notices=[n for s in steps for n in s.notices],
-            )
-            await workflow.execute_activity(
-                RECORD_STEP,
-                record,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
-            )
-
-    def close(self) -> None:
-        """The workflow is about to return: the projector writes what is left, then stops."""
-        self._closing = True
 
     async def tell_petitioner(self, key: str, message: str) -> None:
         """告知: a slip to the petitioner; their contact details stay in the store."""
@@ -246,6 +225,41 @@ class Recorder:
         state.timeline.append(event)
         return event
 
+    # ------------------------------------------------------------------ writing (v3)
+    def flush(self) -> None:
+        """Start one ``record_step`` for the steps waiting, with the petition's state as it is
+        now (without its timeline: the steps carry their own entries) and the documents
+        decided with them. Started, not awaited: the decision does not wait for the database.
+        Started by the code that decided, never by a coroutine of its own, so the order of
+        commands is the code's order on every replay."""
+        if not self._pending:
+            return
+        steps, self._pending = self._pending, []
+        events = {s.event.seq: s.event for s in steps}  # a document alone repeats a step
+        *earlier, last = events.values()
+        record = StepRecord(
+            state=self._run.state.model_copy(update={"timeline": []}),
+            event=last,
+            earlier=earlier,
+            notices=[n for s in steps for n in s.notices],
+            documents=[d for s in steps for d in s.documents],
+        )
+        self._writing = [w for w in self._writing if not w.done()]
+        self._writing.append(
+            workflow.start_activity(
+                RECORD_STEP,
+                record,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+        )
+
+    async def written(self) -> None:
+        """Before the workflow closes: every step written."""
+        self.flush()
+        for writing in self._writing:
+            await writing
+
     # ------------------------------------------------------------------ deadlines
     def add_deadline(self, deadline: Deadline) -> None:
         self._run.other_deadlines[deadline.kind] = deadline
@@ -283,6 +297,7 @@ class Recorder:
         state.deadlines = sorted(planned + others, key=lambda d: d.due_at)
 
     def upsert_search_attributes(self) -> None:
+        """Temporal's list filters: set when a value changed (since v3), at every step before."""
         state = self._run.state
         updates: list[SearchAttributeUpdate[Any]] = [
             STAGE_ATTR.value_set(state.stage.value),
@@ -294,4 +309,12 @@ class Recorder:
             updates.append(UNIT_ATTR.value_set(state.unit_id))
         due = next((d.due_at for d in state.deadlines if not d.passed), None)
         updates.append(DUE_ATTR.value_set(due) if due else DUE_ATTR.value_unset())
+        if self._run.answers_at_decision:
+            values = {u.key.name: getattr(u, "value", None) for u in updates}
+            updates = [
+                u for u in updates if self._attributes.get(u.key.name, _UNSET) != values[u.key.name]
+            ]
+            self._attributes.update(values)
+            if not updates:
+                return
         workflow.upsert_search_attributes(updates)

@@ -46,8 +46,9 @@ class RunState:
     review_requested: bool = False
     review_due: datetime | None = None
     # Workflows started since v3 (the patch ``ANSWER_AT_DECISION``): an officer's update
-    # answers once it is applied, the steps' projections follow in order (the recorder's
-    # projector), and lookups run as local activities. Older histories keep the old path.
+    # answers once it is applied, the steps' projections are started without waiting
+    # (``Recorder.flush``), and lookups run as local activities. Older histories keep the old
+    # path.
     answers_at_decision: bool = False
 
     @classmethod

@@ -7,13 +7,11 @@ any point resumes where it was and never sends a slip twice. Officers' actions a
 validators ask ``domain.lifecycle`` what the stage allows, so the API can answer 409 and
 nothing changes. An update answers within the workflow task that applies it: the lookups it
 waits for are local activities, and since v3 what it leads to is written after it answered
-(the recorder's projector). The main line is here; intake, the handling
+(``Recorder.flush``). The main line is here; intake, the handling
 chain, aftercare and the recorder are the classes beside it.
 """
 
 from __future__ import annotations
-
-import asyncio
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -67,10 +65,13 @@ class PetitionWorkflow:
     @workflow.run
     async def run(self, start: PetitionStart) -> PetitionState:
         run = self._run
-        projector = (
-            asyncio.create_task(self._recorder.project()) if run.answers_at_decision else None
+        # Registered with a unit: written together with the 交办 that follows at once (v3).
+        await self._recorder.record(
+            EventKind.REGISTERED,
+            person=None,
+            at=start.registered_at,
+            more=run.state.unit_id is not None,
         )
-        await self._recorder.record(EventKind.REGISTERED, person=None, at=start.registered_at)
         if run.state.stage == Stage.REGISTERED:
             await self._intake.await_assignment()
         if run.state.unit_id is not None:  # not withdrawn while still unassigned
@@ -84,9 +85,8 @@ class PetitionWorkflow:
                 pass
         # Let every handler return its answer, and everything be written, before it closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if projector is not None:
-            self._recorder.close()
-            await projector
+        if run.answers_at_decision:
+            await self._recorder.written()
         return run.state
 
     async def _handling_round(self) -> bool:
@@ -101,7 +101,10 @@ class PetitionWorkflow:
         run.state.accountable = handler
         accepted_at = run.state.accepted_at or workflow.now()
         note = notices.round_accepted(phase)
-        await recorder.record(EventKind.ACCEPTED, person=handler, at=accepted_at, note=note)
+        # Written with the 告知书 and the petitioner's slip that follow (v3).
+        await recorder.record(
+            EventKind.ACCEPTED, person=handler, at=accepted_at, note=note, more=True
+        )
         await self._chain.replan()
         await self._intake.tell_acceptance(handler)
         run.rounds_started += 1
