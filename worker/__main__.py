@@ -29,7 +29,14 @@ async def main() -> None:
     client = await connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     upstream = upstream_from_url(settings.upstream_target(), token=settings.upstream_token)
-    worker = build_worker(client, settings.task_queue, sessions, upstream)
+    worker = build_worker(
+        client,
+        settings.task_queue,
+        sessions,
+        upstream,
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
