@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from activities.petition import PetitionActivities
 from activities.upload import UpstreamSystem
+from core.settings import Settings
 from core.starter import ensure_started, start_input
 from store import petitions
 from workflows.petition import PetitionWorkflow
@@ -43,6 +44,15 @@ def build_worker(
         ],
         **options,
     )
+
+
+def sizing(settings: Settings) -> dict[str, Any]:
+    """What one worker process holds (README, "Scaling out"), as ``build_worker`` options: the
+    workflows cached between their steps and the activities run at once."""
+    return {
+        "max_cached_workflows": settings.worker_max_cached_workflows,
+        "max_concurrent_activities": settings.worker_max_concurrent_activities,
+    }
 
 
 async def start_missing_workflows(
