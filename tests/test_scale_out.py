@@ -58,12 +58,9 @@ async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
             "PETITIONFLOW_DATABASE_URL": settings.database_url,
             "PETITIONFLOW_TEMPORAL_ADDRESS": temporal_address(dev_env),
             "PETITIONFLOW_TASK_QUEUE": settings.task_queue,
-            # What is recorded is on trial here, not how soon an officer hears back: an
-            # acceptance held up by the killed worker's activities waits for the survivor.
-            "PETITIONFLOW_TEMPORAL_RPC_TIMEOUT_SECONDS": "120",
         },
     )
-    intake: asyncio.Task[list[str]] | None = None
+    intake: asyncio.Task[tuple[list[str], int]] | None = None
     try:
         doomed, _survivor, *apis = await asyncio.gather(
             fleet.worker("worker-1"),
@@ -84,7 +81,7 @@ async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
         doomed.kill()
         taken_at_kill = await chain_steps(sessions)
         assert taken_at_kill < 4 * PETITIONS, "the chains ended before the kill: it tested nothing"
-        ids = await intake
+        ids, late = await intake
 
         # The survivor takes over the killed worker's workflows, and its activities in flight
         # once their start-to-close timeout has passed.
@@ -111,7 +108,8 @@ async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
         await dispose(sessions)
     print(
         f"\n{PETITIONS} petitions, 2 workers + 2 APIs, a worker killed after {taken_at_kill} of "
-        f"{4 * PETITIONS} escalation and overdue steps; {time.monotonic() - began:.1f} s"
+        f"{4 * PETITIONS} escalation and overdue steps, {late} acceptances answered late; "
+        f"{time.monotonic() - began:.1f} s"
     )
 
 
@@ -145,27 +143,39 @@ def assert_each_step_once(
         assert kinds[EventKind.REMINDER] == reminders, (pid, kinds)
 
 
-async def register_and_accept(apis: list[str]) -> list[str]:
+async def register_and_accept(apis: list[str]) -> tuple[list[str], int]:
     """Register each petition on one API and accept it on the other, ``CONCURRENCY`` at once;
-    every answer must be a success."""
+    returns the petition numbers and how many acceptances answered only "not in time".
+
+    Every registration must answer 201 and every acceptance 200 or 202, or time out: what is
+    recorded is on trial here, not how soon an officer hears back (an acceptance held up by the
+    killed worker waits for the survivor), and the read model judges whether each took effect."""
     # Idle connections expire here before uvicorn closes them (after 5 s): a request sent on
     # one the server is closing would fail with nothing wrong in the API.
     limits = httpx.Limits(keepalive_expiry=1)
     clients = [
-        httpx.AsyncClient(base_url=url, timeout=150, limits=limits, headers=await sign_in(url))
+        httpx.AsyncClient(base_url=url, timeout=120, limits=limits, headers=await sign_in(url))
         for url in apis
     ]
     gate = asyncio.Semaphore(CONCURRENCY)
+    late = 0
 
     async def one(n: int) -> str:
+        nonlocal late
         intake, acceptor = clients[n % 2], clients[(n + 1) % 2]
         async with gate:
             created = await intake.post("/petitions", json=PETITION)
             assert created.status_code == 201, created.text
             pid: str = created.json()["id"]
-            accepted = await acceptor.post(f"/petitions/{pid}/accept")
-            # 202: taken, the outcome to be read later; the read model below is the judge.
-            assert accepted.status_code in (200, 202), accepted.text
+            try:
+                accepted = await acceptor.post(f"/petitions/{pid}/accept")
+            except httpx.TimeoutException:
+                late += 1
+                return pid
+            if accepted.status_code == 503 and "did not answer in time" in accepted.text:
+                late += 1
+            else:
+                assert accepted.status_code in (200, 202), accepted.text
             return pid
 
     try:
@@ -174,7 +184,7 @@ async def register_and_accept(apis: list[str]) -> list[str]:
         for client in clients:
             await client.aclose()
     assert len(set(ids)) == PETITIONS
-    return list(ids)
+    return list(ids), late
 
 
 async def sign_in(url: str) -> dict[str, str]:
