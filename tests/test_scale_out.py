@@ -29,8 +29,8 @@ from tests.helpers.temporal import temporal_address
 from tests.helpers.waiting import eventually
 
 PETITIONS = 200
-# A policy day of a quarter second: the 30-day chain takes 7.5 s, long enough for the kill to
-# land midway, short enough for the suite.
+# A policy day of a quarter second: a petition's 30 days from acceptance to overdue pass in
+# 7.5 s, so while some are still being accepted others are climbing the chain.
 DAY_SECONDS = 0.25
 CONCURRENCY = 32  # officers registering and accepting at once, over both APIs
 # Slips the intake sends only when the bureau or the unit is slower than a policy day.
@@ -58,6 +58,9 @@ async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
             "PETITIONFLOW_DATABASE_URL": settings.database_url,
             "PETITIONFLOW_TEMPORAL_ADDRESS": temporal_address(dev_env),
             "PETITIONFLOW_TASK_QUEUE": settings.task_queue,
+            # On a busy machine an acceptance, which waits for its projections, takes longer
+            # than the default 10 s: let most answer, so "late" below means the killed worker.
+            "PETITIONFLOW_TEMPORAL_RPC_TIMEOUT_SECONDS": "60",
         },
     )
     intake: asyncio.Task[tuple[list[str], int]] | None = None
