@@ -59,7 +59,7 @@ async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
             "PETITIONFLOW_TEMPORAL_ADDRESS": temporal_address(dev_env),
             "PETITIONFLOW_TASK_QUEUE": settings.task_queue,
             # On a busy machine an acceptance, which waits for its projections, takes longer
-            # than the default 10 s: let most answer, so "late" below means the killed worker.
+            # than the default 10 s: let most of them answer rather than all "not in time".
             "PETITIONFLOW_TEMPORAL_RPC_TIMEOUT_SECONDS": "60",
         },
     )
