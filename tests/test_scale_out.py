@@ -61,6 +61,8 @@ async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
             # On a busy machine an acceptance, which waits for its projections, takes longer
             # than the default 10 s: let most of them answer rather than all "not in time".
             "PETITIONFLOW_TEMPORAL_RPC_TIMEOUT_SECONDS": "60",
+            # No metrics endpoint: two workers on one machine would want the same port.
+            "PETITIONFLOW_WORKER_METRICS_ADDRESS": "",
         },
     )
     intake: asyncio.Task[tuple[list[str], int]] | None = None
