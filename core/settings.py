@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     # The largest request body the API reads (a petition's content is at most 20,000
     # characters, about 60 KB in UTF-8): anything larger is refused with 413 before parsing.
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # What one worker process holds (README, "Scaling out"): the workflows it keeps in memory
+    # between their steps (an evicted one is replayed from its history when it next wakes) and
+    # the activities (database transactions) it runs at once. A cached petition costs some
+    # 0.4 MB (bench/worker_memory: 121 MB idle, 565 MB with the SDK's default 1,000 cached), so
+    # 500 keeps a worker under 500 MB however many petitions are open; with thousands open a
+    # larger cache barely raises the hits, since a petition wakes once every few days.
+    worker_max_cached_workflows: int = Field(default=500, ge=0)
+    worker_max_concurrent_activities: int = Field(default=100, ge=1)
     # How long the API waits on the workflow for a query or an update before answering 503.
     temporal_rpc_timeout_seconds: float = Field(default=10, gt=0)
     # Dev mode (`make run`, the tests): the demo county's accounts sign in with the password

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,12 @@ def _build_context(service: dict[str, Any]) -> tuple[Path, str]:
         context = str(build.get("context", "."))
         dockerfile = str(build.get("dockerfile", "Dockerfile"))
     return (PROJECT_ROOT / context).resolve(), dockerfile
+
+
+def _unset(value: object) -> str:
+    """A value as compose reads it when the variable it names is unset: ``${VAR:-default}``
+    gives the default."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value))
 
 
 def _container_ports(service: dict[str, Any]) -> set[int]:
@@ -228,3 +235,29 @@ def test_prometheus_is_optional_and_scrapes_api_and_worker(
     ]
     # The API's own settings leave the worker's metrics alone: only the worker serves them.
     assert "PETITIONFLOW_WORKER_METRICS_ADDRESS" not in _environment(services["api"])
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_api_and_worker_run_as_many_replicas_as_asked(
+    services: dict[str, dict[str, Any]], name: str
+) -> None:
+    spec = services[name]
+    assert "container_name" not in spec, f"{name}: a fixed container name allows one replica"
+    replicas = (spec.get("deploy") or {}).get("replicas")
+    assert replicas is not None, f"{name} sets no deploy.replicas"
+    assert re.fullmatch(r"\$\{\w+:-\d+\}", str(replicas)), f"{name}: replicas not a setting"
+    assert int(_unset(replicas)) == 1, f"{name}: one replica unless the operator asks for more"
+
+
+def test_api_replicas_each_get_a_host_port(services: dict[str, dict[str, Any]]) -> None:
+    (entry,) = services["api"]["ports"]
+    host, _, target = _unset(entry).rpartition(":")
+    first, _, last = host.partition("-")
+    assert int(target) == 8000
+    assert int(first) == 8000, "one replica still listens on the documented :8000"
+    assert last and int(last) > int(first), "a single host port allows one api replica"
+
+
+def test_worker_publishes_no_port(services: dict[str, dict[str, Any]]) -> None:
+    """Workers only call out (to Temporal and Postgres): nothing for replicas to fight over."""
+    assert not services["worker"].get("ports")

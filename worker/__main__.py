@@ -10,7 +10,7 @@ from activities.upload import upstream_from_url
 from core.database import prepare_store
 from core.settings import get_settings
 from core.temporal import connect, ensure_search_attributes
-from worker.runtime import build_worker, sweep_missing_workflows, worker_runtime
+from worker.runtime import build_worker, sizing, sweep_missing_workflows, worker_runtime
 
 log = logging.getLogger("petitionflow.worker")
 
@@ -29,7 +29,7 @@ async def main() -> None:
     client = await connect(settings, worker_runtime(settings))
     await ensure_search_attributes(client, settings.temporal_namespace)
     upstream = upstream_from_url(settings.upstream_target(), token=settings.upstream_token)
-    worker = build_worker(client, settings.task_queue, sessions, upstream)
+    worker = build_worker(client, settings.task_queue, sessions, upstream, **sizing(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

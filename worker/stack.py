@@ -42,6 +42,23 @@ def search_attribute_flags() -> list[str]:
     return flags
 
 
+def api_command(host: str, port: int) -> list[str]:
+    """One API process under uvicorn, as the stack (and each of several side by side) runs it."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "api.main:create_app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+
+
 def _host_port(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return host or "127.0.0.1", int(port)
@@ -141,22 +158,7 @@ def run(settings: Settings) -> int:
         )
         _wait("Temporal dev server", lambda: _port_open(host, port), procs)
         spawn("worker", [sys.executable, "-m", "worker"])
-        spawn(
-            "API",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "api.main:create_app",
-                "--host",
-                settings.api_host,
-                "--port",
-                str(settings.api_port),
-                "--log-level",
-                "warning",
-            ],
-        )
+        spawn("API", api_command(settings.api_host, settings.api_port))
         api = f"http://{settings.api_host}:{settings.api_port}"
         _wait("API", lambda: _healthy(f"{api}/healthz"), procs)
         print(

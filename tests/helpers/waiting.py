@@ -13,9 +13,14 @@ T = TypeVar("T")
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], *, timeout: float = 30
+    probe: Callable[[], Awaitable[T]],
+    check: Callable[[T], bool],
+    *,
+    timeout: float = 30,
+    interval: float = POLL_INTERVAL,
 ) -> T:
-    """Poll ``probe`` until ``check`` holds; fail with the last value seen."""
+    """Poll ``probe`` every ``interval`` seconds until ``check`` holds; fail with the last
+    value seen."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -24,4 +29,4 @@ async def eventually(
             return value
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
-        await asyncio.sleep(POLL_INTERVAL)
+        await asyncio.sleep(interval)

@@ -1,0 +1,117 @@
+"""Several processes of petitionflow side by side — ``python -m worker`` and the API under
+uvicorn — on one Temporal server and one database, as a scaled-out deployment runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+
+from tests.helpers.blackbox import PROJECT
+from tests.helpers.ports import free_port
+from tests.helpers.waiting import eventually
+from worker.stack import api_command
+
+STARTUP_SECONDS = 120  # generous: four Python processes importing at once on a busy machine
+
+
+class Process:
+    """One child process with its output in a log file of its own."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.log = log
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                args, cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def assert_running(self) -> None:
+        """Fail with the process's log when it has exited."""
+        code = self.proc.poll()
+        assert code is None, f"{self.name} exited with status {code}:\n{self.output()}"
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no goodbye to Temporal; what a crashed machine does."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Fleet:
+    """Workers and API processes sharing the settings in ``env`` (``PETITIONFLOW_*``)."""
+
+    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+        self.folder = folder
+        self.env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+        self.processes: list[Process] = []
+
+    def _spawn(self, name: str, args: list[str]) -> Process:
+        process = Process(name, args, self.env, self.folder / f"{name}.log")
+        self.processes.append(process)
+        return process
+
+    async def worker(self, name: str) -> Process:
+        """``python -m worker``, once it polls its task queue."""
+        process = self._spawn(name, [sys.executable, "-m", "worker"])
+
+        async def polling() -> bool:
+            return "worker polling" in process.output()
+
+        await _until_up(process, polling)
+        return process
+
+    async def api(self, name: str) -> str:
+        """The API on a free port, once it answers its health check; returns its base URL."""
+        port = free_port()
+        process = self._spawn(name, api_command("127.0.0.1", port))
+        url = f"http://127.0.0.1:{port}"
+
+        async def healthy() -> bool:
+            try:
+                async with httpx.AsyncClient(timeout=5) as http:
+                    return (await http.get(f"{url}/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await _until_up(process, healthy)
+        return f"{url}/api/v1"
+
+    def assert_running(self, *, except_for: Process | None = None) -> None:
+        for process in self.processes:
+            if process is not except_for:
+                process.assert_running()
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+async def _until_up(process: Process, up: Callable[[], Awaitable[bool]]) -> None:
+    """Wait for ``up``; fail with the process's log when it exits or takes too long."""
+
+    async def probe() -> bool:
+        code = process.proc.poll()
+        assert code is None, f"exited with status {code}"
+        return await up()
+
+    try:
+        await eventually(probe, bool, timeout=STARTUP_SECONDS)
+    except AssertionError as exc:
+        raise AssertionError(f"{process.name} did not start: {exc}\n{process.output()}") from None

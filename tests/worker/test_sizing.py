@@ -1,0 +1,34 @@
+"""How much one worker process holds is the operator's to set (README, "Scaling out"): the
+settings reach the Temporal worker that ``python -m worker`` builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from core.settings import Settings
+from store.db import make_engine, make_sessionmaker
+from tests.helpers.settings import make_settings
+from tests.helpers.temporal import worker_for
+from worker.runtime import sizing
+
+
+def test_the_defaults_unless_told(tmp_path: Path) -> None:
+    assert sizing(make_settings(tmp_path)) == {
+        "max_cached_workflows": 500,  # the worker's memory target (README, "Scaling out")
+        "max_concurrent_activities": 100,
+    }
+
+
+async def test_the_worker_holds_what_the_settings_say(
+    dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PETITIONFLOW_WORKER_MAX_CACHED_WORKFLOWS", "250")
+    monkeypatch.setenv("PETITIONFLOW_WORKER_MAX_CONCURRENT_ACTIVITIES", "20")
+    settings = Settings(data_dir=tmp_path, dev_mode=True)
+    sessions = make_sessionmaker(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"))
+    config = worker_for(dev_env.client, settings, sessions, **sizing(settings)).config()
+    assert config["max_cached_workflows"] == 250
+    assert config["max_concurrent_activities"] == 20
