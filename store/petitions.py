@@ -220,7 +220,11 @@ async def project(session: AsyncSession, record: StepRecord, now: datetime) -> s
 async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -> set[str]:
     """``project`` without the commit: the rebuild applies a petition's steps in one go."""
     state, event = record.state, record.event
-    petition = await session.get(Petition, state.id)
+    # Locked for the transaction: since v3 a petition's steps are written by activities that
+    # may run at once, and the newest state must win whichever commits last (on PostgreSQL,
+    # without the lock, an older step committing later overwrote a newer one; on SQLite every
+    # writer holds the database's lock anyway).
+    petition = await session.get(Petition, state.id, with_for_update=True)
     if petition is None:
         raise LookupError(f"petition {state.id} has no intake record")
     if event.seq >= petition.projected_seq:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -86,9 +86,13 @@ async def act(case: Case, request: BaseModel) -> PetitionPublic:
     row = await case.petition()
     handle = await case.workflow()
     update_id = case.action_id = action_id(case)
-    update = handle.execute_update(
-        UPDATES[case.action], request, id=update_id, rpc_timeout=case.rpc_timeout
-    )
+    definition = UPDATES[case.action]
+
+    def update() -> Awaitable[Any]:
+        return handle.execute_update(
+            definition, request, id=update_id, rpc_timeout=case.rpc_timeout
+        )
+
     # The workflow has closed: the petition is finished, nothing more can happen.
     closed = Refused(f"petition {row.id} is closed ({row.stage})")
     return petition_public(row, case.reader, await _answer(case, update_id, update, closed))
@@ -100,9 +104,12 @@ async def outcome(case: Case, update_id: str) -> PetitionPublic:
     petition (it never arrived: send it again with the same Idempotency-Key)."""
     row = await case.petition()
     handle = await case.workflow()
-    result = handle.get_update_handle(update_id, result_type=PetitionState).result(
-        rpc_timeout=case.rpc_timeout
-    )
+
+    def result() -> Awaitable[Any]:
+        return handle.get_update_handle(update_id, result_type=PetitionState).result(
+            rpc_timeout=case.rpc_timeout
+        )
+
     unknown = NotFound(
         f"no action {update_id} on petition {row.id} is known to the workflow engine: it was "
         "not applied (or the petition has closed since)"
@@ -110,27 +117,52 @@ async def outcome(case: Case, update_id: str) -> PetitionPublic:
     return petition_public(row, case.reader, await _answer(case, update_id, result, unknown))
 
 
+# Refusals by the engine that say "not now" (a workflow task failed and is being retried, the
+# namespace is rate-limited): the action was not admitted, so asking again is safe.
+_NOT_NOW = (
+    RPCStatusCode.FAILED_PRECONDITION,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+)
+
+
 async def _answer(
-    case: Case, update_id: str, answer: Awaitable[Any], not_found: ServiceError
+    case: Case, update_id: str, ask: Callable[[], Awaitable[Any]], not_found: ServiceError
 ) -> PetitionState:
     """The update's answer within the RPC timeout, or why not: its refusal (Refused), no
-    answer in time (Pending, not a failure), ``not_found``, or Temporal unreachable."""
-    try:
-        state: PetitionState = await asyncio.wait_for(
-            answer, timeout=case.rpc_timeout.total_seconds()
-        )
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise Refused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from exc
-    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
-        raise Pending(case.petition_id, update_id) from exc
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise not_found from exc
-        if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+    answer in time (Pending, not a failure), ``not_found``, or Temporal unreachable. A "not
+    now" from the engine is asked again, with the same update id, until the time is up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + case.rpc_timeout.total_seconds()
+    pause = 0.05
+    while True:
+        try:
+            state: PetitionState = await asyncio.wait_for(
+                ask(), timeout=max(deadline - loop.time(), 0.001)
+            )
+            return state
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            why = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            raise Refused(why) from exc
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
             raise Pending(case.petition_id, update_id) from exc
-        raise Unavailable(f"workflow engine unavailable: {exc.message}") from exc
-    return state
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise not_found from exc
+            if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+                raise Pending(case.petition_id, update_id) from exc
+            if exc.status in _NOT_NOW and loop.time() + pause < deadline:
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 1.0)
+                continue
+            if exc.status in _NOT_NOW:
+                raise Unavailable(
+                    f"petition {case.petition_id} cannot take actions right now "
+                    f"({exc.message}); nothing was applied: send it again with the same "
+                    "Idempotency-Key"
+                ) from exc
+            raise Unavailable(f"workflow engine unavailable: {exc.message}") from exc
 
 
 async def assign(case: Case, body: AssignIn) -> PetitionPublic:
