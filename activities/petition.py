@@ -179,7 +179,10 @@ class PetitionActivities:
 
     @activity.defn(name=RECORD_STEP)
     async def record_step(self, record: StepRecord) -> bool:
-        """Project one step and put its notices in the outbox, once however often it runs."""
+        """Project one step and put its notices in the outbox, once however often it runs.
+        The documents decided with it first: once a reader sees the step, they are there."""
+        for document in record.documents:
+            await self.write_acceptance_notice(document)
         async with self._sessions() as session:
             written = await petitions.project(session, record, petitions.utcnow())
         for notice in record.notices:
@@ -195,6 +198,4 @@ class PetitionActivities:
                 )
         for event in (*record.earlier, record.event):  # the steps written together (v3)
             observe_step_lag(event.kind, event.at, written=bool(written))
-        for document in record.documents:
-            await self.write_acceptance_notice(document)
         return bool(written)
