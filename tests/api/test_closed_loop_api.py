@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import make_engine
-from tests.helpers.api import ApiClient, ApiFactory, act, detail, register
+from tests.helpers.api import ApiFactory, act, detail, page_of, register
 from tests.helpers.temporal import listed_by_cli
 from tests.helpers.upstream import UpperSystem
 from tests.helpers.waiting import eventually
@@ -97,11 +97,6 @@ async def test_extension_through_the_api(api: ApiFactory) -> None:
         )
 
 
-async def list_items(http: ApiClient) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = (await http.get(V1)).json()["items"]
-    return items
-
-
 async def test_withdraw_and_owner_through_the_api(api: ApiFactory) -> None:
     async with api(day_seconds=60) as http:
         pid = (await register(http))["id"]
@@ -110,10 +105,10 @@ async def test_withdraw_and_owner_through_the_api(api: ApiFactory) -> None:
         assert "person_id" in json.dumps(not_leader)
         owned = await act(http, pid, "owner", {"person_id": "cl-02"})
         assert owned["owner"]["name"] == "周海涛"
-        listed = await eventually(  # the read model follows within a moment
-            lambda: list_items(http), lambda items: items[0]["owner"] is not None
+        page = await eventually(  # the read model follows within a moment
+            lambda: page_of(http), lambda page: page["items"][0]["owner"] is not None
         )
-        assert listed[0]["owner"]["person_id"] == "cl-02"  # shown everywhere the case is
+        assert page["items"][0]["owner"]["person_id"] == "cl-02"  # shown everywhere the case is
         # Due soon: the first escalation falls 7 policy days (7 minutes) after acceptance.
         soon = datetime.now(UTC) + timedelta(minutes=8)
         due = (await http.get(V1, params={"due_before": soon.isoformat()})).json()

@@ -10,7 +10,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.contracts import PetitionState
-from tests.helpers.api import ApiClient, ApiFactory, detail, register
+from tests.helpers.api import ApiFactory, detail, page_of, register
 from tests.helpers.county import PETITION
 from tests.helpers.temporal import listed_by_cli
 from tests.helpers.waiting import eventually
@@ -216,11 +216,6 @@ async def test_officer_actions_and_refusals(api: ApiFactory) -> None:
         assert [p["id"] for p in replied["items"]] == [pid]
 
 
-async def listed(http: ApiClient, **params: Any) -> dict[str, Any]:
-    page: dict[str, Any] = (await http.get(f"{V1}/petitions", params=params)).json()
-    return page
-
-
 async def test_list_filters_and_pagination(api: ApiFactory) -> None:
     async with api() as http:
         ids = [(await register(http, unit_id=unit))["id"] for unit in ("dongguan", "xihe", "xihe")]
@@ -229,7 +224,7 @@ async def test_list_filters_and_pagination(api: ApiFactory) -> None:
         assert sorted(p["id"] for p in by_unit["items"]) == sorted(ids[1:])
         # The list is the read model's: it shows the acceptance within a moment.
         handling = await eventually(
-            lambda: listed(http, stage="handling"), lambda page: page["total"] == 1
+            lambda: page_of(http, stage="handling"), lambda page: page["total"] == 1
         )
         assert [p["id"] for p in handling["items"]] == [ids[0]]
         level1 = (await http.get(f"{V1}/petitions", params={"level": 1})).json()

@@ -109,6 +109,14 @@ async def act(
     return result
 
 
+async def page_of(http: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
+    """A page of the list (GET /petitions), filtered by ``params``."""
+    response = await http.get(PETITIONS, params=params)
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
+
+
 async def detail(http: httpx.AsyncClient, pid: str) -> dict[str, Any]:
     response = await http.get(f"{PETITIONS}/{pid}")
     assert response.status_code == 200, response.text

@@ -172,11 +172,13 @@ class Recorder:
     async def write_document(self, notice: AcceptanceNotice) -> None:
         """四告知's written notice, after the steps decided before it."""
         if self._run.answers_at_decision:
-            if not self._pending:
-                # Nothing waits: the document goes with the last step once more (written
-                # already; its projection is idempotent).
-                self._pending.append(_Step(self._run.state.timeline[-1], []))
-            self._pending[-1].documents.append(notice)
+            if self._pending:  # with the steps of its decision, written together
+                self._pending[-1].documents.append(notice)
+                return
+            # Nothing waits: it goes at once, with the last step again (written already; its
+            # projection is idempotent).
+            self._pending.append(_Step(self._run.state.timeline[-1], [], [notice]))
+            self.flush()
             return
         await workflow.execute_activity(
             WRITE_ACCEPTANCE_NOTICE,
