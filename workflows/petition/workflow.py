@@ -38,11 +38,17 @@ with workflow.unsafe.imports_passed_through():
     from domain.lifecycle import NEXT_PHASE, ActionRequest, refusal
     from domain.vocabulary import Closure, EventKind, Phase, Role, Stage
 
-from workflows.petition.aftercare import Aftercare
-from workflows.petition.chain import HandlingChain
-from workflows.petition.intake import Intake
-from workflows.petition.recorder import Recorder
-from workflows.petition.state import RunState
+# The classes beside the workflow are passed through too, as Temporal's sandbox guide advises
+# for separate modules whose calls are deterministic: the sandbox would otherwise execute them
+# afresh for every workflow it starts or replays (their dataclasses, decorators), some 8 % of
+# the worker's CPU under load (issue 9, profiled). Being outside the sandbox, its checks do not
+# reach them: workflows/ruff.toml bans the clock, randomness and I/O in workflows/ instead.
+with workflow.unsafe.imports_passed_through():
+    from workflows.petition.aftercare import Aftercare
+    from workflows.petition.chain import HandlingChain
+    from workflows.petition.intake import Intake
+    from workflows.petition.recorder import Recorder
+    from workflows.petition.state import RunState
 
 # v3: updates answer at the decision, projections follow in order, lookups are local.
 ANSWER_AT_DECISION = "answer-at-decision"
