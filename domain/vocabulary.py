@@ -100,13 +100,14 @@ class UnitKind(StrEnum):
 
 
 class NoticeKind(StrEnum):
-    """The slips of "三单" plus the overdue flag."""
+    """The slips of "三单", the overdue flag, the petitioner's 告知书 and the upload refusal."""
 
     ASSIGNMENT = "assignment"  # 交办单
     REMINDER = "reminder"  # 催办单
     SUPERVISION = "supervision"  # 督办单
     OVERDUE = "overdue"  # 逾期通报
     PETITIONER = "petitioner"  # 告知书 to the petitioner
+    UPLOAD_REFUSED = "upload_refused"  # 拒收通知: the upper-level system refused the reply
 
 
 class EventKind(StrEnum):
@@ -149,6 +150,7 @@ NOTICE_LABELS: dict[NoticeKind, str] = {
     NoticeKind.SUPERVISION: "督办单",
     NoticeKind.OVERDUE: "逾期通报",
     NoticeKind.PETITIONER: "告知书",
+    NoticeKind.UPLOAD_REFUSED: "上传拒收通知",
 }
 
 PHASE_LABELS: dict[Phase, str] = {

@@ -233,6 +233,7 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
         petition.unit_id = state.unit_id
         petition.level = state.level
         petition.overdue = state.overdue
+        petition.unaccepted_overdue = state.unaccepted_overdue
         petition.accountable = _json(state.accountable)
         petition.owner = _json(state.owner)
         petition.owner_id = state.owner.person_id if state.owner else None
@@ -351,6 +352,7 @@ class PetitionFilter:
     unit_id: str | None = None
     level: int | None = None
     overdue: bool | None = None
+    unaccepted_overdue: bool | None = None
     category: str | None = None
     due_before: datetime | None = None
     # The reader's reach: None reads every unit; otherwise only petitions at these units, and
@@ -376,6 +378,8 @@ async def search(
         conditions.append(Petition.level == filters.level)
     if filters.overdue is not None:
         conditions.append(Petition.overdue.is_(filters.overdue))
+    if filters.unaccepted_overdue is not None:
+        conditions.append(Petition.unaccepted_overdue.is_(filters.unaccepted_overdue))
     if filters.phase is not None:
         conditions.append(Petition.phase == filters.phase)
     if filters.category is not None:
