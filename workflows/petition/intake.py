@@ -62,7 +62,6 @@ class Intake:
                 UNASSIGNED_SUPERVISION,
                 unaccepted=False,
             )
-            recorder.add_deadline(limit.deadline)
         await self._await_or_remind(
             lambda: run.state.stage != Stage.REGISTERED,
             assign_deadline(run.policy, registered_at, await recorder.calendar()),
@@ -133,7 +132,8 @@ class Intake:
             holder = await recorder.holder(role)
             if not done():
                 if limit is not None:  # the step shows its deadline passed (patched)
-                    recorder.refresh_deadlines()
+                    # and the limit it is now waiting for (the unit's is pending already).
+                    recorder.add_deadline(limit.deadline)
                 await recorder.record(
                     EventKind.REMINDER,
                     person=holder,
