@@ -10,13 +10,14 @@ import pytest
 from domain.access import Action
 from domain.calendar import DayCount, china_calendar
 from domain.contracts import ExtensionRequest, Person, PetitionState
-from domain.lifecycle import refusal, slips_for
+from domain.lifecycle import refusal
 from domain.notices import (
     EXPIRED_REMINDER,
     UNACCEPTED_SUPERVISION,
     accept_deadline,
     assign_deadline,
     assign_statutory_deadline,
+    notice_text,
     review_request_deadline,
     revisit_deadline,
 )
@@ -31,8 +32,8 @@ PID = "XF-2026-000001"
 HEAD = Person(person_id="h", name="李明", title="镇长", role=Role.UNIT_HEAD, unit_id="dongguan")
 
 
-def beijing(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BEIJING)
+def beijing(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=BEIJING)
 
 
 @pytest.mark.parametrize(
@@ -115,18 +116,8 @@ def test_no_extension_in_review(phase: Phase) -> None:
 
 
 def _text(kind: NoticeKind, ask: str | None) -> str:
-    [slip] = slips_for(
-        kind,
-        "k",
-        petition_id=PID,
-        recipient=HEAD,
-        owner=None,
-        level=None,
-        note="受理期限：交办后责任单位受理已届满",
-        accept_days=1,
-        ask=ask,
-    )
-    return slip.text
+    note = "受理期限：交办后责任单位受理已届满"
+    return notice_text(kind, PID, None, HEAD, note, ask=ask)
 
 
 def test_a_slip_asks_what_the_moment_asks() -> None:
