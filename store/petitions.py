@@ -355,6 +355,9 @@ class PetitionFilter:
     unaccepted_overdue: bool | None = None
     category: str | None = None
     due_before: datetime | None = None
+    # Pending means still ahead: the nearest deadline is written at a step, and one that has
+    # passed since (with no step after it) is no longer due.
+    due_after: datetime | None = None
     # The reader's reach: None reads every unit; otherwise only petitions at these units, and
     # those ``owned_by`` this person (包案).
     within_units: frozenset[str] | None = None
@@ -386,6 +389,8 @@ async def search(
         conditions.append(Petition.category == filters.category)
     if filters.due_before is not None:
         conditions.append(Petition.next_due_at <= filters.due_before)
+    if filters.due_after is not None:
+        conditions.append(Petition.next_due_at > filters.due_after)
     total = await session.scalar(select(func.count()).select_from(Petition).where(*conditions))
     rows = await session.scalars(
         select(Petition)
