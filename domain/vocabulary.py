@@ -119,6 +119,8 @@ class EventKind(StrEnum):
     REMINDER = "reminder"  # 催办
     SUPERVISION = "supervision"  # 督办 (the chain climbed a level)
     OVERDUE = "overdue"  # 逾期
+    # 逾期未交办 / 逾期未受理: a statutory intake limit passed, a 督办单 sent (no level climbed).
+    INTAKE_OVERDUE = "intake_overdue"
     COMPLETED = "completed"  # 办结 / 答复
     TRANSFERRED = "transferred"  # 转办 to another unit
     DECLINED = "declined"  # 不予受理

@@ -62,7 +62,7 @@ async def test_unaccepted_at_the_statutory_limit_is_supervised_and_flagged(
     assert await due_attribute(case) == statutory.due_at  # not the accept window's, passed
 
     await case.sleep(DAY * 14)  # day 15.1: the statutory limit to decide has passed
-    state = await case.until(lambda s: s.timeline[-1].kind == EventKind.SUPERVISION)
+    state = await case.until(lambda s: s.timeline[-1].kind == EventKind.INTAKE_OVERDUE)
     assert state.unaccepted_overdue and state.stage == Stage.ASSIGNED
     assert all(d.passed for d in state.deadlines)
     assert await due_attribute(case) is None
@@ -79,7 +79,7 @@ async def test_unaccepted_at_the_statutory_limit_is_supervised_and_flagged(
     assert [r.id for r in listed] == [case.handle.id] and total == 1
 
     await case.sleep(DAY * 5)  # nothing more until the unit acts: one 督办 per post
-    assert [e.kind for e in (await case.state()).timeline].count(EventKind.SUPERVISION) == 2
+    assert [e.kind for e in (await case.state()).timeline].count(EventKind.INTAKE_OVERDUE) == 2
     accepted = await case.accept()  # late, but still accepted; the record keeps the flag
     assert accepted.stage == Stage.HANDLING and accepted.unaccepted_overdue
 
@@ -95,7 +95,7 @@ async def test_the_bureau_is_supervised_at_its_own_limit_to_assign(
     assert pending == ["assign_statutory"]  # what the bureau is now waited for
     assert "已超期" in (await slips(case))["reminder-assign"][2]
     await case.sleep(DAY * 14)
-    state = await case.until(lambda s: s.timeline[-1].kind == EventKind.SUPERVISION)
+    state = await case.until(lambda s: s.timeline[-1].kind == EventKind.INTAKE_OVERDUE)
     assert state.stage == Stage.REGISTERED and not state.unaccepted_overdue
     assert all(d.passed for d in state.deadlines)
     # The bureau has no chief in the demo directory: its dispatcher receives it, told why.

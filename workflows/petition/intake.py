@@ -167,7 +167,7 @@ class Intake:
         last = len(people) - 1
         for i, (role, person) in enumerate(people.values()):
             await recorder.record(
-                EventKind.SUPERVISION,
+                EventKind.INTAKE_OVERDUE,
                 person=person,
                 notice=(NoticeKind.SUPERVISION, f"{limit.key}-{role.value}"),
                 note=lapsed(limit.deadline),
