@@ -13,14 +13,16 @@ from temporalio.exceptions import ApplicationError
 from activities.documents import beijing, render
 from activities.metrics import observe_step_lag
 from activities.upload import ReplyUpload, UpstreamRejected, UpstreamSystem
-from domain.calendar import DayCount, china_calendar
+from domain.calendar import DayCount, WorkdayCalendar, china_calendar
 from domain.contracts import (
     FIND_ROLE_HOLDER,
     PLAN_HANDLING,
     RECORD_STEP,
     UPLOAD_REPLY,
+    WORKDAY_CALENDAR,
     WRITE_ACCEPTANCE_NOTICE,
     AcceptanceNotice,
+    CalendarRequest,
     Person,
     PlannedSteps,
     PlanRequest,
@@ -32,7 +34,7 @@ from domain.lifecycle import round_terms
 from domain.notices import beijing_date, review_round_steps, vacant_post
 from domain.plan import handling_plan
 from domain.policy import PRODUCTION_DAY_SECONDS
-from domain.vocabulary import PHASE_LABELS, Phase, Role
+from domain.vocabulary import PHASE_LABELS, ROLE_LABELS, Phase, Role
 from store import directory, petitions
 from store.db import readers
 
@@ -60,7 +62,7 @@ class PetitionActivities:
         async with self._readers() as session:
             unit_id = lookup.unit_id
             note = None
-            if lookup.role == Role.BUREAU_DISPATCHER:
+            if lookup.role == Role.BUREAU_DISPATCHER or lookup.at_bureau:
                 unit_id = await directory.bureau_unit_id(session) or unit_id
             holders = await directory.role_holders(session, unit_id, lookup.role.value)
             chosen = next((h for h in holders if h[0].id == lookup.preferred_person_id), None) or (
@@ -114,6 +116,13 @@ class PetitionActivities:
             steps = review_round_steps(steps, request.phase, policy.review_days)
         return PlannedSteps(steps=steps)
 
+    @activity.defn(name=WORKDAY_CALENDAR)
+    async def workday_calendar(self, request: CalendarRequest) -> WorkdayCalendar:
+        """The working days (holidays and 调休) for the windows a unit counts in working days:
+        read from the holiday tables here, so the workflow keeps the answer in its history."""
+        first = request.first_year
+        return china_calendar(range(first, first + request.years))
+
     @activity.defn(name=WRITE_ACCEPTANCE_NOTICE)
     async def write_acceptance_notice(self, notice: AcceptanceNotice) -> None:
         """四告知: the written notice, stored with the petition (once per round)."""
@@ -123,6 +132,9 @@ class PetitionActivities:
             handler_phone = await directory.phone_of(session, notice.handler.person_id)
             if row is None:
                 raise LookupError(f"petition {notice.petition_id} has no intake record")
+            owns = notice.leader_owns_case
+            if owns is None:
+                owns = row.owner_id == notice.leader.person_id
             text = render(
                 "acceptance_notice.txt.j2",
                 petition_id=notice.petition_id,
@@ -133,6 +145,8 @@ class PetitionActivities:
                 accepted_at=beijing(notice.accepted_at),
                 deadline=beijing(notice.deadline),
                 deadline_reason=notice.deadline_reason or "按规定期限",
+                # 包案领导 only when a leader owns the case; else the post that answers for it.
+                leader_label="包案领导" if owns else ROLE_LABELS[notice.leader.role],
                 leader_name=notice.leader.name,
                 leader_title=notice.leader.title,
                 handler_name=notice.handler.name,

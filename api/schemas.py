@@ -135,6 +135,9 @@ class PetitionSummary(BaseModel):
     phase: Phase = Field(description="handling (办理), review (复查) or re_review (复核)")
     level: int | None = Field(description="1–4 once handling: the chain level accountable")
     overdue: bool
+    unaccepted_overdue: bool = Field(
+        description="逾期未受理: left unaccepted past the statutory limit to decide (15 days)"
+    )
     accountable: AccountablePublic | None
     owner: AccountablePublic | None = Field(description="领导包案: the leader owning the case")
     closure: Closure | None

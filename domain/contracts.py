@@ -33,6 +33,7 @@ RECORD_STEP = "record_step"
 PLAN_HANDLING = "plan_handling"
 WRITE_ACCEPTANCE_NOTICE = "write_acceptance_notice"
 UPLOAD_REPLY = "upload_reply"
+WORKDAY_CALENDAR = "workday_calendar"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -170,6 +171,9 @@ class PetitionState(Strict):
     phase: Phase = Phase.HANDLING
     level: int | None = None
     overdue: bool = False
+    # 逾期未受理: the statutory limit to decide on acceptance passed with the petition still
+    # waiting at the unit (a fact of its record: it stays once set).
+    unaccepted_overdue: bool = False
     accountable: Person | None = None
     owner: Person | None = None  # 包案领导
     registered_at: datetime
@@ -284,6 +288,9 @@ class AcceptanceNotice(Strict):
     leader: Person
     handler: Person
     phase: Phase = Phase.HANDLING
+    # Whether ``leader`` owns the case (包案领导) or is the unit's leader in charge; None in
+    # notices decided before it was said (the intake record's owner tells then).
+    leader_owns_case: bool | None = None
 
 
 class UploadRequest(Strict):
@@ -298,6 +305,16 @@ class RoleLookup(Strict):
     unit_id: str
     role: Role
     preferred_person_id: str | None = None
+    # The post at the bureau (信访局) rather than at the petition's unit: its chief, say.
+    at_bureau: bool = False
+
+
+class CalendarRequest(Strict):
+    """Input of the calendar lookup: the working days of ``years`` years from ``first_year``,
+    for the intake and aftercare windows of a unit that counts working days."""
+
+    first_year: int
+    years: int = 3
 
 
 class PlannedSteps(Strict):

@@ -74,10 +74,12 @@ def refusal(
     max_extension_days: int,
     review_due: datetime | None = None,
     review_requested: bool = False,
+    review_days: float = 30,
 ) -> str | None:
     """Why ``action`` cannot be taken on the petition now, or None when it can.
 
     ``max_extension_days`` is the policy's cap on an extension (信访条例第三十三条);
+    ``review_days`` the policy's limit for 复查/复核, which has no extension (arts. 34/35);
     ``review_due`` is when the window to ask for the next round closes (None when there is no
     window: before the reply, or after 复核); ``review_requested`` whether it was asked already.
     """
@@ -101,7 +103,7 @@ def refusal(
                 return f"petition {pid} cannot be withdrawn: it is already {stage}"
         case Action.REQUEST_EXTENSION:
             assert isinstance(request, ExtensionRequest)
-            return _extension_refusal(state, request.days, max_extension_days)
+            return _extension_refusal(state, request.days, max_extension_days, review_days)
         case Action.DECIDE_EXTENSION:
             extension = state.extension
             if extension is None or extension.approved is not None:
@@ -135,8 +137,14 @@ def _unless(state: PetitionState, stage: Stage, verb: str) -> str | None:
     return f"petition {state.id} cannot be {verb}: it is already {state.stage}"
 
 
-def _extension_refusal(state: PetitionState, days: int, cap: int) -> str | None:
-    """延期 (信访条例第三十三条): once, while handled in time, for at most the policy's cap."""
+def _extension_refusal(state: PetitionState, days: int, cap: int, review_days: float) -> str | None:
+    """延期 (信访条例第三十三条): once, while handled in time, for at most the policy's cap;
+    never in 复查/复核, which the statute gives a fixed limit (arts. 34/35)."""
+    if state.phase != Phase.HANDLING:
+        return (
+            f"petition {state.id} cannot be extended in {state.phase}: 复查/复核 is decided "
+            f"within {review_days:g} days, with no extension (信访条例第三十四、三十五条)"
+        )
     if state.stage != Stage.HANDLING:
         return f"petition {state.id} cannot be extended while {state.stage}"
     if state.extension is not None:
@@ -217,6 +225,7 @@ def slips_for(
     level: int | None,
     note: str | None,
     accept_days: float,
+    ask: str | None = None,
 ) -> list[Notice]:
     """The slips one step produces: one for the person it concerns and, for a reminder,
     supervision or overdue notice, a copy for the leader who owns the case (包案) unless that
@@ -226,7 +235,9 @@ def slips_for(
         if kind == NoticeKind.PETITIONER:
             text = petitioner_text(petition_id, note or "")
         else:
-            text = notice_text(kind, petition_id, level, person, note, accept_days=accept_days)
+            text = notice_text(
+                kind, petition_id, level, person, note, accept_days=accept_days, ask=ask
+            )
         return Notice(key=slip_key, kind=kind, level=level, recipient=person, text=text)
 
     slips = [slip(key, recipient)]

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.calendar import WorkdayCalendar
 from domain.contracts import Deadline, Person
-from domain.plan import PlannedStep, StepKind
+from domain.plan import PlannedStep, StepKind, day_unit, window_end
 from domain.policy import BEIJING, EscalationPolicy
 from domain.vocabulary import NOTICE_LABELS, PHASE_LABELS, ROLE_LABELS, NoticeKind, Phase, Role
 
@@ -22,22 +23,38 @@ def notice_text(
     note: str | None,
     *,
     accept_days: float = 1,
+    ask: str | None = None,
 ) -> str:
     """One line a person can act on: which slip, which petition, what is asked of them.
-    ``accept_days`` is the policy's window to accept (受理), which the assignment slip names."""
+    ``accept_days`` is the policy's window to accept (受理), which the assignment slip names;
+    ``ask`` replaces the kind's usual request when the moment calls for another (a reminder
+    sent after its deadline, a 督办 before acceptance)."""
     label = NOTICE_LABELS[kind]
     who = f"{recipient.name}（{recipient.title}）"
-    ask = {
-        NoticeKind.ASSIGNMENT: f"该信访事项已交办你单位，请于{accept_days:g}日内受理。",
-        NoticeKind.REMINDER: "该信访事项即将到期，请抓紧办理。",
-        NoticeKind.SUPERVISION: (
-            f"该信访事项未按期办结，现由{ROLE_LABELS[recipient.role]}督办，请落实办理。"
-        ),
-        NoticeKind.OVERDUE: "该信访事项已逾期未办结，请信访局跟踪督查并纳入考核。",
-    }[kind]
+    ask = (
+        ask
+        or {
+            NoticeKind.ASSIGNMENT: f"该信访事项已交办你单位，请于{accept_days:g}日内受理。",
+            NoticeKind.REMINDER: "该信访事项即将到期，请抓紧办理。",
+            NoticeKind.SUPERVISION: (
+                f"该信访事项未按期办结，现由{ROLE_LABELS[recipient.role]}督办，请落实办理。"
+            ),
+            NoticeKind.OVERDUE: "该信访事项已逾期未办结，请信访局跟踪督查并纳入考核。",
+            NoticeKind.UPLOAD_REFUSED: "该信访事项的答复被上级信访信息系统拒收，请核对后重新上传。",
+        }[kind]
+    )
     at_level = f"（第{level}级）" if level else ""
     detail = f"{note}。" if note else ""
     return f"【{label}】{who}：信访事项 {petition_id}{at_level}。{ask}{detail}"
+
+
+# What an intake slip asks once its window has passed (催办 after expiry, 督办 at the limit).
+EXPIRED_REMINDER = "该信访事项已超期，请立即办理。"
+UNACCEPTED_SUPERVISION = (
+    "该信访事项逾期未受理，已超过依法决定是否受理的期限，请督促立即受理或依法书面告知不予受理。"
+)
+HANDLER_ASSIGNED = "该信访事项已由你单位受理并确定由你承办，请按期办理。"
+UNASSIGNED_SUPERVISION = "该信访事项登记后逾期未交办，已超过法定交办期限，请督促立即交办。"
 
 
 def vacant_post(role: Role) -> str:
@@ -62,19 +79,24 @@ def _deadline(kind: str, due_at: datetime, description: str, reason: str) -> Dea
     return Deadline(kind=kind, due_at=due_at, description=description, reason=reason)
 
 
-def assign_deadline(policy: EscalationPolicy, registered_at: datetime) -> Deadline:
-    """交办期限: the bureau names the responsible unit within ``assign_days`` of registration."""
+def assign_deadline(
+    policy: EscalationPolicy, registered_at: datetime, calendar: WorkdayCalendar | None = None
+) -> Deadline:
+    """交办期限: the bureau names the responsible unit within ``assign_days`` of registration
+    (working days for a policy that counts them, given the ``calendar``)."""
     days = policy.assign_days
-    due = registered_at + policy.duration(days)
-    reason = f"登记后{days:g}日内交办{_four_ones(days, '交办')}"
+    due = window_end(policy, registered_at, days, calendar)
+    reason = f"登记后{days:g}{day_unit(policy, calendar)}内交办{_four_ones(days, '交办')}"
     return _deadline("assign", due, "交办期限：登记后由信访局交办责任单位", reason)
 
 
-def accept_deadline(policy: EscalationPolicy, assigned_at: datetime) -> Deadline:
+def accept_deadline(
+    policy: EscalationPolicy, assigned_at: datetime, calendar: WorkdayCalendar | None = None
+) -> Deadline:
     """受理期限: the unit accepts within ``accept_days`` of the assignment."""
     days = policy.accept_days
-    due = assigned_at + policy.duration(days)
-    reason = f"交办后{days:g}日内受理{_four_ones(days, '受理')}"
+    due = window_end(policy, assigned_at, days, calendar)
+    reason = f"交办后{days:g}{day_unit(policy, calendar)}内受理{_four_ones(days, '受理')}"
     return _deadline("accept", due, "受理期限：交办后责任单位受理", reason)
 
 
@@ -88,23 +110,38 @@ def acceptance_statutory_deadline(policy: EscalationPolicy, assigned_at: datetim
     return _deadline("acceptance_statutory", due, "依法决定是否受理并书面告知的期限", reason)
 
 
-def revisit_deadline(policy: EscalationPolicy, replied_at: datetime) -> Deadline:
+def assign_statutory_deadline(policy: EscalationPolicy, registered_at: datetime) -> Deadline:
+    """The bureau's statutory limit to hand a registered petition on (信访工作条例第二十一条:
+    登记后15日内交办或转送), the same number of days the unit has to decide on acceptance."""
+    days = policy.acceptance_notice_days
+    due = registered_at + policy.duration(days)
+    reason = f"信访部门收到信访事项之日起{days}日内交办或转送（信访工作条例第二十一条）"
+    return _deadline("assign_statutory", due, "依法交办或转送的期限", reason)
+
+
+def revisit_deadline(
+    policy: EscalationPolicy, replied_at: datetime, calendar: WorkdayCalendar | None = None
+) -> Deadline:
     """回访期限: the revisit follows the reply within ``revisit_days``."""
     days = policy.revisit_days
-    due = replied_at + policy.duration(days)
-    reason = f"答复后{days:g}日内回访（闭环管理：必回访）；逾期未评价按“未联系上”结案"
+    due = window_end(policy, replied_at, days, calendar)
+    unit = day_unit(policy, calendar)
+    reason = f"答复后{days:g}{unit}内回访（闭环管理：必回访）；逾期未评价按“未联系上”结案"
     return _deadline("revisit", due, "回访期限：答复后回访并请信访人评价", reason)
 
 
 def review_request_deadline(
-    policy: EscalationPolicy, replied_at: datetime, next_phase: Phase
+    policy: EscalationPolicy,
+    replied_at: datetime,
+    next_phase: Phase,
+    calendar: WorkdayCalendar | None = None,
 ) -> Deadline:
     """The window to ask for the next round (复查 or 复核), arts. 34/35."""
     days = policy.review_request_days
     label = PHASE_LABELS[next_phase]
-    due = replied_at + policy.duration(days)
+    due = window_end(policy, replied_at, days, calendar)
     reason = (
-        f"信访人对答复意见不服的，可自收到之日起{days:g}日内请求{label}"
+        f"信访人对答复意见不服的，可自收到之日起{days:g}{day_unit(policy, calendar)}内请求{label}"
         "（信访条例第三十四、三十五条）"
     )
     return _deadline("review_request", due, f"申请{label}期限", reason)

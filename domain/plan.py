@@ -147,6 +147,24 @@ class _Clock:
         return f"{self.count(offset)}（{inner}）{extension}"
 
 
+def window_end(
+    policy: EscalationPolicy,
+    start: datetime,
+    days: float,
+    calendar: WorkdayCalendar | None = None,
+) -> datetime:
+    """The end of a window of ``days`` policy days from ``start`` (交办、受理、回访、申请复查),
+    counted as the handling plan counts: working days when the policy counts them on a
+    production clock and a calendar is given (a one-day window opened on a Friday, a Saturday
+    or before National Day ends on the next working day, at the same time of day)."""
+    return _Clock.of(policy, start, calendar).at(days)
+
+
+def day_unit(policy: EscalationPolicy, calendar: WorkdayCalendar | None) -> str:
+    """How such a window's days read: 日, or 个工作日 when working days are counted."""
+    return _Clock.of(policy, datetime.min, calendar).unit
+
+
 def _check_extension(
     policy: EscalationPolicy, extension_days: int, extension_note: str | None
 ) -> None:

@@ -100,13 +100,14 @@ class UnitKind(StrEnum):
 
 
 class NoticeKind(StrEnum):
-    """The slips of "三单" plus the overdue flag."""
+    """The slips of "三单", the overdue flag, the petitioner's 告知书 and the upload refusal."""
 
     ASSIGNMENT = "assignment"  # 交办单
     REMINDER = "reminder"  # 催办单
     SUPERVISION = "supervision"  # 督办单
     OVERDUE = "overdue"  # 逾期通报
     PETITIONER = "petitioner"  # 告知书 to the petitioner
+    UPLOAD_REFUSED = "upload_refused"  # 拒收通知: the upper-level system refused the reply
 
 
 class EventKind(StrEnum):
@@ -118,6 +119,8 @@ class EventKind(StrEnum):
     REMINDER = "reminder"  # 催办
     SUPERVISION = "supervision"  # 督办 (the chain climbed a level)
     OVERDUE = "overdue"  # 逾期
+    # 逾期未交办 / 逾期未受理: a statutory intake limit passed, a 督办单 sent (no level climbed).
+    INTAKE_OVERDUE = "intake_overdue"
     COMPLETED = "completed"  # 办结 / 答复
     TRANSFERRED = "transferred"  # 转办 to another unit
     DECLINED = "declined"  # 不予受理
@@ -149,6 +152,7 @@ NOTICE_LABELS: dict[NoticeKind, str] = {
     NoticeKind.SUPERVISION: "督办单",
     NoticeKind.OVERDUE: "逾期通报",
     NoticeKind.PETITIONER: "告知书",
+    NoticeKind.UPLOAD_REFUSED: "上传拒收通知",
 }
 
 PHASE_LABELS: dict[Phase, str] = {

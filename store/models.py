@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -137,6 +138,7 @@ class Petition(Base):
         Index("ix_petitions_stage_unit", "stage", "unit_id"),
         Index("ix_petitions_unit_level", "unit_id", "level"),
         Index("ix_petitions_overdue", "overdue"),
+        Index("ix_petitions_unaccepted_overdue", "unaccepted_overdue"),
         # Supervisors' lists: newest first, by category, and what falls due soonest.
         Index("ix_petitions_registered", "registered_at"),
         Index("ix_petitions_category", "category"),
@@ -171,6 +173,8 @@ class Petition(Base):
     phase: Mapped[str] = mapped_column(String(16), default="handling")
     level: Mapped[int | None] = mapped_column(Integer)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 逾期未受理: left unaccepted past the statutory limit (set by the workflow at the limit).
+    unaccepted_overdue: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     accountable: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     owner: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # 包案领导
     owner_id: Mapped[str | None] = mapped_column(String(64))  # who owns it, for their lists

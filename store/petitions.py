@@ -233,6 +233,7 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
         petition.unit_id = state.unit_id
         petition.level = state.level
         petition.overdue = state.overdue
+        petition.unaccepted_overdue = state.unaccepted_overdue
         petition.accountable = _json(state.accountable)
         petition.owner = _json(state.owner)
         petition.owner_id = state.owner.person_id if state.owner else None
@@ -351,8 +352,12 @@ class PetitionFilter:
     unit_id: str | None = None
     level: int | None = None
     overdue: bool | None = None
+    unaccepted_overdue: bool | None = None
     category: str | None = None
     due_before: datetime | None = None
+    # Pending means still ahead: the nearest deadline is written at a step, and one that has
+    # passed since (with no step after it) is no longer due.
+    due_after: datetime | None = None
     # The reader's reach: None reads every unit; otherwise only petitions at these units, and
     # those ``owned_by`` this person (包案).
     within_units: frozenset[str] | None = None
@@ -376,12 +381,16 @@ async def search(
         conditions.append(Petition.level == filters.level)
     if filters.overdue is not None:
         conditions.append(Petition.overdue.is_(filters.overdue))
+    if filters.unaccepted_overdue is not None:
+        conditions.append(Petition.unaccepted_overdue.is_(filters.unaccepted_overdue))
     if filters.phase is not None:
         conditions.append(Petition.phase == filters.phase)
     if filters.category is not None:
         conditions.append(Petition.category == filters.category)
     if filters.due_before is not None:
         conditions.append(Petition.next_due_at <= filters.due_before)
+    if filters.due_after is not None:
+        conditions.append(Petition.next_due_at > filters.due_after)
     total = await session.scalar(select(func.count()).select_from(Petition).where(*conditions))
     rows = await session.scalars(
         select(Petition)

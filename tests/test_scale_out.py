@@ -33,8 +33,14 @@ PETITIONS = 200
 # 7.5 s, so while some are still being accepted others are climbing the chain.
 DAY_SECONDS = 0.25
 CONCURRENCY = 32  # officers registering and accepting at once, over both APIs
-# Slips the intake sends only when the bureau or the unit is slower than a policy day.
-LATE_INTAKE = {"reminder-assign", "reminder-accept"}
+# Slips the intake sends only when the bureau or the unit is slower than a policy day, and the
+# 督办单 of an acceptance later than the statutory 15 policy days (3.75 s here, issue 10).
+LATE_INTAKE = {
+    "reminder-assign",
+    "reminder-accept",
+    "supervision-accept-unit_head",
+    "supervision-accept-bureau_dispatcher",
+}
 CHAIN_KINDS = (EventKind.SUPERVISION, EventKind.OVERDUE)
 # Seconds between counts in the read model: at the default 50 ms, minutes of waiting would take
 # CPU from the processes under test.

@@ -44,6 +44,7 @@ def build_worker(
             activities.record_step,
             activities.upload_reply,
             activities.write_acceptance_notice,
+            activities.workday_calendar,
         ],
         **options,
     )

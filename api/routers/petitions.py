@@ -114,6 +114,10 @@ async def list_petitions(
     unit_id: Annotated[str | None, Query(max_length=64)] = None,
     level: Annotated[int | None, Query(ge=1, le=10)] = None,
     overdue: bool | None = None,
+    unaccepted_overdue: Annotated[
+        bool | None,
+        Query(description="逾期未受理: left unaccepted past the statutory limit (15 days)"),
+    ] = None,
     category: Category | None = None,
     due_before: Annotated[
         datetime | None,
@@ -134,6 +138,7 @@ async def list_petitions(
         unit_id=unit_id,
         level=level,
         overdue=overdue,
+        unaccepted_overdue=unaccepted_overdue,
         category=category.value if category else None,
         due_before=due_before,
     )

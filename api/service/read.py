@@ -5,6 +5,7 @@ and answer while it is down."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,8 @@ async def search(
         filters,
         within_units=None if reader.reads_all else reader.chain_units,
         owned_by=reader.person_id,
+        # "Due soon" lists what is still pending now, whatever the last step wrote.
+        due_after=datetime.now(UTC) if filters.due_before is not None else None,
     )
     rows, total = await petitions.search(session, reach, limit=limit, offset=offset)
     return PetitionPage(

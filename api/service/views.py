@@ -29,6 +29,7 @@ STATE_FIELDS = frozenset(
         "phase",
         "level",
         "overdue",
+        "unaccepted_overdue",
         "accountable",
         "owner",
         "closure",
@@ -79,15 +80,15 @@ def petition_public(
         petitioner=petitioner_public(row, reader),
         timeline=list(timeline if live is None else live.timeline),
     )
-    if live is None:
-        view["deadlines"] = as_of_now(row.deadlines)
+    # Whether a deadline has passed is computed as of now, whatever its last step said.
+    view["deadlines"] = as_of_now(row.deadlines if live is None else live.deadlines)
     # from_attributes: the workflow's people (Person) become AccountablePublic by field name.
     return PetitionPublic.model_validate(view, from_attributes=True)
 
 
-def as_of_now(deadlines: Sequence[dict[str, Any]]) -> list[Deadline]:
-    """The projected deadlines, each ``passed`` as of now: a projection is written at a step,
-    and a deadline may pass between steps."""
+def as_of_now(deadlines: Sequence[dict[str, Any] | Deadline]) -> list[Deadline]:
+    """The deadlines, each ``passed`` as of now: the projection and the workflow's state are
+    written at a step, and a deadline may pass between steps."""
     now = datetime.now(UTC)
     return [
         d.model_copy(update={"passed": d.passed or d.due_at <= now})

@@ -61,7 +61,8 @@ async def test_refused_upload_is_recorded_and_the_bureau_told(
     assert not state.uploaded
     event = next(e for e in state.timeline if e.kind == EventKind.UPLOADED)
     assert event.note is not None and "拒收" in event.note and "印章" in event.note
-    assert ("reminder", "upload-refused-handling", "bureau-01") in await case.notices()
+    # Its own kind of slip (issue 10): a refusal is no 催办单.
+    assert ("upload_refused", "upload-refused-handling", "bureau-01") in await case.notices()
 
 
 async def test_working_days_skip_national_day(

@@ -49,11 +49,12 @@ class Aftercare:
         run, recorder = self._run, self._recorder
         replied_at = run.state.completed_at or workflow.now()
         phase = run.state.phase
-        revisit = revisit_deadline(run.policy, replied_at)
+        calendar = await recorder.calendar()  # the unit's working days, if it counts them
+        revisit = revisit_deadline(run.policy, replied_at, calendar)
         recorder.add_deadline(revisit)
         run.review_due = None
         if phase in NEXT_PHASE:
-            window = review_request_deadline(run.policy, replied_at, NEXT_PHASE[phase])
+            window = review_request_deadline(run.policy, replied_at, NEXT_PHASE[phase], calendar)
             run.review_due = window.due_at
             recorder.add_deadline(window)
         # 上传, then 回访. The windows above run from the reply whatever the upload takes, and
@@ -100,7 +101,7 @@ class Aftercare:
             await recorder.record(
                 EventKind.UPLOADED,
                 person=bureau,
-                notice=(NoticeKind.REMINDER, f"upload-refused-{phase}"),
+                notice=(NoticeKind.UPLOAD_REFUSED, f"upload-refused-{phase}"),
                 note=upload_refused(cause),
             )
             return

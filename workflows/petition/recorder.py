@@ -23,12 +23,15 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
+    from domain.calendar import DayCount, WorkdayCalendar
     from domain.contracts import (
         FIND_ROLE_HOLDER,
         PLAN_HANDLING,
         RECORD_STEP,
+        WORKDAY_CALENDAR,
         WRITE_ACCEPTANCE_NOTICE,
         AcceptanceNotice,
+        CalendarRequest,
         Deadline,
         Notice,
         Person,
@@ -40,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.lifecycle import slips_for
     from domain.plan import StepKind
+    from domain.policy import BEIJING, PRODUCTION_DAY_SECONDS
     from domain.vocabulary import EventKind, NoticeKind, Role, Stage
 
 from workflows.petition.state import RunState
@@ -113,16 +117,38 @@ class Recorder:
             )
         return result
 
-    async def holder(self, role: Role, preferred: str | None = None) -> Person:
-        """Who holds ``role`` in the petition's unit *now* (people change posts)."""
+    async def holder(
+        self, role: Role, preferred: str | None = None, *, at_bureau: bool = False
+    ) -> Person:
+        """Who holds ``role`` in the petition's unit (or at the bureau) *now* (people change
+        posts)."""
         state = self._run.state
         lookup = RoleLookup(
             petition_id=state.id,
             unit_id=state.unit_id or "",
             role=role,
             preferred_person_id=preferred,
+            at_bureau=at_bureau,
         )
         return await self._look_up(FIND_ROLE_HOLDER, lookup, Person)
+
+    async def calendar(self) -> WorkdayCalendar | None:
+        """The working days for the intake and aftercare windows, when the unit's policy counts
+        them on a production clock (since the patch ``WORKING_DAY_WINDOWS``); None otherwise,
+        without a lookup. Looked up once for the years from this one."""
+        run = self._run
+        policy = run.policy
+        if not (
+            run.working_windows
+            and policy.day_count == DayCount.WORKING
+            and policy.day_seconds == PRODUCTION_DAY_SECONDS
+        ):
+            return None
+        year = workflow.now().astimezone(BEIJING).year
+        if run.calendar is None or run.calendar[0] != year:
+            request = CalendarRequest(first_year=year)
+            run.calendar = (year, await self._look_up(WORKDAY_CALENDAR, request, WorkdayCalendar))
+        return run.calendar[1]
 
     async def plan(self, request: PlanRequest) -> PlannedSteps:
         """The round's plan (it counts working days from the holiday tables)."""
@@ -138,9 +164,11 @@ class Recorder:
         note: str | None = None,
         notice: tuple[NoticeKind, str] | None = None,
         more: bool = False,
+        ask: str | None = None,
     ) -> None:
         """One step: its timeline entry and its slips, projected once (keyed by step). With
-        ``more`` (v3), the decision goes on and the step is written with the next one."""
+        ``more`` (v3), the decision goes on and the step is written with the next one;
+        ``ask`` words the slip's request for the moment (domain.notices.notice_text)."""
         state = self._run.state
         event = self._append(kind, at=at, person=person, level=level, note=note)
         slips = []
@@ -155,6 +183,7 @@ class Recorder:
                 level=event.level,
                 note=note,
                 accept_days=self._run.policy.accept_days,
+                ask=ask,
             )
         self.upsert_search_attributes()
         if self._run.answers_at_decision:

@@ -10,6 +10,7 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.calendar import WorkdayCalendar
     from domain.contracts import AcceptRequest, Deadline, PetitionStart, PetitionState
     from domain.lifecycle import HANDLING_STAGES, round_key
     from domain.plan import PlannedStep
@@ -38,6 +39,8 @@ class RunState:
     assignments: int = 0
     transferred: bool = False
     accept: AcceptRequest | None = None
+    # Who received the latest 交办单 (the handler the unit accepts with, unless it names another).
+    assigned_to: str | None = None
     # Counters the update handlers wait on: they answer once the main line has recorded
     # what they asked for, so the caller reads back what it did.
     rounds_started: int = 0
@@ -50,6 +53,14 @@ class RunState:
     # (``Recorder.flush``), and lookups run as local activities. Older histories keep the old
     # path.
     answers_at_decision: bool = False
+    # Workflows started since each of these patches (workflow.py): the statutory intake limits
+    # act (督办 at 15 days, 逾期未受理); the intake and aftercare windows count the unit's
+    # working days; the 交办单 goes to the handler who handles the case.
+    statutory_intake: bool = False
+    working_windows: bool = False
+    assignment_to_handler: bool = False
+    # The working days of the years from the one it was looked up for (working_windows).
+    calendar: tuple[int, WorkdayCalendar] | None = None
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:

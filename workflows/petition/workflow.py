@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawRequest,
     )
     from domain.lifecycle import NEXT_PHASE, ActionRequest, refusal
-    from domain.vocabulary import Closure, EventKind, Phase, Role, Stage
+    from domain.vocabulary import Closure, EventKind, NoticeKind, Phase, Role, Stage
 
 # The classes beside the workflow are passed through too, as Temporal's sandbox guide advises
 # for separate modules whose calls are deterministic: the sandbox would otherwise execute them
@@ -52,6 +52,12 @@ with workflow.unsafe.imports_passed_through():
 
 # v3: updates answer at the decision, projections follow in order, lookups are local.
 ANSWER_AT_DECISION = "answer-at-decision"
+# Issue 10: the statutory 交办/受理 limits end in a 督办单 (and 逾期未受理); the intake and
+# aftercare windows count working days where the unit's policy does; the 交办单 reaches the
+# handler who handles the case.
+STATUTORY_INTAKE_LIMITS = "statutory-intake-limits"
+WORKING_DAY_WINDOWS = "working-day-windows"
+ASSIGNMENT_TO_HANDLER = "assignment-to-handler"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -62,6 +68,9 @@ class PetitionWorkflow:
         # Decided once, before any update is handled: a history without the marker replays
         # the old path to its end.
         self._run.answers_at_decision = workflow.patched(ANSWER_AT_DECISION)
+        self._run.statutory_intake = workflow.patched(STATUTORY_INTAKE_LIMITS)
+        self._run.working_windows = workflow.patched(WORKING_DAY_WINDOWS)
+        self._run.assignment_to_handler = workflow.patched(ASSIGNMENT_TO_HANDLER)
         self._recorder = Recorder(self._run)
         self._intake = Intake(self._run, self._recorder)
         self._chain = HandlingChain(self._run, self._recorder)
@@ -103,13 +112,26 @@ class PetitionWorkflow:
         run.taken = set()
         recorder.drop_deadlines("assign", "accept", "acceptance_statutory")
         preferred = run.accept.handler_id if run.accept and phase == Phase.HANDLING else None
+        first_round = phase == Phase.HANDLING and run.assignment_to_handler
+        if first_round:
+            preferred = preferred or run.assigned_to  # who has the 交办单 handles it
         handler = await recorder.holder(Role.HANDLER, preferred=preferred)
         run.state.accountable = handler
         accepted_at = run.state.accepted_at or workflow.now()
         note = notices.round_accepted(phase)
+        # A handler the unit named, not the one the 交办单 went to, gets it now.
+        slip = None
+        if first_round and run.assigned_to != handler.person_id:
+            slip = (NoticeKind.ASSIGNMENT, f"assignment-{run.assignments}:handler")
         # Written with the 告知书 and the petitioner's slip that follow (v3).
         await recorder.record(
-            EventKind.ACCEPTED, person=handler, at=accepted_at, note=note, more=True
+            EventKind.ACCEPTED,
+            person=handler,
+            at=accepted_at,
+            note=note,
+            more=True,
+            notice=slip,
+            ask=notices.HANDLER_ASSIGNED,
         )
         await self._chain.replan()
         await self._intake.tell_acceptance(handler)
@@ -138,6 +160,7 @@ class PetitionWorkflow:
             max_extension_days=run.policy.max_extension_days,
             review_due=run.review_due,
             review_requested=run.review_requested,
+            review_days=run.policy.review_days,
         )
         if why is not None:
             raise ApplicationError(why, type="StageConflict", non_retryable=True)
