@@ -24,6 +24,7 @@ from domain.vocabulary import (
     Closure,
     Phase,
     Rating,
+    ReachedBy,
     Role,
     Stage,
     Track,
@@ -226,8 +227,32 @@ class OwnerIn(StrictIn):
     """领导包案: a leader owns the case and receives every reminder and supervision notice."""
 
     person_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        description="a leader (supervising leader, unit head or county leader) owning the case"
+        description="a leader (supervising leader, unit head, county contact or county principal "
+        "leader) owning the case"
     )
+
+
+_REACHED_BY = Field(
+    description="how the bureau reached the petitioner to record this for them: phone, visit, "
+    "letter or online"
+)
+
+
+class RateIn(StrictIn):
+    """回访: the petitioner's rating (satisfied / basically_satisfied / dissatisfied), recorded
+    by the bureau on the petitioner's behalf, never by the unit being supervised."""
+
+    rating: Rating
+    comment: Note | None = None
+    reached_by: ReachedBy = _REACHED_BY
+
+
+class WithdrawIn(StrictIn):
+    """撤回 by the petitioner, recorded by the bureau on their behalf: the chain ends with the
+    reason."""
+
+    reason: Reason
+    reached_by: ReachedBy = _REACHED_BY
 
 
 class UnitCreate(StrictIn):

@@ -19,6 +19,7 @@ from domain.vocabulary import (
     NoticeKind,
     Phase,
     Rating,
+    ReachedBy,
     Role,
     Stage,
     Track,
@@ -220,7 +221,16 @@ class DeclineRequest(Strict):
     legal_basis: Reason
 
 
-class WithdrawRequest(Strict):
+class OnBehalf(Strict):
+    """Recorded by the bureau for the petitioner (代为记录): how they were reached, and the
+    dispatcher who recorded it (resolved by the API). None only in requests from before
+    issue 10; since then the workflow refuses a request without both (``domain.access``)."""
+
+    reached_by: ReachedBy | None = None
+    recorded_by: Person | None = None
+
+
+class WithdrawRequest(OnBehalf):
     """撤回 by the petitioner: the chain ends with the reason."""
 
     reason: Reason
@@ -241,7 +251,7 @@ class ExtensionDecision(Strict):
     note: Note | None = None
 
 
-class RateRequest(Strict):
+class RateRequest(OnBehalf):
     """回访: the petitioner's rating (satisfied / basically_satisfied / dissatisfied)."""
 
     rating: Rating

@@ -9,7 +9,15 @@ from datetime import datetime
 from domain.contracts import Deadline, Person
 from domain.plan import PlannedStep, StepKind
 from domain.policy import BEIJING, EscalationPolicy
-from domain.vocabulary import NOTICE_LABELS, PHASE_LABELS, ROLE_LABELS, NoticeKind, Phase, Role
+from domain.vocabulary import (
+    NOTICE_LABELS,
+    PHASE_LABELS,
+    ROLE_LABELS,
+    NoticeKind,
+    Phase,
+    ReachedBy,
+    Role,
+)
 
 # ----------------------------------------------------------------------------- the slips
 
@@ -192,6 +200,20 @@ def beijing_date(moment: datetime) -> str:
 
 def rated(rating: str, comment: str | None) -> str:
     return rating + (f"：{comment}" if comment else "")
+
+
+REACHED_BY_LABELS = {
+    ReachedBy.PHONE: "电话",
+    ReachedBy.VISIT: "走访",
+    ReachedBy.LETTER: "信函",
+    ReachedBy.ONLINE: "网上",
+}
+
+
+def on_behalf(note: str, reached_by: ReachedBy, recorder: Person) -> str:
+    """A rating or withdrawal as the timeline keeps it: how the petitioner was reached, and
+    the dispatcher who recorded it for them (代为记录)."""
+    return f"{note}（经{REACHED_BY_LABELS[reached_by]}联系信访人，{_who(recorder)}代为记录）"
 
 
 def review_requested(next_phase: Phase, reason: str) -> str:

@@ -66,6 +66,16 @@ class Rating(StrEnum):
     DISSATISFIED = "dissatisfied"  # 不满意
 
 
+class ReachedBy(StrEnum):
+    """How the bureau reached the petitioner to record their rating or withdrawal for them
+    (代为记录: the loop is closed on the petitioner's side, never by the unit supervised)."""
+
+    PHONE = "phone"  # 电话
+    VISIT = "visit"  # 走访、当面
+    LETTER = "letter"  # 信函
+    ONLINE = "online"  # 网上
+
+
 class Closure(StrEnum):
     """Why a petition's case is closed."""
 

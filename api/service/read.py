@@ -29,7 +29,8 @@ async def search(
     reach = replace(
         filters,
         within_units=None if reader.reads_all else reader.chain_units,
-        owned_by=reader.person_id,
+        # 包案: the cases they own, while they hold a leader post.
+        owned_by=reader.person_id if reader.is_leader else None,
     )
     rows, total = await petitions.search(session, reach, limit=limit, offset=offset)
     return PetitionPage(

@@ -27,6 +27,7 @@ from domain.contracts import (
 )
 from domain.vocabulary import EventKind, NoticeKind, Rating, Role, Stage
 from store import directory, petitions
+from tests.helpers.county import ON_BEHALF
 from tests.helpers.settings import make_settings
 from tests.helpers.store import register_petition
 from tests.helpers.temporal import worker_for
@@ -160,7 +161,7 @@ async def test_refused_actions_change_nothing(case_factory: Any) -> None:
     assert (await case.state()).reply == done.reply
     # Once the workflow has closed (a satisfied rating ends it), the server itself refuses
     # (the API answers 409 too).
-    await case.update(PetitionWorkflow.rate, RateRequest(rating=Rating.SATISFIED))
+    await case.update(PetitionWorkflow.rate, RateRequest(rating=Rating.SATISFIED, **ON_BEHALF))
     await case.handle.result()
     with pytest.raises(RPCError) as closed:
         await case.complete("第三次答复")

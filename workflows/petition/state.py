@@ -50,6 +50,9 @@ class RunState:
     # (``Recorder.flush``), and lookups run as local activities. Older histories keep the old
     # path.
     answers_at_decision: bool = False
+    # Workflows started since issue 10 (the patch ``PETITIONER_SIDE``): a rating or withdrawal
+    # must name the bureau's dispatcher who recorded it and how the petitioner was reached.
+    on_petitioner_side: bool = False
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:

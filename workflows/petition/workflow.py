@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import notices
-    from domain.access import Action
+    from domain.access import Action, on_behalf_refusal
     from domain.contracts import (
         AcceptRequest,
         AssignRequest,
@@ -27,7 +27,9 @@ with workflow.unsafe.imports_passed_through():
         Extension,
         ExtensionDecision,
         ExtensionRequest,
+        OnBehalf,
         OwnerRequest,
+        Person,
         PetitionStart,
         PetitionState,
         RateRequest,
@@ -46,6 +48,8 @@ from workflows.petition.state import RunState
 
 # v3: updates answer at the decision, projections follow in order, lookups are local.
 ANSWER_AT_DECISION = "answer-at-decision"
+# issue 10: only the petitioner's side closes the loop (rating, withdrawal recorded for them).
+PETITIONER_SIDE = "petitioner-side-closes"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -56,6 +60,7 @@ class PetitionWorkflow:
         # Decided once, before any update is handled: a history without the marker replays
         # the old path to its end.
         self._run.answers_at_decision = workflow.patched(ANSWER_AT_DECISION)
+        self._run.on_petitioner_side = workflow.patched(PETITIONER_SIDE)
         self._recorder = Recorder(self._run)
         self._intake = Intake(self._run, self._recorder)
         self._chain = HandlingChain(self._run, self._recorder)
@@ -136,12 +141,37 @@ class PetitionWorkflow:
         if why is not None:
             raise ApplicationError(why, type="StageConflict", non_retryable=True)
 
-    async def _end_early(self, stage: Stage, closure: Closure, kind: EventKind, note: str) -> None:
+    def _check_on_behalf(self, request: OnBehalf) -> None:
+        """A rating or withdrawal is the petitioner's, recorded by the bureau for them: refused
+        here too, since anyone who reaches Temporal can send an update (domain.access)."""
+        if not self._run.on_petitioner_side:
+            return
+        recorder = request.recorded_by
+        why = on_behalf_refusal(recorder.role if recorder else None, request.reached_by)
+        if why is not None:
+            raise ApplicationError(why, type="NotThePetitionersSide", non_retryable=True)
+
+    def _on_behalf(self, request: OnBehalf, note: str) -> tuple[Person | None, str]:
+        """Who the timeline names for a rating or withdrawal, and its note: since issue 10 the
+        dispatcher who recorded it, and how the petitioner was reached."""
+        recorder, reached_by = request.recorded_by, request.reached_by
+        if not self._run.on_petitioner_side or recorder is None or reached_by is None:
+            return None, note
+        return recorder, notices.on_behalf(note, reached_by, recorder)
+
+    async def _end_early(
+        self,
+        stage: Stage,
+        closure: Closure,
+        kind: EventKind,
+        note: str,
+        person: Person | None = None,
+    ) -> None:
         """不予受理 or 撤回: the case closes before a reply, and nothing is pending any more."""
         self._run.state.stage = stage
         self._run.state.closure = closure
         self._recorder.refresh_deadlines()
-        await self._recorder.record(kind, person=None, note=note)
+        await self._recorder.record(kind, person=person, note=note)
 
     # ================================================================== officer actions
     @workflow.update
@@ -203,13 +233,16 @@ class PetitionWorkflow:
     @workflow.update
     async def withdraw(self, request: WithdrawRequest) -> PetitionState:
         """撤回 by the petitioner: the chain ends here."""
-        note = notices.withdrawn(request.reason)
-        await self._end_early(Stage.WITHDRAWN, Closure.WITHDRAWN, EventKind.WITHDRAWN, note)
+        person, note = self._on_behalf(request, notices.withdrawn(request.reason))
+        await self._end_early(
+            Stage.WITHDRAWN, Closure.WITHDRAWN, EventKind.WITHDRAWN, note, person=person
+        )
         return self._run.state
 
     @withdraw.validator
     def _validate_withdraw(self, request: WithdrawRequest) -> None:
         self._check(Action.WITHDRAW, request)
+        self._check_on_behalf(request)
 
     @workflow.update
     async def request_extension(self, request: ExtensionRequest) -> PetitionState:
@@ -276,13 +309,15 @@ class PetitionWorkflow:
         """回访: the petitioner's rating of the reply."""
         self._run.state.rating = request.rating
         self._run.state.rating_comment = request.comment
-        note = notices.rated(request.rating.value, request.comment)
-        await self._recorder.record(EventKind.RATED, person=None, note=note)
+        rated = notices.rated(request.rating.value, request.comment)
+        person, note = self._on_behalf(request, rated)
+        await self._recorder.record(EventKind.RATED, person=person, note=note)
         return self._run.state
 
     @rate.validator
     def _validate_rate(self, request: RateRequest) -> None:
         self._check(Action.RATE, request)
+        self._check_on_behalf(request)
 
     @workflow.update
     async def request_review(self, request: ReviewRequest) -> PetitionState:
