@@ -149,6 +149,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.UNIT_HEAD: "单位主要领导",
     Role.COUNTY_CONTACT_LEADER: "联系点县领导",
     Role.BUREAU_DISPATCHER: "信访局交办人员",
+    Role.COUNTY_PRINCIPAL_LEADER: "县主要领导",
     Role.CASE_OWNER: "包案领导",
     Role.PETITIONER: "信访人",
 }

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from temporalio.service import RPCError
 
-from domain.access import PETITIONER_SIDE_RULE
 from domain.contracts import (
     AssignRequest,
     DeclineRequest,
@@ -19,9 +18,9 @@ from domain.contracts import (
     TransferRequest,
     WithdrawRequest,
 )
-from domain.vocabulary import Closure, EventKind, Phase, Rating, ReachedBy, Role, Stage
+from domain.vocabulary import Closure, EventKind, Phase, Rating, Stage
 from store import petitions
-from tests.helpers.county import COUNTY_LEADER, DONGGUAN_HEAD, ON_BEHALF, demo_person
+from tests.helpers.county import COUNTY_LEADER, DONGGUAN_HEAD, ON_BEHALF
 from tests.helpers.workflows import DAY, Case, CaseFactory
 from workflows.petition import PetitionWorkflow
 
@@ -181,31 +180,6 @@ async def test_withdrawal_ends_the_chain(case_factory: CaseFactory) -> None:
     assert await case.notices() == slips
     with pytest.raises(Exception):  # noqa: B017 (closed: the server refuses any update)
         await case.complete()
-
-
-async def test_a_rating_or_withdrawal_not_recorded_by_the_bureau_is_refused(
-    case_factory: CaseFactory,
-) -> None:
-    """Issue 10, item 3: the workflow refuses too, as anyone who reaches Temporal can send an
-    update; what it takes names the dispatcher and how the petitioner was reached."""
-    case = await case_factory()
-    await case.accept()
-    assert PETITIONER_SIDE_RULE in await case.refusal(
-        PetitionWorkflow.withdraw, WithdrawRequest(reason="撤回")
-    )
-    await case.complete()
-    handler = demo_person("dongguan-h1", Role.HANDLER, "dongguan")
-    for forged in (
-        RateRequest(rating=Rating.SATISFIED),
-        RateRequest(rating=Rating.SATISFIED, reached_by=ReachedBy.PHONE, recorded_by=handler),
-    ):
-        assert PETITIONER_SIDE_RULE in await case.refusal(PetitionWorkflow.rate, forged)
-    unreached = RateRequest(rating=Rating.SATISFIED, recorded_by=ON_BEHALF["recorded_by"])
-    assert "reached_by" in await case.refusal(PetitionWorkflow.rate, unreached)
-    rated = await _rate(case, Rating.SATISFIED)
-    event = rated.timeline[-1]
-    assert (event.kind, event.person_id) == (EventKind.RATED, "bureau-01")
-    assert event.note is not None and "经电话联系信访人" in event.note
 
 
 async def test_owner_gets_a_copy_of_every_reminder_and_supervision(

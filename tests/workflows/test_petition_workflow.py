@@ -76,6 +76,9 @@ async def test_level_climbs_at_each_week_boundary(case_factory: Any) -> None:
         ("reminder", "reminder-before-escalation-L4", "dongguan-head"),
         ("supervision", "escalation-L4", "cl-01"),
         ("reminder", "reminder-before-overdue", "cl-01"),
+        # 逾期通报: the county leaders of the chain, then the bureau (issue 10, item 4).
+        ("overdue", "overdue:county_contact_leader", "cl-01"),
+        ("overdue", "overdue:county_principal_leader", "cpl-01"),
         ("overdue", "overdue", "bureau-01"),
     ]
 
@@ -227,6 +230,8 @@ async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
         "reminder-before-escalation-L4",
         "escalation-L4",
         "reminder-before-overdue",
+        "overdue:county_contact_leader",
+        "overdue:county_principal_leader",
         "overdue",
     ]
     assert [e.seq for e in state.timeline] == list(range(1, len(state.timeline) + 1))
