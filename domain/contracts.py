@@ -124,6 +124,8 @@ class Intake(Strict):
     summary: str
     content: str
     repeat_of: str | None = None
+    repeat_rule: str | None = None
+    new_facts: str | None = None
 
 
 class PetitionStart(Strict):
@@ -146,6 +148,9 @@ class PetitionStart(Strict):
     review_units: list[str] = Field(default_factory=lambda: ["county-review", "city-review"])
     # None in workflows started before the intake travelled with them.
     intake: Intake | None = None
+    # The terminated petition (三级终结) this one repeats with no new facts and reasons: it is
+    # declined at once (不予受理), the petitioner told why (domain.lifecycle.terminated_repeat).
+    terminated_repeat_of: str | None = None
 
 
 class Extension(Strict):

@@ -160,6 +160,14 @@ def declined(reason: str, legal_basis: str) -> str:
     return f"不予受理。理由：{reason}；依据：{legal_basis}"
 
 
+def terminated_repeat(earlier: str) -> str:
+    """Why a repeat of a matter terminated after re-review is not accepted (不予受理)."""
+    return declined(
+        f"同一事实和理由的信访事项{earlier}已经复核终结（三级终结），不再受理",
+        "《信访工作条例》第三十五条",
+    )
+
+
 def transferred(old_unit: str | None, new_unit: str, reason: str) -> str:
     return f"由{old_unit}转办至{new_unit}。理由：{reason}"
 

@@ -50,6 +50,8 @@ from workflows.petition.state import RunState
 ANSWER_AT_DECISION = "answer-at-decision"
 # issue 10: only the petitioner's side closes the loop (rating, withdrawal recorded for them).
 PETITIONER_SIDE = "petitioner-side-closes"
+# issue 10: a repeat of a matter terminated after re-review (三级终结) is declined, not run.
+TERMINATED_NOT_RUN_AGAIN = "terminated-not-run-again"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -61,6 +63,9 @@ class PetitionWorkflow:
         # the old path to its end.
         self._run.answers_at_decision = workflow.patched(ANSWER_AT_DECISION)
         self._run.on_petitioner_side = workflow.patched(PETITIONER_SIDE)
+        if start.terminated_repeat_of and workflow.patched(TERMINATED_NOT_RUN_AGAIN):
+            self._run.declines_repeat = True
+            self._run.state.stage, self._run.state.closure = Stage.DECLINED, Closure.DECLINED
         self._recorder = Recorder(self._run)
         self._intake = Intake(self._run, self._recorder)
         self._chain = HandlingChain(self._run, self._recorder)
@@ -75,11 +80,16 @@ class PetitionWorkflow:
             EventKind.REGISTERED,
             person=None,
             at=start.registered_at,
-            more=run.state.unit_id is not None,
+            more=run.state.unit_id is not None or run.declines_repeat,
         )
+        if run.declines_repeat:  # 不予受理, the petitioner told why
+            note = notices.terminated_repeat(start.terminated_repeat_of or "")
+            await self._recorder.record(EventKind.DECLINED, person=None, note=note, more=True)
+            await self._recorder.tell_petitioner("decline", note)
         if run.state.stage == Stage.REGISTERED:
             await self._intake.await_assignment()
-        if run.state.unit_id is not None:  # not withdrawn while still unassigned
+        # Not withdrawn while still unassigned, nor declined as a repeat.
+        if run.state.unit_id is not None and not run.declines_repeat:
             # At least once, even if the unit accepted before the slip was written: the
             # assignment (交办) is a step of the loop in its own right.
             await self._intake.hand_over()
