@@ -248,27 +248,24 @@ class OwnerIn(StrictIn):
     )
 
 
-_REACHED_BY = Field(
-    description="how the bureau reached the petitioner to record this for them: phone, visit, "
-    "letter or online"
-)
+class OnBehalfIn(StrictIn):
+    """Recorded by the bureau on the petitioner's behalf, never by the unit being supervised."""
+
+    reached_by: ReachedBy = Field(description="how the petitioner was reached: phone, visit, …")
 
 
-class RateIn(StrictIn):
+class RateIn(OnBehalfIn):
     """回访: the petitioner's rating (satisfied / basically_satisfied / dissatisfied), recorded
-    by the bureau on the petitioner's behalf, never by the unit being supervised."""
+    by the bureau for them."""
 
     rating: Rating
     comment: Note | None = None
-    reached_by: ReachedBy = _REACHED_BY
 
 
-class WithdrawIn(StrictIn):
-    """撤回 by the petitioner, recorded by the bureau on their behalf: the chain ends with the
-    reason."""
+class WithdrawIn(OnBehalfIn):
+    """撤回 by the petitioner, recorded by the bureau for them: the chain ends with the reason."""
 
     reason: Reason
-    reached_by: ReachedBy = _REACHED_BY
 
 
 class UnitCreate(StrictIn):
