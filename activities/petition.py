@@ -62,7 +62,11 @@ class PetitionActivities:
         async with self._readers() as session:
             unit_id = lookup.unit_id
             note = None
-            if lookup.role == Role.BUREAU_DISPATCHER or lookup.at_bureau:
+            # The bureau's posts, and the county principal leaders', are held at the bureau.
+            if (
+                lookup.role in (Role.BUREAU_DISPATCHER, Role.COUNTY_PRINCIPAL_LEADER)
+                or lookup.at_bureau
+            ):
                 unit_id = await directory.bureau_unit_id(session) or unit_id
             holders = await directory.role_holders(session, unit_id, lookup.role.value)
             chosen = next((h for h in holders if h[0].id == lookup.preferred_person_id), None) or (

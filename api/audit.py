@@ -165,6 +165,10 @@ class AuditMiddleware:
         state = scope.get("state") or {}
         principal: Principal | None = state.get("principal")
         actor = principal.username if principal else state.get("actor", "anonymous")
+        # What the endpoint adds to the record (how the petitioner was reached, 代为记录).
+        note = state.get("audit_note")
+        if note:
+            detail = f"{detail} ({note})" if detail else note
         role = principal.role if principal else None
         # The router has filled the scope in: which endpoint answered, with which path params.
         petition_id = scope.get("path_params", {}).get("petition_id")
@@ -206,7 +210,10 @@ class AuditPublic(BaseModel):
     client: str | None
     status: int
     outcome: str
-    detail: str | None = Field(description="why it was refused (401, 403, 409, 429)")
+    detail: str | None = Field(
+        description="why it was refused (401, 403, 409, 429); for a rating or withdrawal "
+        "recorded for the petitioner, how they were reached (reached_by=phone)"
+    )
 
 
 class AuditPage(BaseModel):

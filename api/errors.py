@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from domain.access import Action, Principal
+from domain.access import PETITIONER_SIDE_RULE, Action, Principal
 
 
 class ServiceError(Exception):
@@ -98,6 +98,8 @@ _WHO_MAY = {
     Action.ADMINISTER_DIRECTORY: "only the bureau maintains the directory and API keys",
     Action.READ_AUDIT: "only auditors read the audit trail",
     Action.DECIDE_EXTENSION: "only the unit's head approves an extension (信访条例第三十三条)",
+    Action.RATE: PETITIONER_SIDE_RULE,
+    Action.WITHDRAW: PETITIONER_SIDE_RULE,
 }
 
 

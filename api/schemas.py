@@ -24,6 +24,7 @@ from domain.vocabulary import (
     Closure,
     Phase,
     Rating,
+    ReachedBy,
     Role,
     Stage,
     Track,
@@ -81,6 +82,11 @@ class PetitionCreate(StrictIn):
         "register at the bureau and assign (交办) later",
     )
     track: Track = Field(description="simple (简易, 7 days) or general (一般, 30 days)")
+    new_facts: Reason | None = Field(
+        default=None,
+        description="新的事实和理由: what is new in a matter terminated after re-review "
+        "(三级终结); without it, a repeat of a terminated matter is declined (不予受理)",
+    )
 
 
 class UnitPublic(BaseModel):
@@ -142,6 +148,16 @@ class PetitionSummary(BaseModel):
     owner: AccountablePublic | None = Field(description="领导包案: the leader owning the case")
     closure: Closure | None
     repeat_of: str | None = Field(description="重复件: the terminated petition it repeats")
+    repeat_rule: str | None = Field(
+        default=None,
+        description="which rule matched the repeat: id_number+category (身份证号) or "
+        "phone+category",
+    )
+    handling_unit_id: str | None = Field(
+        default=None,
+        description="the unit that handled the first round (办理); during 复查/复核 ``unit_id`` "
+        "is the review body and this stays the handling unit",
+    )
     registered_at: datetime
     accepted_at: datetime | None
     completed_at: datetime | None
@@ -150,6 +166,7 @@ class PetitionSummary(BaseModel):
 class PetitionPublic(PetitionSummary):
     persons: int
     content: str
+    new_facts: str | None = None
     petitioner: PetitionerPublic
     reply: str | None
     rating: Rating | None
@@ -229,8 +246,29 @@ class OwnerIn(StrictIn):
     """领导包案: a leader owns the case and receives every reminder and supervision notice."""
 
     person_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        description="a leader (supervising leader, unit head or county leader) owning the case"
+        description="a leader (supervising leader, unit head, county contact or county principal "
+        "leader) owning the case"
     )
+
+
+class OnBehalfIn(StrictIn):
+    """Recorded by the bureau on the petitioner's behalf, never by the unit being supervised."""
+
+    reached_by: ReachedBy = Field(description="how the petitioner was reached: phone, visit, …")
+
+
+class RateIn(OnBehalfIn):
+    """回访: the petitioner's rating (satisfied / basically_satisfied / dissatisfied), recorded
+    by the bureau for them."""
+
+    rating: Rating
+    comment: Note | None = None
+
+
+class WithdrawIn(OnBehalfIn):
+    """撤回 by the petitioner, recorded by the bureau for them: the chain ends with the reason."""
+
+    reason: Reason
 
 
 class UnitCreate(StrictIn):

@@ -8,6 +8,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.contracts import Intake, PetitionStart
+from domain.lifecycle import terminated_repeat
 from domain.policy import PolicyBook
 from domain.vocabulary import Category, Track
 from store.models import Petition
@@ -30,6 +31,7 @@ def start_input(row: Petition, review_units: list[str]) -> PetitionStart:
         review_units=review_units,
         # Its fields are the row's columns by name.
         intake=Intake.model_validate(row, from_attributes=True),
+        terminated_repeat_of=terminated_repeat(row.repeat_of, row.new_facts),
     )
 
 

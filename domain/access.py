@@ -7,7 +7,9 @@ A person's reach follows the posts they hold now:
 - county principal leaders (县主要领导) and auditors read every petition and change nothing;
 - only auditors read the audit trail;
 - only the head of the petition's unit decides an extension (信访条例第三十三条);
-- a leader who owns a case (包案) reads it, wherever it is.
+- a leader who owns a case (包案) reads it, wherever it is, while they hold a leader post;
+- the loop is closed on the petitioner's side (issue 10): their rating and withdrawal are
+  recorded by the bureau on their behalf, never by the chain of the unit being supervised.
 """
 
 from __future__ import annotations
@@ -20,6 +22,16 @@ from domain.vocabulary import Role
 # The posts of a unit's chain (三周工作法), in the order responsibility climbs.
 CHAIN_ROLES = frozenset(
     {Role.HANDLER, Role.SUPERVISING_LEADER, Role.UNIT_HEAD, Role.COUNTY_CONTACT_LEADER}
+)
+# The posts that may own a case (领导包案): a unit's leaders, the county contact leaders and
+# the county principal leaders (seeds 001/003: 党政主要领导 own major cases).
+LEADER_ROLES = frozenset(
+    {
+        Role.SUPERVISING_LEADER,
+        Role.UNIT_HEAD,
+        Role.COUNTY_CONTACT_LEADER,
+        Role.COUNTY_PRINCIPAL_LEADER,
+    }
 )
 READ_ALL_ROLES = frozenset({Role.BUREAU_DISPATCHER, Role.COUNTY_PRINCIPAL_LEADER, Role.AUDITOR})
 # When a person holds several posts, the audit trail names the widest one.
@@ -59,12 +71,18 @@ _CHAIN_OR_BUREAU = frozenset(
         Action.ACCEPT,
         Action.DECLINE,
         Action.TRANSFER,
-        Action.WITHDRAW,
         Action.REQUEST_EXTENSION,
         Action.COMPLETE,
-        Action.RATE,
         Action.REQUEST_REVIEW,
     }
+)
+# The petitioner's side (信访人一方): a unit rating its own reply "satisfied", or withdrawing
+# its own case, would block the petitioner's review. The bureau records these for the
+# petitioner (代为记录), saying how they were reached.
+PETITIONER_SIDE = frozenset({Action.WITHDRAW, Action.RATE})
+PETITIONER_SIDE_RULE = (
+    "only the bureau records the petitioner's rating or withdrawal, on their behalf (代为记录), "
+    "never the accountable unit's chain"
 )
 _BUREAU_ONLY = frozenset(
     {Action.REGISTER, Action.ASSIGN, Action.SET_OWNER, Action.ADMINISTER_DIRECTORY}
@@ -103,13 +121,27 @@ class Principal:
         """The units whose petitions this person is accountable for."""
         return frozenset(unit for unit, role in self.posts if role in CHAIN_ROLES)
 
-    def may_read(self, unit_id: str | None, owner_id: str | None = None) -> bool:
+    @property
+    def is_leader(self) -> bool:
+        """Holds a post that may own a case (包案) now."""
+        return bool(self.roles & LEADER_ROLES)
+
+    def owns(self, owner_id: str | None) -> bool:
+        """The leader who owns the case (包案), while they still hold a leader post: the
+        ownership was given to the post's holder, and ends with the post."""
+        return owner_id is not None and owner_id == self.person_id and self.is_leader
+
+    def may_read(
+        self, unit_id: str | None, owner_id: str | None = None, handled_by: str | None = None
+    ) -> bool:
         """May see the petition (a petition not yet assigned belongs to the bureau). A leader
-        who owns the case (包案) sees it wherever it is."""
+        who owns the case (包案) sees it wherever it is; the unit that handled it (``handled_by``)
+        keeps seeing it during 复查/复核, its reply being what is reviewed."""
         return (
             self.reads_all
             or (unit_id is not None and unit_id in self.chain_units)
-            or (owner_id is not None and owner_id == self.person_id)
+            or (handled_by is not None and handled_by in self.chain_units)
+            or self.owns(owner_id)
         )
 
     def may(self, action: Action, unit_id: str | None = None) -> bool:
@@ -122,7 +154,21 @@ class Principal:
             return unit_id is not None and (unit_id, Role.UNIT_HEAD) in self.posts
         if action in _CHAIN_OR_BUREAU:
             return self.is_bureau or (unit_id is not None and unit_id in self.chain_units)
+        if action in PETITIONER_SIDE:
+            # Not even a dispatcher who also holds a post in the unit's chain.
+            return self.is_bureau and (unit_id is None or unit_id not in self.chain_units)
         raise ValueError(f"no rule for {action}")  # a new action must get its rule here
+
+
+def on_behalf_refusal(recorder_role: Role | None, reached_by: str | None) -> str | None:
+    """The workflow's own check of a rating or withdrawal (defence in depth: anyone who reaches
+    Temporal can send an update): it names the bureau's dispatcher who recorded it for the
+    petitioner and how the petitioner was reached; None when it does."""
+    if recorder_role is not Role.BUREAU_DISPATCHER:
+        return PETITIONER_SIDE_RULE
+    if reached_by is None:
+        return "say how the petitioner was reached (reached_by: phone, visit, letter or online)"
+    return None
 
 
 def mask_phone(phone: str) -> str:
@@ -149,5 +195,5 @@ def sees_contact_details(
     return (
         principal.is_bureau
         or (unit_id is not None and unit_id in principal.chain_units)
-        or (owner_id is not None and owner_id == principal.person_id)
+        or principal.owns(owner_id)
     )

@@ -19,6 +19,7 @@ from domain.vocabulary import (
     NoticeKind,
     Phase,
     Rating,
+    ReachedBy,
     Role,
     Stage,
     Track,
@@ -124,6 +125,8 @@ class Intake(Strict):
     summary: str
     content: str
     repeat_of: str | None = None
+    repeat_rule: str | None = None
+    new_facts: str | None = None
 
 
 class PetitionStart(Strict):
@@ -146,6 +149,9 @@ class PetitionStart(Strict):
     review_units: list[str] = Field(default_factory=lambda: ["county-review", "city-review"])
     # None in workflows started before the intake travelled with them.
     intake: Intake | None = None
+    # The terminated petition (三级终结) this one repeats with no new facts and reasons: it is
+    # declined at once (不予受理), the petitioner told why (domain.lifecycle.terminated_repeat).
+    terminated_repeat_of: str | None = None
 
 
 class Extension(Strict):
@@ -224,7 +230,16 @@ class DeclineRequest(Strict):
     legal_basis: Reason
 
 
-class WithdrawRequest(Strict):
+class OnBehalf(Strict):
+    """Recorded by the bureau for the petitioner (代为记录): how they were reached, and the
+    dispatcher who recorded it (resolved by the API). None only in requests from before
+    issue 10; since then the workflow refuses a request without both (``domain.access``)."""
+
+    reached_by: ReachedBy | None = None
+    recorded_by: Person | None = None
+
+
+class WithdrawRequest(OnBehalf):
     """撤回 by the petitioner: the chain ends with the reason."""
 
     reason: Reason
@@ -245,7 +260,7 @@ class ExtensionDecision(Strict):
     note: Note | None = None
 
 
-class RateRequest(Strict):
+class RateRequest(OnBehalf):
     """回访: the petitioner's rating (satisfied / basically_satisfied / dissatisfied)."""
 
     rating: Rating

@@ -189,6 +189,13 @@ def review_still_open(closure: Closure) -> bool:
     return closure in (Closure.DISSATISFIED, Closure.NOT_REACHED)
 
 
+def terminated_repeat(repeat_of: str | None, new_facts: str | None) -> str | None:
+    """三级终结 (信访工作条例第三十五条): a matter re-reviewed is not run again on the same facts
+    and reasons. The earlier petition's number when a repeat of it is to be declined (不予受理),
+    None when it is no repeat or the bureau recorded new facts and reasons (新的事实和理由)."""
+    return repeat_of if repeat_of and not new_facts else None
+
+
 def reviewing_unit(review_units: list[str], phase: Phase) -> str:
     """复查 goes to the first review body, 复核 to the second (the first again if only one)."""
     if phase == Phase.REVIEW:

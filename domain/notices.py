@@ -10,7 +10,15 @@ from domain.calendar import WorkdayCalendar
 from domain.contracts import Deadline, Person
 from domain.plan import PlannedStep, StepKind, day_unit, window_end
 from domain.policy import BEIJING, EscalationPolicy
-from domain.vocabulary import NOTICE_LABELS, PHASE_LABELS, ROLE_LABELS, NoticeKind, Phase, Role
+from domain.vocabulary import (
+    NOTICE_LABELS,
+    PHASE_LABELS,
+    ROLE_LABELS,
+    NoticeKind,
+    Phase,
+    ReachedBy,
+    Role,
+)
 
 # ----------------------------------------------------------------------------- the slips
 
@@ -189,6 +197,14 @@ def declined(reason: str, legal_basis: str) -> str:
     return f"不予受理。理由：{reason}；依据：{legal_basis}"
 
 
+def terminated_repeat(earlier: str) -> str:
+    """Why a repeat of a matter terminated after re-review is not accepted (不予受理)."""
+    return declined(
+        f"同一事实和理由的信访事项{earlier}已经复核终结（三级终结），不再受理",
+        "《信访工作条例》第三十五条",
+    )
+
+
 def transferred(old_unit: str | None, new_unit: str, reason: str) -> str:
     return f"由{old_unit}转办至{new_unit}。理由：{reason}"
 
@@ -229,6 +245,20 @@ def beijing_date(moment: datetime) -> str:
 
 def rated(rating: str, comment: str | None) -> str:
     return rating + (f"：{comment}" if comment else "")
+
+
+REACHED_BY_LABELS = {
+    ReachedBy.PHONE: "电话",
+    ReachedBy.VISIT: "走访",
+    ReachedBy.LETTER: "信函",
+    ReachedBy.ONLINE: "网上",
+}
+
+
+def on_behalf(note: str, reached_by: ReachedBy, recorder: Person) -> str:
+    """A rating or withdrawal as the timeline keeps it: how the petitioner was reached, and
+    the dispatcher who recorded it for them (代为记录)."""
+    return f"{note}（经{REACHED_BY_LABELS[reached_by]}联系信访人，{_who(recorder)}代为记录）"
 
 
 def review_requested(next_phase: Phase, reason: str) -> str:

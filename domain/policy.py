@@ -59,6 +59,9 @@ class EscalationPolicy(BaseModel):
     version: str = "2026.1"
     chain: tuple[ChainLevel, ...] = DEFAULT_CHAIN
     reminder_lead_days: float = Field(default=1, ge=0)
+    # 逾期通报 goes to the bureau and to the county leaders of the chain: the unit's contact
+    # leader and, while this is set, the county principal leader (县主要领导) too.
+    overdue_to_principal_leader: bool = True
     # 简易 within a week, 一般 within a month ("四个一", seed 004), counted from acceptance.
     simple_deadline_days: float = Field(default=7, gt=0)
     general_deadline_days: float = Field(default=30, gt=0)
@@ -130,6 +133,7 @@ class PolicyOverride(BaseModel):
 
     chain: tuple[ChainLevel, ...] | None = None
     reminder_lead_days: float | None = Field(default=None, ge=0)
+    overdue_to_principal_leader: bool | None = None
     simple_deadline_days: float | None = Field(default=None, gt=0)
     general_deadline_days: float | None = Field(default=None, gt=0)
     day_count: DayCount | None = None

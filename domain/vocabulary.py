@@ -66,6 +66,16 @@ class Rating(StrEnum):
     DISSATISFIED = "dissatisfied"  # 不满意
 
 
+class ReachedBy(StrEnum):
+    """How the bureau reached the petitioner to record their rating or withdrawal for them
+    (代为记录: the loop is closed on the petitioner's side, never by the unit supervised)."""
+
+    PHONE = "phone"  # 电话
+    VISIT = "visit"  # 走访、当面
+    LETTER = "letter"  # 信函
+    ONLINE = "online"  # 网上
+
+
 class Closure(StrEnum):
     """Why a petition's case is closed."""
 
@@ -142,6 +152,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.UNIT_HEAD: "单位主要领导",
     Role.COUNTY_CONTACT_LEADER: "联系点县领导",
     Role.BUREAU_DISPATCHER: "信访局交办人员",
+    Role.COUNTY_PRINCIPAL_LEADER: "县主要领导",
     Role.CASE_OWNER: "包案领导",
     Role.PETITIONER: "信访人",
 }

@@ -144,6 +144,7 @@ class Petition(Base):
         Index("ix_petitions_category", "category"),
         Index("ix_petitions_next_due", "next_due_at"),
         Index("ix_petitions_owner", "owner_id"),
+        Index("ix_petitions_handling_unit", "handling_unit_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -167,6 +168,10 @@ class Petition(Base):
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     # 重复件: the terminated petition (三级终结) of the same petitioner on the same matter.
     repeat_of: Mapped[str | None] = mapped_column(String(32))
+    # Which rule matched it (id_number+category, phone+category), and the new facts and reasons
+    # (新的事实和理由) the bureau recorded to run it again all the same.
+    repeat_rule: Mapped[str | None] = mapped_column(String(32))
+    new_facts: Mapped[str | None] = mapped_column(Text)
     workflow_started: Mapped[bool] = mapped_column(Boolean, default=False)
     # Projection of the workflow's live state.
     stage: Mapped[str] = mapped_column(String(32))
@@ -175,6 +180,10 @@ class Petition(Base):
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     # 逾期未受理: left unaccepted past the statutory limit (set by the workflow at the limit).
     unaccepted_overdue: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The unit that handled the first round (办理) and whether it went overdue there: during
+    # 复查/复核 the petition is at the review body, and this stays on the handling unit's books.
+    handling_unit_id: Mapped[str | None] = mapped_column(String(64))
+    handling_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     accountable: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     owner: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # 包案领导
     owner_id: Mapped[str | None] = mapped_column(String(64))  # who owns it, for their lists

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.contracts import PetitionStart, StepRecord
+from domain.lifecycle import terminated_repeat
+from domain.vocabulary import Phase
 from store.models import (
     Document,
     IdempotencyKey,
@@ -85,12 +87,17 @@ async def register(
             petition = await session.get(Petition, seen.petition_id)
             assert petition is not None  # a foreign key holds it
             return Registration(petition, created=False)
+    # A repeat of a terminated matter (三级终结) without new facts is declined from the start
+    # (its workflow records the 不予受理 and tells the petitioner).
+    declined = terminated_repeat(intake.get("repeat_of"), intake.get("new_facts")) is not None
     petition = Petition(
         id=await _next_number(session, now),
         registered_at=now,
         policy_version=policy_version,
         policy=policy,
-        stage="assigned" if intake.get("unit_id") else "registered",
+        stage="declined" if declined else "assigned" if intake.get("unit_id") else "registered",
+        closure="declined" if declined else None,
+        handling_unit_id=intake.get("unit_id"),
         level=None,
         overdue=False,
         deadlines=[],
@@ -146,6 +153,8 @@ async def restore_intake(session: AsyncSession, start: PetitionStart) -> bool:
             policy_version=start.policy.version,
             policy={"book": book, "day_seconds": start.policy.day_seconds},
             repeat_of=intake.repeat_of if intake else None,
+            repeat_rule=intake.repeat_rule if intake else None,
+            new_facts=intake.new_facts if intake else None,
             workflow_started=True,
             stage="assigned" if start.unit_id else "registered",
             level=None,
@@ -176,20 +185,40 @@ async def _count_at_least(session: AsyncSession, petition_id: str) -> None:
     )
 
 
-async def terminated_matter(session: AsyncSession, *, phone: str, category: str) -> str | None:
+async def terminated_matter(
+    session: AsyncSession, *, phone: str, category: str, id_number: str | None = None
+) -> str | None:
     """The newest petition of this petitioner on a matter of this category that was closed for
     good after re-review (三级终结): a new one on it is a repeat (重复件)."""
-    found: str | None = await session.scalar(
-        select(Petition.id)
-        .where(
-            Petition.petitioner_phone == phone,
-            Petition.category == category,
-            Petition.closure == "terminated",
+    found = await repeat_match(session, phone=phone, category=category, id_number=id_number)
+    return found[0] if found else None
+
+
+async def repeat_match(
+    session: AsyncSession, *, phone: str, category: str, id_number: str | None = None
+) -> tuple[str, str] | None:
+    """The terminated petition (三级终结) a new one repeats, and the rule that matched: the
+    petitioner's ID number (身份证号) when given, else their phone, with the category. A phone
+    match never crosses two different ID numbers (a shared family phone)."""
+    rules: list[tuple[str, list[ColumnElement[bool]]]] = []
+    if id_number:
+        rules.append(("id_number+category", [Petition.petitioner_id_number == id_number]))
+    same_person = [Petition.petitioner_phone == phone]
+    if id_number:
+        same_person.append(
+            or_(Petition.petitioner_id_number.is_(None), Petition.petitioner_id_number == id_number)
         )
-        .order_by(Petition.registered_at.desc())
-        .limit(1)
-    )
-    return found
+    rules.append(("phone+category", same_person))
+    for rule, conditions in rules:
+        found: str | None = await session.scalar(
+            select(Petition.id)
+            .where(*conditions, Petition.category == category, Petition.closure == "terminated")
+            .order_by(Petition.registered_at.desc())
+            .limit(1)
+        )
+        if found is not None:
+            return found, rule
+    return None
 
 
 async def mark_started(session: AsyncSession, petition_id: str) -> None:
@@ -234,6 +263,9 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
         petition.level = state.level
         petition.overdue = state.overdue
         petition.unaccepted_overdue = state.unaccepted_overdue
+        if state.phase == Phase.HANDLING:  # the handling unit's books, kept through review
+            petition.handling_unit_id = state.unit_id
+            petition.handling_overdue = petition.handling_overdue or state.overdue
         petition.accountable = _json(state.accountable)
         petition.owner = _json(state.owner)
         petition.owner_id = state.owner.person_id if state.owner else None
@@ -371,15 +403,18 @@ async def search(
     if filters.stage is not None:
         conditions.append(Petition.stage == filters.stage)
     if filters.unit_id is not None:
-        conditions.append(Petition.unit_id == filters.unit_id)
+        conditions.append(_on_books_of(filters.unit_id, filters.overdue))
     if filters.within_units is not None:
-        reach: ColumnElement[bool] = Petition.unit_id.in_(sorted(filters.within_units))
+        units = sorted(filters.within_units)
+        reach: ColumnElement[bool] = or_(
+            Petition.unit_id.in_(units), Petition.handling_unit_id.in_(units)
+        )
         if filters.owned_by is not None:
             reach = or_(reach, Petition.owner_id == filters.owned_by)
         conditions.append(reach)
     if filters.level is not None:
         conditions.append(Petition.level == filters.level)
-    if filters.overdue is not None:
+    if filters.overdue is not None and filters.unit_id is None:
         conditions.append(Petition.overdue.is_(filters.overdue))
     if filters.unaccepted_overdue is not None:
         conditions.append(Petition.unaccepted_overdue.is_(filters.unaccepted_overdue))
@@ -400,6 +435,17 @@ async def search(
         .offset(offset)
     )
     return list(rows), int(total or 0)
+
+
+def _on_books_of(unit_id: str, overdue: bool | None) -> ColumnElement[bool]:
+    """The petitions on a unit's books: at the unit now, or handled by it before 复查/复核;
+    with ``overdue``, overdue (or not) in the unit's own round."""
+    at_unit = [Petition.unit_id == unit_id]
+    handled = [Petition.handling_unit_id == unit_id, Petition.unit_id != unit_id]
+    if overdue is not None:
+        at_unit.append(Petition.overdue.is_(overdue))
+        handled.append(Petition.handling_overdue.is_(overdue))
+    return or_(and_(*at_unit), and_(*handled))
 
 
 def utcnow() -> datetime:

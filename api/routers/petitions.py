@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response, status
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
 from api import service
@@ -28,7 +28,9 @@ from api.schemas import (
     PetitionCreate,
     PetitionPage,
     PetitionPublic,
+    RateIn,
     TransferIn,
+    WithdrawIn,
 )
 from api.service import Case, petition_for
 from domain.access import Action
@@ -37,9 +39,7 @@ from domain.contracts import (
     CompleteRequest,
     DeclineRequest,
     ExtensionRequest,
-    RateRequest,
     ReviewRequest,
-    WithdrawRequest,
 )
 from domain.vocabulary import Category, Phase, Stage
 from store.petitions import PetitionFilter
@@ -228,32 +228,38 @@ PLAIN_ACTIONS: tuple[tuple[str, Action, type[BaseModel], Act, str], ...] = (
     ("assign", Action.ASSIGN, AssignIn, service.assign, "assign_petition"),
     ("decline", Action.DECLINE, DeclineRequest, service.act, "decline_petition"),
     ("transfer", Action.TRANSFER, TransferIn, service.transfer, "transfer_petition"),
-    ("withdraw", Action.WITHDRAW, WithdrawRequest, service.act, "withdraw_petition"),
+    ("withdraw", Action.WITHDRAW, WithdrawIn, service.on_behalf, "withdraw_petition"),
     ("extension", Action.REQUEST_EXTENSION, ExtensionRequest, service.act, "request_extension"),
     ("complete", Action.COMPLETE, CompleteRequest, service.act, "complete_petition"),
-    ("rating", Action.RATE, RateRequest, service.act, "rate_petition"),
+    ("rating", Action.RATE, RateIn, service.on_behalf, "rate_petition"),
     ("review", Action.REQUEST_REVIEW, ReviewRequest, service.act, "request_review"),
     ("owner", Action.SET_OWNER, OwnerIn, service.set_owner, "set_owner"),
 )
 
 
 def _plain_action(
-    action: Action, request: type[BaseModel], call: Act, name: str
+    action: Action, body_type: type[BaseModel], call: Act, name: str
 ) -> Callable[..., Awaitable[PetitionPublic]]:
     """The endpoint of one row: FastAPI reads the body's type and the case's dependency from
     the annotations, so they are set here, from the row, instead of written out nine times."""
 
-    async def endpoint(body: BaseModel, case: Case, response: Response) -> PetitionPublic:
+    async def endpoint(
+        body: BaseModel, case: Case, request: Request, response: Response
+    ) -> PetitionPublic:
+        reached_by = getattr(body, "reached_by", None)
+        if reached_by is not None:  # the audit trail keeps how the petitioner was reached
+            request.state.audit_note = f"reached_by={reached_by}"
         return _done(case, response, await call(case, body))
 
     endpoint.__annotations__ = {
-        "body": request,
+        "body": body_type,
         "case": Annotated[Case, petition_for(action)],
+        "request": Request,
         "response": Response,
         "return": PetitionPublic,
     }
     endpoint.__name__ = endpoint.__qualname__ = name
-    endpoint.__doc__ = request.__doc__
+    endpoint.__doc__ = body_type.__doc__
     return endpoint
 
 

@@ -8,7 +8,8 @@ and declares the same ``petition_for`` dependency. Refusals are the exceptions o
 - intake.py: ``register``;
 - read.py: ``search``, ``detail``, ``notices``, ``documents``;
 - act.py: ``act``, ``outcome`` (of an action answered Pending) and the actions that need the
-  directory first (``assign``, ``transfer``, ``accept``, ``decide_extension``, ``set_owner``);
+  directory first (``assign``, ``transfer``, ``accept``, ``decide_extension``, ``set_owner``,
+  ``on_behalf``: a rating or withdrawal the bureau records for the petitioner);
 - views.py: the one mapper to the public view, masking included."""
 
 from api.service.act import (
@@ -17,6 +18,7 @@ from api.service.act import (
     act,
     assign,
     decide_extension,
+    on_behalf,
     outcome,
     set_owner,
     transfer,
@@ -37,6 +39,7 @@ __all__ = [
     "detail",
     "documents",
     "notices",
+    "on_behalf",
     "outcome",
     "petition_for",
     "reachable",

@@ -27,10 +27,18 @@ from api.errors import (
     ServiceError,
     Unavailable,
 )
-from api.schemas import AssignIn, ExtensionDecisionIn, OwnerIn, PetitionPublic, TransferIn
+from api.schemas import (
+    AssignIn,
+    ExtensionDecisionIn,
+    OwnerIn,
+    PetitionPublic,
+    RateIn,
+    TransferIn,
+    WithdrawIn,
+)
 from api.service.case import Case, responsible_unit
 from api.service.views import petition_public
-from domain.access import Action
+from domain.access import LEADER_ROLES, Action
 from domain.contracts import (
     AcceptRequest,
     AssignRequest,
@@ -38,14 +46,15 @@ from domain.contracts import (
     OwnerRequest,
     Person,
     PetitionState,
+    RateRequest,
     TransferRequest,
+    WithdrawRequest,
 )
 from domain.vocabulary import Role
 from store import directory
 from store.models import Person as PersonRow
 from workflows.petition import PetitionWorkflow
 
-LEADER_ROLES = (Role.SUPERVISING_LEADER, Role.UNIT_HEAD, Role.COUNTY_CONTACT_LEADER)
 # The workflow update each action on a petition is.
 UPDATES: dict[Action, Any] = {
     Action.ASSIGN: PetitionWorkflow.assign,
@@ -210,10 +219,31 @@ async def decide_extension(case: Case, body: ExtensionDecisionIn) -> PetitionPub
     )
 
 
-async def set_owner(case: Case, body: OwnerIn) -> PetitionPublic:
-    """领导包案: a leader of the directory owns the case."""
+async def on_behalf(case: Case, body: RateIn | WithdrawIn) -> PetitionPublic:
+    """回访 or 撤回, recorded by the bureau for the petitioner: the recorder is the reader in
+    their dispatcher's post, and how the petitioner was reached goes with it."""
     await case.petition()
-    found = await directory.leader(case.session, body.person_id, [r.value for r in LEADER_ROLES])
+    reader = case.reader
+    person = await case.session.get(PersonRow, reader.person_id)
+    bureau = await directory.bureau_unit_id(case.session)
+    if person is None or bureau is None:  # the account was removed while the request ran
+        raise NotAllowed(f"{reader.username} is no longer in the directory")
+    recorder = _in_post(person, Role.BUREAU_DISPATCHER, bureau)
+    fields = body.model_dump(exclude_unset=False)
+    request: RateRequest | WithdrawRequest = (
+        RateRequest(**fields, recorded_by=recorder)
+        if isinstance(body, RateIn)
+        else WithdrawRequest(**fields, recorded_by=recorder)
+    )
+    return await act(case, request)
+
+
+async def set_owner(case: Case, body: OwnerIn) -> PetitionPublic:
+    """领导包案: a leader of the directory owns the case: a unit's leader, a county contact
+    leader or a county principal leader (县主要领导)."""
+    await case.petition()
+    roles = sorted(r.value for r in LEADER_ROLES)
+    found = await directory.leader(case.session, body.person_id, roles)
     if found is None:
         raise Invalid(
             "person_id",

@@ -32,7 +32,7 @@ async def reachable(
         if re.match(PETITION_ID_PATTERN, petition_id)
         else None
     )
-    if row is None or not reader.may_read(row.unit_id, row.owner_id):
+    if row is None or not reader.may_read(row.unit_id, row.owner_id, row.handling_unit_id):
         raise NotFound(f"petition {petition_id} not found")
     if action is not None:
         require(reader, action, row.unit_id)

@@ -38,15 +38,21 @@ async def register(
     idempotency_key: str | None = None,
 ) -> Registered:
     """登记, and 交办 when ``body.unit_id`` is given: record the petition, flag a repeat (重复件)
-    of a terminated matter, and start its workflow. When Temporal is down the record stays
+    of a terminated matter (三级终结: declined at once unless the bureau recorded new facts and
+    reasons), and start its workflow. When Temporal is down the record stays
     (the worker's sweep starts it later) and the answer is Unavailable naming the number."""
     require(reader, Action.REGISTER)
     if body.unit_id is not None:
         await responsible_unit(session, body.unit_id)
     intake, fingerprint = _intake(body)
-    intake["repeat_of"] = await petitions.terminated_matter(
-        session, phone=body.petitioner.phone, category=body.category.value
+    petitioner = body.petitioner
+    repeat = await petitions.repeat_match(
+        session,
+        phone=petitioner.phone,
+        category=body.category.value,
+        id_number=petitioner.id_number,
     )
+    intake["repeat_of"], intake["repeat_rule"] = repeat or (None, None)
     settings = services.settings
     try:
         registration = await petitions.register(

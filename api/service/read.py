@@ -30,7 +30,8 @@ async def search(
     reach = replace(
         filters,
         within_units=None if reader.reads_all else reader.chain_units,
-        owned_by=reader.person_id,
+        # 包案: the cases they own, while they hold a leader post.
+        owned_by=reader.person_id if reader.is_leader else None,
         # "Due soon" lists what is still pending now, whatever the last step wrote.
         due_after=datetime.now(UTC) if filters.due_before is not None else None,
     )

@@ -95,9 +95,9 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         Endpoint(
             "POST",
             "/petitions/{pid}/withdraw",
-            CHAIN_OR_BUREAU,
+            OK,  # the petitioner's side only, recorded by the bureau (issue 10)
             HIDDEN,
-            {"reason": "已协商解决"},
+            {"reason": "已协商解决", "reached_by": "phone"},
             changes=True,
         ),
         Endpoint(
@@ -127,9 +127,9 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         Endpoint(
             "POST",
             "/petitions/{pid}/rating",
-            CHAIN_OR_BUREAU,
+            OK,  # the petitioner's side only, recorded by the bureau (issue 10)
             HIDDEN,
-            {"rating": "satisfied"},
+            {"rating": "satisfied", "reached_by": "phone"},
             changes=True,
         ),
         Endpoint(

@@ -115,9 +115,11 @@ async def test_withdraw_and_owner_through_the_api(api: ApiFactory) -> None:
         assert [p["id"] for p in due["items"]] == [pid]
         later = (await http.get(V1, params={"due_before": datetime.now(UTC).isoformat()})).json()
         assert later["total"] == 0
-        gone = await act(http, pid, "withdraw", {"reason": "问题已解决，申请撤回"})
+        gone = await act(
+            http, pid, "withdraw", {"reason": "问题已解决，申请撤回", "reached_by": "phone"}
+        )
         assert (gone["stage"], gone["closure"]) == ("withdrawn", "withdrawn")
-        await act(http, pid, "withdraw", {"reason": "再次撤回"}, expect=409)
+        await act(http, pid, "withdraw", {"reason": "再次撤回", "reached_by": "phone"}, expect=409)
         await act(http, pid, "complete", {"reply": "已办结"}, expect=409)
 
 
@@ -131,7 +133,12 @@ async def test_review_re_review_termination_and_repeat(api: ApiFactory) -> None:
             ("re_review", "city-review", "对复查意见不服，申请复核"),
         ]:
             await act(http, pid, "complete", {"reply": "维持原处理意见。"})
-            await act(http, pid, "rating", {"rating": "dissatisfied", "comment": "不满意"})
+            await act(
+                http,
+                pid,
+                "rating",
+                {"rating": "dissatisfied", "comment": "不满意", "reached_by": "visit"},
+            )
             reviewed = await act(http, pid, "review", {"reason": reason})
             assert (reviewed["phase"], reviewed["unit_id"], reviewed["stage"]) == (
                 phase,
@@ -140,7 +147,7 @@ async def test_review_re_review_termination_and_repeat(api: ApiFactory) -> None:
             )
             assert reviewed["accountable"]["person_id"] == f"{unit}-h1"
         await act(http, pid, "complete", {"reply": "复核意见：维持。"})
-        await act(http, pid, "rating", {"rating": "dissatisfied"})
+        await act(http, pid, "rating", {"rating": "dissatisfied", "reached_by": "phone"})
         final = await eventually(lambda: detail(http, pid), lambda d: d["closure"] is not None)
         assert (final["stage"], final["closure"]) == ("closed", "terminated")
         await act(http, pid, "review", {"reason": "再次申请"}, expect=409)
@@ -233,11 +240,15 @@ async def test_reply_uploaded_through_an_outage_then_rated_and_owner_copied(
         assert "SJ-0001" in note  # acknowledged after the outage
         acknowledged = upper.received[-1].json()  # the upload after the one refused with 503
         assert upper.failures_left == 0 and acknowledged["reply"] == "已责令企业七日内足额支付。"
-        rated = await act(http, pid, "rating", {"rating": "satisfied", "comment": "很满意"})
+        rated = await act(
+            http, pid, "rating", {"rating": "satisfied", "comment": "很满意", "reached_by": "phone"}
+        )
         assert rated["rating"] == "satisfied"
         closed = await eventually(lambda: detail(http, pid), lambda d: d["closure"] is not None)
         assert (closed["stage"], closed["closure"]) == ("closed", "satisfied")
-        await act(http, pid, "rating", {"rating": "dissatisfied"}, expect=409)
+        await act(
+            http, pid, "rating", {"rating": "dissatisfied", "reached_by": "phone"}, expect=409
+        )
 
 
 async def test_owner_copies_refused_extension_and_unreached_revisit(api: ApiFactory) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import pytest
 
 from domain.access import (
+    LEADER_ROLES,
+    PETITIONER_SIDE_RULE,
     Action,
     Principal,
     mask_id_number,
     mask_phone,
+    on_behalf_refusal,
     sees_contact_details,
 )
-from domain.vocabulary import Role
+from domain.vocabulary import ReachedBy, Role
 
 
 def person(*posts: tuple[str, Role], person_id: str = "p") -> Principal:
@@ -50,7 +53,7 @@ def test_a_units_chain_reads_and_acts_on_its_own_units_only() -> None:
     assert HANDLER.may_read("dongguan") and not HANDLER.may_read("xihe")
     assert not HANDLER.may_read(None)  # not yet assigned: the bureau's
     assert CONTACT.chain_units == {"dongguan", "kaifaqu"}
-    for action in (Action.ACCEPT, Action.COMPLETE, Action.TRANSFER, Action.RATE):
+    for action in (Action.ACCEPT, Action.COMPLETE, Action.TRANSFER, Action.REQUEST_REVIEW):
         assert HANDLER.may(action, "dongguan") and not HANDLER.may(action, "xihe")
     assert not HANDLER.may(Action.DECIDE_EXTENSION, "dongguan")
     assert HEAD.may(Action.DECIDE_EXTENSION, "dongguan")
@@ -86,3 +89,42 @@ def test_no_post_no_reach_and_the_widest_post_names_the_role() -> None:
     assert not NOBODY.may_read("dongguan") and NOBODY.role is None
     assert person(("dongguan", Role.HANDLER), ("bureau", Role.AUDITOR)).role is Role.AUDITOR
     assert HEAD.role is Role.UNIT_HEAD
+
+
+def test_only_the_bureau_closes_the_loop_for_the_petitioner() -> None:
+    """Issue 10, item 3: the unit's own chain neither rates its reply nor withdraws its case."""
+    for action in (Action.RATE, Action.WITHDRAW):
+        for chain in (HANDLER, HEAD, CONTACT, person(("dongguan", Role.SUPERVISING_LEADER))):
+            assert not chain.may(action, "dongguan"), (chain, action)
+        assert BUREAU.may(action, "dongguan")
+        # Not even a dispatcher who also holds a post in the unit supervised.
+        both = person(("bureau", Role.BUREAU_DISPATCHER), ("dongguan", Role.HANDLER))
+        assert not both.may(action, "dongguan") and both.may(action, "xihe")
+    assert HANDLER.may(Action.REQUEST_REVIEW, "dongguan")  # asking for review is unchanged
+
+
+def test_the_workflow_wants_the_bureau_recorder_and_how_the_petitioner_was_reached() -> None:
+    assert on_behalf_refusal(Role.BUREAU_DISPATCHER, ReachedBy.PHONE) is None
+    assert on_behalf_refusal(None, ReachedBy.PHONE) == PETITIONER_SIDE_RULE  # a forged update
+    assert on_behalf_refusal(Role.HANDLER, ReachedBy.VISIT) == PETITIONER_SIDE_RULE
+    assert "reached_by" in (on_behalf_refusal(Role.BUREAU_DISPATCHER, None) or "")
+
+
+def test_county_principal_leaders_may_own_a_case_and_ownership_ends_with_the_post() -> None:
+    """Issue 10, item 7."""
+    assert Role.COUNTY_PRINCIPAL_LEADER in LEADER_ROLES and PRINCIPAL.is_leader
+    owner = person(("xihe", Role.UNIT_HEAD), person_id="cl-03")
+    assert owner.owns("cl-03") and owner.may_read("dongguan", owner_id="cl-03")
+    left = person(person_id="cl-03")  # no post any more
+    assert not left.owns("cl-03") and not left.may_read("dongguan", owner_id="cl-03")
+    assert not sees_contact_details(left, "dongguan", owner_id="cl-03")
+    now_handler = person(("xihe", Role.HANDLER), person_id="cl-03")  # no leader post either
+    assert not now_handler.may_read("dongguan", owner_id="cl-03")
+
+
+def test_the_unit_that_handled_a_case_keeps_reading_it_during_review() -> None:
+    """Issue 10, item 8: in 复查 the petition is at the review body; its handling unit reads it
+    (and does not act on it)."""
+    assert HANDLER.may_read("county-review", handled_by="dongguan")
+    assert not HANDLER.may_read("county-review", handled_by="xihe")
+    assert not HANDLER.may(Action.COMPLETE, "county-review")

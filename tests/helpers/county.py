@@ -10,7 +10,7 @@ import yaml
 
 from core.settings import DEMO_DIRECTORY
 from domain.contracts import Person
-from domain.vocabulary import Role
+from domain.vocabulary import ReachedBy, Role
 
 BUREAU = "demo-bureau"  # the bureau's dispatcher (dev mode: password "demo")
 
@@ -41,6 +41,9 @@ def demo_person(person_id: str, role: Role, unit_id: str) -> Person:
 DONGGUAN_HEAD = demo_person("dongguan-head", Role.UNIT_HEAD, "dongguan")  # 李卫东, 党委书记
 XIHE_HEAD = demo_person("xihe-head", Role.UNIT_HEAD, "xihe")  # 杨国强, 乡长
 COUNTY_LEADER = demo_person("cl-02", Role.COUNTY_CONTACT_LEADER, "xihe")  # 周海涛, 政法委书记
+DISPATCHER = demo_person("bureau-01", Role.BUREAU_DISPATCHER, "bureau")  # 王建国, demo-bureau
+# A rating or withdrawal as the bureau records it for the petitioner (代为记录, issue 10).
+ON_BEHALF: dict[str, Any] = {"reached_by": ReachedBy.PHONE, "recorded_by": DISPATCHER}
 
 # A petition (信访事项) as the API registers it: a visit about unpaid wages at 东关镇.
 PETITION: dict[str, Any] = {

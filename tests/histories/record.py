@@ -35,7 +35,7 @@ from domain.contracts import (
 )
 from domain.vocabulary import Rating
 from store.db import dispose
-from tests.helpers.county import COUNTY_LEADER, XIHE_HEAD
+from tests.helpers.county import COUNTY_LEADER, ON_BEHALF, XIHE_HEAD
 from tests.helpers.settings import make_settings
 from tests.helpers.store import open_store
 from tests.helpers.temporal import temporal_server, worker_for
@@ -56,7 +56,7 @@ async def completed_and_rated(case: Case) -> None:
     await case.until(lambda s: s.level == 2)
     await case.complete()
     await case.until(lambda s: s.uploaded)
-    await case.update(PetitionWorkflow.rate, RateRequest(rating=Rating.SATISFIED))
+    await case.update(PetitionWorkflow.rate, RateRequest(rating=Rating.SATISFIED, **ON_BEHALF))
     await case.handle.result()
 
 
@@ -81,7 +81,9 @@ async def reviewed_to_termination(case: Case) -> None:
     await case.accept()
     for reason in ("申请复查", "申请复核"):
         await case.complete("维持原处理意见。")
-        await case.update(PetitionWorkflow.rate, RateRequest(rating=Rating.DISSATISFIED))
+        await case.update(
+            PetitionWorkflow.rate, RateRequest(rating=Rating.DISSATISFIED, **ON_BEHALF)
+        )
         await case.update(PetitionWorkflow.request_review, ReviewRequest(reason=reason))
     await case.complete("复核意见：维持。")
     await case.sleep(DAY * 8)  # not rated within the revisit window: closed as terminated
@@ -103,7 +105,7 @@ async def registered_assigned_declined(case: Case) -> None:
 async def withdrawn(case: Case) -> None:
     await case.accept()
     await case.sleep(DAY * 3)
-    await case.update(PetitionWorkflow.withdraw, WithdrawRequest(reason="已和解"))
+    await case.update(PetitionWorkflow.withdraw, WithdrawRequest(reason="已和解", **ON_BEHALF))
     await case.handle.result()
 
 

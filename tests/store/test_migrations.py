@@ -124,3 +124,68 @@ async def test_existing_database_at_the_first_release_migrates_with_its_data(
             assert row.owner_id == "cl-03"  # 0005: the case owner's reach, from the owner JSON
     finally:
         await engine.dispose()
+
+
+async def test_petitions_in_review_get_their_handling_unit_and_overdue_record(
+    database_url: str,
+) -> None:
+    """0008 (issue 10, item 8) backfills the handling unit beside the reviewing one:
+    a petition still in 办理 is at it; one in 复查 was handled where its first acceptance's
+    handler held a post, and was overdue there if it went overdue before review was asked."""
+    engine = make_engine(database_url)
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    try:
+
+        def at_0006(connection: Connection) -> None:
+            command.upgrade(alembic_config(connection), "0006")
+            for unit in ("u", "review"):
+                connection.execute(
+                    text("INSERT INTO units (id, name, kind, sort_order) VALUES (:u, :u, 't', 1)"),
+                    {"u": unit},
+                )
+            connection.execute(text("INSERT INTO people (id, name, title) VALUES ('h', '张', '')"))
+            connection.execute(
+                text(
+                    "INSERT INTO post_terms (unit_id, role, person_id, started_at) "
+                    "VALUES ('u', 'handler', 'h', :now)"
+                ),
+                {"now": now},
+            )
+            for pid, unit, phase, overdue in [
+                ("XF-2026-000001", "u", "handling", True),
+                ("XF-2026-000002", "review", "review", False),
+            ]:
+                connection.execute(
+                    text(
+                        "INSERT INTO petitions (id, channel, petitioner_name, petitioner_phone, "
+                        "persons, category, summary, content, unit_id, track, registered_at, "
+                        "policy_version, policy, workflow_started, stage, phase, overdue, "
+                        "uploaded, deadlines, projected_seq, updated_at) VALUES (:id, 'visit', "
+                        "'张三', '138', 1, 'other', '摘要', '内容', :unit, 'general', :now, "
+                        "'2026.1', '{}', true, 'handling', :phase, :overdue, false, '[]', 3, :now)"
+                    ),
+                    {"id": pid, "unit": unit, "phase": phase, "overdue": overdue, "now": now},
+                )
+            steps = ["accepted", "overdue", "completed", "review_requested", "accepted"]
+            for seq, kind in enumerate(steps, start=1):
+                connection.execute(
+                    text(
+                        "INSERT INTO timeline_events (petition_id, seq, at, kind, person_id) "
+                        "VALUES ('XF-2026-000002', :seq, :now, :kind, :person)"
+                    ),
+                    {"seq": seq, "now": now, "kind": kind, "person": "h" if seq == 1 else None},
+                )
+
+        async with engine.begin() as conn:
+            await conn.run_sync(at_0006)
+        await migrate(engine)
+
+        async with make_sessionmaker(engine)() as session:
+            handling = await session.get(Petition, "XF-2026-000001")
+            reviewed = await session.get(Petition, "XF-2026-000002")
+            assert handling is not None and reviewed is not None
+            assert (handling.handling_unit_id, handling.handling_overdue) == ("u", True)
+            assert (reviewed.unit_id, reviewed.handling_unit_id) == ("review", "u")
+            assert reviewed.handling_overdue is True
+    finally:
+        await engine.dispose()

@@ -20,7 +20,7 @@ from domain.contracts import (
 )
 from domain.vocabulary import Closure, EventKind, Phase, Rating, Stage
 from store import petitions
-from tests.helpers.county import COUNTY_LEADER, DONGGUAN_HEAD
+from tests.helpers.county import COUNTY_LEADER, DONGGUAN_HEAD, ON_BEHALF
 from tests.helpers.workflows import DAY, Case, CaseFactory
 from workflows.petition import PetitionWorkflow
 
@@ -170,7 +170,9 @@ async def test_withdrawal_ends_the_chain(case_factory: CaseFactory) -> None:
     await case.accept()
     await case.sleep(DAY * 8)
     await case.until(lambda s: s.level == 2)
-    gone = await case.update(PetitionWorkflow.withdraw, WithdrawRequest(reason="已与企业和解"))
+    gone = await case.update(
+        PetitionWorkflow.withdraw, WithdrawRequest(reason="已与企业和解", **ON_BEHALF)
+    )
     assert (gone.stage, gone.closure) == (Stage.WITHDRAWN, Closure.WITHDRAWN)
     await case.handle.result()
     slips = await case.notices()
@@ -197,7 +199,9 @@ async def test_owner_gets_a_copy_of_every_reminder_and_supervision(
 
 
 async def _rate(case: Case, rating: Rating) -> PetitionState:
-    return await case.update(PetitionWorkflow.rate, RateRequest(rating=rating, comment="评价"))
+    return await case.update(
+        PetitionWorkflow.rate, RateRequest(rating=rating, comment="评价", **ON_BEHALF)
+    )
 
 
 async def test_dissatisfied_goes_to_review_then_re_review_then_terminates(
@@ -263,7 +267,7 @@ async def test_rating_closes_the_case_once(case_factory: CaseFactory) -> None:
     await unhappy.complete()
     await _rate(unhappy, Rating.DISSATISFIED)
     await unhappy.until(lambda s: s.closure == Closure.DISSATISFIED)
-    again = RateRequest(rating=Rating.SATISFIED)
+    again = RateRequest(rating=Rating.SATISFIED, **ON_BEHALF)
     assert "not waiting for a rating" in await unhappy.refusal(PetitionWorkflow.rate, again)
     await unhappy.sleep(DAY * 31)  # no review asked within 30 days: closed for good
     await unhappy.handle.result()

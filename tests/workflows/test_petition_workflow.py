@@ -27,6 +27,7 @@ from domain.contracts import (
 )
 from domain.vocabulary import EventKind, NoticeKind, Rating, Role, Stage
 from store import directory, petitions
+from tests.helpers.county import ON_BEHALF
 from tests.helpers.settings import make_settings
 from tests.helpers.store import register_petition
 from tests.helpers.temporal import worker_for
@@ -75,6 +76,9 @@ async def test_level_climbs_at_each_week_boundary(case_factory: Any) -> None:
         ("reminder", "reminder-before-escalation-L4", "dongguan-head"),
         ("supervision", "escalation-L4", "cl-01"),
         ("reminder", "reminder-before-overdue", "cl-01"),
+        # 逾期通报: the county leaders of the chain, then the bureau (issue 10, item 4).
+        ("overdue", "overdue:county_contact_leader", "cl-01"),
+        ("overdue", "overdue:county_principal_leader", "cpl-01"),
         ("overdue", "overdue", "bureau-01"),
     ]
 
@@ -160,7 +164,7 @@ async def test_refused_actions_change_nothing(case_factory: Any) -> None:
     assert (await case.state()).reply == done.reply
     # Once the workflow has closed (a satisfied rating ends it), the server itself refuses
     # (the API answers 409 too).
-    await case.update(PetitionWorkflow.rate, RateRequest(rating=Rating.SATISFIED))
+    await case.update(PetitionWorkflow.rate, RateRequest(rating=Rating.SATISFIED, **ON_BEHALF))
     await case.handle.result()
     with pytest.raises(RPCError) as closed:
         await case.complete("第三次答复")
@@ -226,6 +230,8 @@ async def test_worker_restart_mid_chain_loses_and_doubles_nothing(
         "reminder-before-escalation-L4",
         "escalation-L4",
         "reminder-before-overdue",
+        "overdue:county_contact_leader",
+        "overdue:county_principal_leader",
         "overdue",
     ]
     assert [e.seq for e in state.timeline] == list(range(1, len(state.timeline) + 1))

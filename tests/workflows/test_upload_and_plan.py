@@ -17,6 +17,7 @@ from domain.contracts import PlanRequest, RateRequest
 from domain.plan import StepKind
 from domain.policy import BEIJING, EscalationPolicy
 from domain.vocabulary import Closure, EventKind, Phase, Rating, Track
+from tests.helpers.county import ON_BEHALF
 from tests.helpers.upstream import ScriptedUpstream
 from tests.helpers.workflows import DAY, CaseFactory
 from workflows.petition import PetitionWorkflow
@@ -42,7 +43,8 @@ async def test_upload_is_retried_until_acknowledged_then_rated(
     [record] = upstream.received
     assert record.reply == "已协调企业支付全部拖欠工资。" and record.unit_name == "东关镇人民政府"
     rated = await case.update(
-        PetitionWorkflow.rate, RateRequest(rating=Rating.BASICALLY_SATISFIED, comment="基本满意")
+        PetitionWorkflow.rate,
+        RateRequest(rating=Rating.BASICALLY_SATISFIED, comment="基本满意", **ON_BEHALF),
     )
     assert rated.rating == Rating.BASICALLY_SATISFIED
     closed = await case.until(lambda s: s.closure == Closure.BASICALLY_SATISFIED)

@@ -14,13 +14,16 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.contracts import PlanRequest
+    from domain.contracts import Person, PlanRequest
     from domain.notices import extension_approval
     from domain.plan import PlannedStep, StepKind
     from domain.vocabulary import EventKind, NoticeKind, Role, Stage
 
 from workflows.petition.recorder import Recorder
 from workflows.petition.state import RunState
+
+# issue 10: the overdue notice reaches the county leaders of the chain, not the bureau alone.
+OVERDUE_TO_COUNTY_LEADERS = "overdue-to-county-leaders"
 
 # What each planned moment records on the timeline and which slip it sends.
 _RECORDED = {
@@ -102,6 +105,9 @@ class HandlingChain:
         holder = await recorder.holder(
             Role.BUREAU_DISPATCHER if overdue else run.policy.level(step.level).role
         )
+        told: list[Person] = []
+        if overdue and workflow.patched(OVERDUE_TO_COUNTY_LEADERS):
+            told = await self._county_leaders()
         if run.handling:
             if step.kind == StepKind.ESCALATION:
                 # The chain climbs: the next level's post holder becomes accountable (督办).
@@ -117,5 +123,14 @@ class HandlingChain:
                 level=None if overdue else step.level,
                 notice=(slip, key),
                 note=step.description,
+                also=told,
             )
         recorder.refresh_deadlines()
+
+    async def _county_leaders(self) -> list[Person]:
+        """Who else the overdue notice (逾期通报) goes to: the unit's county contact leader and,
+        per the policy, the county principal leader, whoever holds the posts now."""
+        roles = [Role.COUNTY_CONTACT_LEADER]
+        if self._run.policy.overdue_to_principal_leader:
+            roles.append(Role.COUNTY_PRINCIPAL_LEADER)
+        return [await self._recorder.holder(role) for role in roles]

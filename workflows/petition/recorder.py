@@ -15,6 +15,7 @@ keep their old path: every step awaited in turn, as plain activities.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -165,10 +166,12 @@ class Recorder:
         notice: tuple[NoticeKind, str] | None = None,
         more: bool = False,
         ask: str | None = None,
+        also: Sequence[Person] = (),
     ) -> None:
         """One step: its timeline entry and its slips, projected once (keyed by step). With
         ``more`` (v3), the decision goes on and the step is written with the next one;
-        ``ask`` words the slip's request for the moment (domain.notices.notice_text)."""
+        ``ask`` words the slip's request for the moment (domain.notices.notice_text); ``also``
+        get the slip too (keyed by their role), each person once."""
         state = self._run.state
         event = self._append(kind, at=at, person=person, level=level, note=note)
         slips = []
@@ -185,6 +188,9 @@ class Recorder:
                 accept_days=self._run.policy.accept_days,
                 ask=ask,
             )
+            # Before the recipient's own slip, which stays the step's last (its owner's copy
+            # aside): the others are told, the recipient follows up.
+            slips[:0] = self._copies(notice_kind, key, event, note, also, slips)
         self.upsert_search_attributes()
         if self._run.answers_at_decision:
             self._pending.append(_Step(event, slips))
@@ -197,6 +203,35 @@ class Recorder:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
+
+    def _copies(
+        self,
+        kind: NoticeKind,
+        key: str,
+        event: TimelineEvent,
+        note: str | None,
+        also: Sequence[Person],
+        slips: list[Notice],
+    ) -> list[Notice]:
+        """The slip for each of ``also`` not told already (a vacant post falls to the bureau's
+        dispatcher, who may be the recipient)."""
+        told = {n.recipient.person_id for n in slips}
+        copies: list[Notice] = []
+        for person in also:
+            if person.person_id in told:
+                continue
+            told.add(person.person_id)
+            copies += slips_for(
+                kind,
+                f"{key}:{person.role}",
+                petition_id=self._run.state.id,
+                recipient=person,
+                owner=None,
+                level=event.level,
+                note=note,
+                accept_days=self._run.policy.accept_days,
+            )
+        return copies
 
     async def write_document(self, notice: AcceptanceNotice) -> None:
         """四告知's written notice, after the steps decided before it."""

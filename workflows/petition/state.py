@@ -61,6 +61,12 @@ class RunState:
     assignment_to_handler: bool = False
     # The working days of the years from the one it was looked up for (working_windows).
     calendar: tuple[int, WorkdayCalendar] | None = None
+    # Workflows started since issue 10 (the patch ``PETITIONER_SIDE``): a rating or withdrawal
+    # must name the bureau's dispatcher who recorded it and how the petitioner was reached.
+    on_petitioner_side: bool = False
+    # A repeat of a terminated matter (三级终结), declined from the start (the patch
+    # ``TERMINATED_NOT_RUN_AGAIN``).
+    declines_repeat: bool = False
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:

@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import notices
-    from domain.access import Action
+    from domain.access import Action, on_behalf_refusal
     from domain.contracts import (
         AcceptRequest,
         AssignRequest,
@@ -27,7 +27,9 @@ with workflow.unsafe.imports_passed_through():
         Extension,
         ExtensionDecision,
         ExtensionRequest,
+        OnBehalf,
         OwnerRequest,
+        Person,
         PetitionStart,
         PetitionState,
         RateRequest,
@@ -58,6 +60,10 @@ ANSWER_AT_DECISION = "answer-at-decision"
 STATUTORY_INTAKE_LIMITS = "statutory-intake-limits"
 WORKING_DAY_WINDOWS = "working-day-windows"
 ASSIGNMENT_TO_HANDLER = "assignment-to-handler"
+# issue 10: only the petitioner's side closes the loop (rating, withdrawal recorded for them).
+PETITIONER_SIDE = "petitioner-side-closes"
+# issue 10: a repeat of a matter terminated after re-review (三级终结) is declined, not run.
+TERMINATED_NOT_RUN_AGAIN = "terminated-not-run-again"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -71,6 +77,10 @@ class PetitionWorkflow:
         self._run.statutory_intake = workflow.patched(STATUTORY_INTAKE_LIMITS)
         self._run.working_windows = workflow.patched(WORKING_DAY_WINDOWS)
         self._run.assignment_to_handler = workflow.patched(ASSIGNMENT_TO_HANDLER)
+        self._run.on_petitioner_side = workflow.patched(PETITIONER_SIDE)
+        if start.terminated_repeat_of and workflow.patched(TERMINATED_NOT_RUN_AGAIN):
+            self._run.declines_repeat = True
+            self._run.state.stage, self._run.state.closure = Stage.DECLINED, Closure.DECLINED
         self._recorder = Recorder(self._run)
         self._intake = Intake(self._run, self._recorder)
         self._chain = HandlingChain(self._run, self._recorder)
@@ -85,11 +95,16 @@ class PetitionWorkflow:
             EventKind.REGISTERED,
             person=None,
             at=start.registered_at,
-            more=run.state.unit_id is not None,
+            more=run.state.unit_id is not None or run.declines_repeat,
         )
+        if run.declines_repeat:  # 不予受理, the petitioner told why
+            note = notices.terminated_repeat(start.terminated_repeat_of or "")
+            await self._recorder.record(EventKind.DECLINED, person=None, note=note, more=True)
+            await self._recorder.tell_petitioner("decline", note)
         if run.state.stage == Stage.REGISTERED:
             await self._intake.await_assignment()
-        if run.state.unit_id is not None:  # not withdrawn while still unassigned
+        # Not withdrawn while still unassigned, nor declined as a repeat.
+        if run.state.unit_id is not None and not run.declines_repeat:
             # At least once, even if the unit accepted before the slip was written: the
             # assignment (交办) is a step of the loop in its own right.
             await self._intake.hand_over()
@@ -165,12 +180,37 @@ class PetitionWorkflow:
         if why is not None:
             raise ApplicationError(why, type="StageConflict", non_retryable=True)
 
-    async def _end_early(self, stage: Stage, closure: Closure, kind: EventKind, note: str) -> None:
+    def _check_on_behalf(self, request: OnBehalf) -> None:
+        """A rating or withdrawal is the petitioner's, recorded by the bureau for them: refused
+        here too, since anyone who reaches Temporal can send an update (domain.access)."""
+        if not self._run.on_petitioner_side:
+            return
+        recorder = request.recorded_by
+        why = on_behalf_refusal(recorder.role if recorder else None, request.reached_by)
+        if why is not None:
+            raise ApplicationError(why, type="NotThePetitionersSide", non_retryable=True)
+
+    def _on_behalf(self, request: OnBehalf, note: str) -> tuple[Person | None, str]:
+        """Who the timeline names for a rating or withdrawal, and its note: since issue 10 the
+        dispatcher who recorded it, and how the petitioner was reached."""
+        recorder, reached_by = request.recorded_by, request.reached_by
+        if not self._run.on_petitioner_side or recorder is None or reached_by is None:
+            return None, note
+        return recorder, notices.on_behalf(note, reached_by, recorder)
+
+    async def _end_early(
+        self,
+        stage: Stage,
+        closure: Closure,
+        kind: EventKind,
+        note: str,
+        person: Person | None = None,
+    ) -> None:
         """不予受理 or 撤回: the case closes before a reply, and nothing is pending any more."""
         self._run.state.stage = stage
         self._run.state.closure = closure
         self._recorder.refresh_deadlines()
-        await self._recorder.record(kind, person=None, note=note)
+        await self._recorder.record(kind, person=person, note=note)
 
     # ================================================================== officer actions
     @workflow.update
@@ -232,13 +272,16 @@ class PetitionWorkflow:
     @workflow.update
     async def withdraw(self, request: WithdrawRequest) -> PetitionState:
         """撤回 by the petitioner: the chain ends here."""
-        note = notices.withdrawn(request.reason)
-        await self._end_early(Stage.WITHDRAWN, Closure.WITHDRAWN, EventKind.WITHDRAWN, note)
+        person, note = self._on_behalf(request, notices.withdrawn(request.reason))
+        await self._end_early(
+            Stage.WITHDRAWN, Closure.WITHDRAWN, EventKind.WITHDRAWN, note, person=person
+        )
         return self._run.state
 
     @withdraw.validator
     def _validate_withdraw(self, request: WithdrawRequest) -> None:
         self._check(Action.WITHDRAW, request)
+        self._check_on_behalf(request)
 
     @workflow.update
     async def request_extension(self, request: ExtensionRequest) -> PetitionState:
@@ -305,13 +348,15 @@ class PetitionWorkflow:
         """回访: the petitioner's rating of the reply."""
         self._run.state.rating = request.rating
         self._run.state.rating_comment = request.comment
-        note = notices.rated(request.rating.value, request.comment)
-        await self._recorder.record(EventKind.RATED, person=None, note=note)
+        rated = notices.rated(request.rating.value, request.comment)
+        person, note = self._on_behalf(request, rated)
+        await self._recorder.record(EventKind.RATED, person=person, note=note)
         return self._run.state
 
     @rate.validator
     def _validate_rate(self, request: RateRequest) -> None:
         self._check(Action.RATE, request)
+        self._check_on_behalf(request)
 
     @workflow.update
     async def request_review(self, request: ReviewRequest) -> PetitionState:

@@ -22,13 +22,15 @@ def upgrade() -> None:
     # The bureau lists the petitions left unaccepted past the statutory limit (信访工作条例
     # art. 22): a flag the workflow sets at that limit, indexed like ``overdue``. Rows written
     # before it existed were never flagged (the workflow did not act at the limit then).
-    with op.batch_alter_table("petitions", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("unaccepted_overdue", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch_op.create_index(
-            "ix_petitions_unaccepted_overdue", ["unaccepted_overdue"], unique=False
-        )
+    # Plain ALTER TABLE … ADD COLUMN, on SQLite too: a batch would copy the table, which the
+    # timeline's and the notices' foreign keys forbid once rows refer to it.
+    op.add_column(
+        "petitions",
+        sa.Column("unaccepted_overdue", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.create_index(
+        "ix_petitions_unaccepted_overdue", "petitions", ["unaccepted_overdue"], unique=False
+    )
 
 
 def downgrade() -> None:
