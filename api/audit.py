@@ -166,6 +166,8 @@ class AuditMiddleware:
         principal: Principal | None = state.get("principal")
         actor = principal.username if principal else state.get("actor", "anonymous")
         role = principal.role if principal else None
+        # How the actor signed in: a password, or an API key (which one, issued by whom).
+        via, key_id, issued_by = state.get("credential", (None, None, None))
         # The router has filled the scope in: which endpoint answered, with which path params.
         petition_id = scope.get("path_params", {}).get("petition_id")
         client = scope.get("client")
@@ -181,6 +183,9 @@ class AuditMiddleware:
             status=status,
             outcome=_outcome(status, scope["method"]),
             detail=detail,
+            via=via,
+            api_key_id=key_id,
+            key_issued_by=issued_by,
         )
         if scope["method"] not in COMMANDS:
             scope["app"].state.read_trail.add(entry)
@@ -207,6 +212,9 @@ class AuditPublic(BaseModel):
     status: int
     outcome: str
     detail: str | None = Field(description="why it was refused (401, 403, 409, 429)")
+    via: str | None = Field(default=None, description="how the actor signed in: password, api_key")
+    api_key_id: int | None = Field(default=None, description="the API key used, if any")
+    key_issued_by: str | None = Field(default=None, description="who issued that API key")
 
 
 class AuditPage(BaseModel):
