@@ -17,12 +17,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Auditor
 from api.deps import SessionDep
+from api.errors import DATABASE_FAILED
 from api.schemas import MAX_OFFSET
 from domain.access import Principal
 from store.models import AuditEntry
@@ -93,7 +93,7 @@ class ReadTrail:
                 async with self._sessions() as session:
                     session.add_all(batch)
                     await session.commit()
-            except SQLAlchemyError as exc:
+            except DATABASE_FAILED as exc:
                 log.error("%d read audit rows not written yet: %s", len(batch), exc)
                 self._waiting[:0] = [_fresh(e) for e in batch]
 
@@ -194,7 +194,7 @@ class AuditMiddleware:
             async with scope["app"].state.services.sessions() as session:
                 session.add(entry)
                 await session.commit()
-        except SQLAlchemyError as exc:
+        except DATABASE_FAILED as exc:
             # Logged loudly; an unwritable trail must not turn the answer into a 500.
             log.error("audit row not written for %s %s: %s", scope["method"], path, exc)
 

@@ -45,6 +45,7 @@ ISSUER = "petitionflow"
 ALGORITHM = "HS256"
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a password)
 API_KEY_PREFIX = "pf_"
+ISSUED_US = "iat_us"  # the issue time in microseconds ("iat" has whole seconds)
 
 bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 api_key_header = APIKeyHeader(
@@ -132,7 +133,8 @@ async def current_principal(
         if person is None or person.password_hash is None or person.username is None:
             raise _unauthorized("the account of this token no longer exists")
         changed = person.password_changed_at
-        if changed is not None and float(claims["iat"]) < changed.timestamp():
+        issued_us = claims.get(ISSUED_US, int(claims["iat"]) * 1_000_000)
+        if changed is not None and issued_us < int(changed.timestamp() * 1_000_000):
             raise _unauthorized("the password has changed since this token was issued: sign in")
         principal = await _principal(session, person, "password")
         request.state.credential = ("password", None, None)
@@ -163,15 +165,17 @@ async def _issue(
     """A token pair of the session signed in at ``started``: neither outlives
     ``session_max_hours`` from then, however often it is refreshed."""
     now = datetime.now(UTC)
+    issued = int(now.timestamp())
     end = started + timedelta(hours=settings.session_max_hours)
-    expires = min(now + timedelta(minutes=settings.access_token_minutes), end)
-    lifetime = expires - now
+    expires = min(issued + settings.access_token_minutes * 60, int(end.timestamp()))
+    lifetime = expires - issued
     access = jwt.encode(
         {
             "sub": person.id,
             "iss": ISSUER,
+            "iat": issued,
             # To the microsecond: a token issued a moment before a password change is refused.
-            "iat": now.timestamp(),
+            ISSUED_US: int(now.timestamp() * 1_000_000),
             "auth_time": int(started.timestamp()),
             "exp": expires,
             "typ": "access",
@@ -190,9 +194,7 @@ async def _issue(
         started,
     )
     await session.commit()
-    return TokenPublic(
-        access_token=access, expires_in=int(lifetime.total_seconds()), refresh_token=refresh
-    )
+    return TokenPublic(access_token=access, expires_in=lifetime, refresh_token=refresh)
 
 
 @router.post(

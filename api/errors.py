@@ -5,13 +5,17 @@ later HTML front catches the same exceptions and renders them its own way."""
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from domain.access import Action, Principal
 
@@ -81,6 +85,23 @@ class Invalid(ServiceError):
 
     def __init__(self, field: str, kind: str, message: str, value: Any, where: str = "body"):
         super().__init__([{"loc": [where, field], "type": kind, "msg": message, "input": value}])
+
+
+# What the database's drivers raise when it cannot be reached: SQLite's and the pool's errors
+# as SQLAlchemy wraps them, and asyncpg's connection errors, which reach us unwrapped when a
+# new connection is refused (PostgreSQL stopped, restarting, the network gone).
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    socket.gaierror,
+)
+# Whatever a write to the database may fail with, when a failure must not become a 500.
+DATABASE_FAILED: tuple[type[Exception], ...] = (SQLAlchemyError, *DATABASE_UNREACHABLE)
 
 
 def utc_moment(field: str, value: datetime | None) -> datetime | None:

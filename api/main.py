@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import asyncpg
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api import audit, auth, metrics
 from api.deps import Services
-from api.errors import answer_in_json
+from api.errors import DATABASE_UNREACHABLE, answer_in_json
 from api.routers import directory, petitions, units
 from core.database import prepare_store
 from core.settings import Settings, get_settings
@@ -97,21 +93,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for unreachable in DATABASE_UNREACHABLE:
         app.add_exception_handler(unreachable, database_unavailable)
     return app
-
-
-# What the database's drivers raise when it cannot be reached: SQLite's and the pool's errors
-# as SQLAlchemy wraps them, and asyncpg's connection errors, which reach us unwrapped when a
-# new connection is refused (PostgreSQL stopped, restarting, the network gone).
-DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
-    OperationalError,
-    InterfaceError,
-    PoolTimeout,
-    ConnectionError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    socket.gaierror,
-)
 
 
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:

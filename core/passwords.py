@@ -102,7 +102,7 @@ def password_problem(password: str, username: str | None = None) -> str | None:
         return "a password may not contain control characters"
     lowered = password.lower()
     if lowered in COMMON or len(set(lowered)) <= 2 or _is_run(lowered):
-        return "a password may not be a common one (12345678, password, 11111111, …)"
+        return "a password may not be a common one (a well-known password, a run, a repeat)"
     if username and username.lower() in lowered:
         return "a password may not contain the username"
     return None
