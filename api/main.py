@@ -107,11 +107,11 @@ async def readiness(services: Services) -> dict[str, str]:
     try:
         async with services.readers() as session:
             await session.execute(text("SELECT 1"))
-    except Exception as exc:
+    except Exception as exc:  # whatever it fails with, the answer is "not ready", and why
         checks["database"] = f"unreachable ({type(exc).__name__})"
     try:
         client = await services.temporal()
         await client.service_client.check_health(timeout=timedelta(seconds=5))
-    except Exception as exc:
+    except Exception as exc:  # unreachable, refusing, or not serving: not ready either way
         checks["temporal"] = f"unreachable ({type(exc).__name__})"
     return checks
