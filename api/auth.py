@@ -220,7 +220,8 @@ async def sign_in(
     is refused for a while (429), so passwords cannot be guessed at speed; so is a client
     address, and everyone, past their own limits (one guess at many usernames)."""
     username = form.username[:64]
-    request.state.actor = username  # the audit trail names who tried
+    request.state.actor = username  # the audit trail names who tried, and how
+    request.state.credential = ("password", None, None)
     settings = services.settings
     person = await accounts.by_username(session, form.username)
     # Committed before verifying: no transaction (on SQLite, no write lock) waits on Argon2.
