@@ -206,13 +206,14 @@ class PetitionActivities:
         for notice in record.notices:
             if notice.key in written:
                 # Personal data never goes to the log: the petition number and the slip suffice.
+                # The text carries officers' free text (a reply, a reason), which may name the
+                # petitioner: never at INFO, which is what runs in production.
                 log.info(
-                    "notice %s %s → %s (%s): %s",
+                    "notice %s %s → %s (%s)",
                     record.state.id,
                     notice.kind,
                     notice.recipient.person_id,
                     notice.recipient.role,
-                    notice.text,
                 )
         for event in (*record.earlier, record.event):  # the steps written together (v3)
             observe_step_lag(event.kind, event.at, written=bool(written))

@@ -17,12 +17,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Auditor
 from api.deps import SessionDep
+from api.errors import DATABASE_FAILED
 from api.schemas import MAX_OFFSET
 from domain.access import Principal
 from store.models import AuditEntry
@@ -93,7 +93,7 @@ class ReadTrail:
                 async with self._sessions() as session:
                     session.add_all(batch)
                     await session.commit()
-            except SQLAlchemyError as exc:
+            except DATABASE_FAILED as exc:
                 log.error("%d read audit rows not written yet: %s", len(batch), exc)
                 self._waiting[:0] = [_fresh(e) for e in batch]
 
@@ -170,6 +170,8 @@ class AuditMiddleware:
         if note:
             detail = f"{detail} ({note})" if detail else note
         role = principal.role if principal else None
+        # How the actor signed in: a password, or an API key (which one, issued by whom).
+        via, key_id, issued_by = state.get("credential", (None, None, None))
         # The router has filled the scope in: which endpoint answered, with which path params.
         petition_id = scope.get("path_params", {}).get("petition_id")
         client = scope.get("client")
@@ -185,6 +187,9 @@ class AuditMiddleware:
             status=status,
             outcome=_outcome(status, scope["method"]),
             detail=detail,
+            via=via,
+            api_key_id=key_id,
+            key_issued_by=issued_by,
         )
         if scope["method"] not in COMMANDS:
             scope["app"].state.read_trail.add(entry)
@@ -193,7 +198,7 @@ class AuditMiddleware:
             async with scope["app"].state.services.sessions() as session:
                 session.add(entry)
                 await session.commit()
-        except SQLAlchemyError as exc:
+        except DATABASE_FAILED as exc:
             # Logged loudly; an unwritable trail must not turn the answer into a 500.
             log.error("audit row not written for %s %s: %s", scope["method"], path, exc)
 
@@ -214,6 +219,9 @@ class AuditPublic(BaseModel):
         description="why it was refused (401, 403, 409, 429); for a rating or withdrawal "
         "recorded for the petitioner, how they were reached (reached_by=phone)"
     )
+    via: str | None = Field(default=None, description="how the actor signed in: password, api_key")
+    api_key_id: int | None = Field(default=None, description="the API key used, if any")
+    key_issued_by: str | None = Field(default=None, description="who issued that API key")
 
 
 class AuditPage(BaseModel):

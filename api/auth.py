@@ -8,6 +8,7 @@ post change (a leader replaced, an account's posts ended) takes effect at once."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -30,12 +31,13 @@ from api.schemas import (
     RefreshIn,
     TokenPublic,
 )
+from api.throttle import count_attempt
 from core.passwords import hash_password, passwords
 from core.settings import DEV_PASSWORD, Settings
 from domain.access import Action, Principal
 from domain.vocabulary import Role
 from store import accounts
-from store.models import ApiKey, Person
+from store.models import ApiKey, Person, RefreshToken
 
 log = logging.getLogger("petitionflow.auth")
 
@@ -43,6 +45,7 @@ ISSUER = "petitionflow"
 ALGORITHM = "HS256"
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a password)
 API_KEY_PREFIX = "pf_"
+ISSUED_US = "iat_us"  # the issue time in microseconds ("iat" has whole seconds)
 
 bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 api_key_header = APIKeyHeader(
@@ -50,6 +53,10 @@ api_key_header = APIKeyHeader(
 )
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 KeyId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+# The posts an API key's account may hold: an integration registers petitions as the bureau
+# does (12345热线), and never acts in a leader's name (a unit head's key would approve
+# extensions as that head).
+KEY_ROLES = frozenset({Role.BUREAU_DISPATCHER})
 
 
 @cache
@@ -65,8 +72,17 @@ def _unauthorized(message: str) -> HTTPException:
     )
 
 
+def _leader_posts(posts: list[tuple[str, str]]) -> list[str]:
+    return [f"{role}@{unit}" for unit, role in posts if Role(role) not in KEY_ROLES]
+
+
 async def _principal(session: SessionDep, person: Person, via: str) -> Principal:
     posts = await accounts.posts_of(session, person.id)
+    if via == "api_key" and _leader_posts(posts):
+        raise _unauthorized(
+            "this API key's account holds a leader's post: keys are for "
+            "integrations' service accounts only"
+        )
     return Principal(
         person_id=person.id,
         username=person.username or person.id,
@@ -106,15 +122,22 @@ async def current_principal(
     if key:
         row = await accounts.api_key(session, key)
         person = await session.get(Person, row.person_id) if row else None
-        if person is None:
+        if row is None or person is None:
             raise _unauthorized("unknown or revoked API key")
         principal = await _principal(session, person, "api_key")
+        # The audit trail names the key and who issued it beside every use.
+        request.state.credential = ("api_key", row.id, row.issued_by)
     elif token:
         claims = _decode(services.settings, token)
         person = await session.get(Person, str(claims["sub"]))
-        if person is None or person.password_hash is None:
+        if person is None or person.password_hash is None or person.username is None:
             raise _unauthorized("the account of this token no longer exists")
+        changed = person.password_changed_at
+        issued_us = claims.get(ISSUED_US, int(claims["iat"]) * 1_000_000)
+        if changed is not None and issued_us < int(changed.timestamp() * 1_000_000):
+            raise _unauthorized("the password has changed since this token was issued: sign in")
         principal = await _principal(session, person, "password")
+        request.state.credential = ("password", None, None)
     else:
         raise _unauthorized(f"sign in first: POST {TOKEN_URL}, then send Authorization: Bearer")
     request.state.principal = principal
@@ -136,15 +159,25 @@ DirectoryAdmin = Annotated[Principal, _allowed(Action.ADMINISTER_DIRECTORY)]
 Auditor = Annotated[Principal, _allowed(Action.READ_AUDIT)]
 
 
-async def _issue(session: SessionDep, settings: Settings, person: Person) -> TokenPublic:
+async def _issue(
+    session: SessionDep, settings: Settings, person: Person, started: datetime
+) -> TokenPublic:
+    """A token pair of the session signed in at ``started``: neither outlives
+    ``session_max_hours`` from then, however often it is refreshed."""
     now = datetime.now(UTC)
-    lifetime = timedelta(minutes=settings.access_token_minutes)
+    issued = int(now.timestamp())
+    end = started + timedelta(hours=settings.session_max_hours)
+    expires = min(issued + settings.access_token_minutes * 60, int(end.timestamp()))
+    lifetime = expires - issued
     access = jwt.encode(
         {
             "sub": person.id,
             "iss": ISSUER,
-            "iat": now,
-            "exp": now + lifetime,
+            "iat": issued,
+            # To the microsecond: a token issued a moment before a password change is refused.
+            ISSUED_US: int(now.timestamp() * 1_000_000),
+            "auth_time": int(started.timestamp()),
+            "exp": expires,
             "typ": "access",
             "jti": secrets.token_hex(8),
         },
@@ -153,12 +186,15 @@ async def _issue(session: SessionDep, settings: Settings, person: Person) -> Tok
     )
     refresh = secrets.token_urlsafe(32)
     await accounts.add_refresh_token(
-        session, refresh, person.id, now, now + timedelta(hours=settings.refresh_token_hours)
+        session,
+        refresh,
+        person.id,
+        now,
+        min(now + timedelta(hours=settings.refresh_token_hours), end),
+        started,
     )
     await session.commit()
-    return TokenPublic(
-        access_token=access, expires_in=int(lifetime.total_seconds()), refresh_token=refresh
-    )
+    return TokenPublic(access_token=access, expires_in=lifetime, refresh_token=refresh)
 
 
 @router.post(
@@ -166,7 +202,10 @@ async def _issue(session: SessionDep, settings: Settings, person: Person) -> Tok
     response_model=TokenPublic,
     responses={
         401: {"description": "wrong username or password"},
-        429: {"description": "too many failed sign-ins of this username lately"},
+        429: {
+            "description": "too many failed sign-ins lately (this username, this address, "
+            "or everyone's)"
+        },
     },
 )
 async def sign_in(
@@ -178,28 +217,28 @@ async def sign_in(
     """OAuth2 password flow: a username and password for an access token (a JWT, short-lived)
     and a refresh token. In dev mode the demo county's users have the password ``demo``.
     After ``PETITIONFLOW_SIGN_IN_MAX_FAILURES`` wrong passwords within the window the username
-    is refused for a while (429), so passwords cannot be guessed at speed."""
+    is refused for a while (429), so passwords cannot be guessed at speed; so is a client
+    address, and everyone, past their own limits (one guess at many usernames)."""
     username = form.username[:64]
-    request.state.actor = username  # the audit trail names who tried
+    request.state.actor = username  # the audit trail names who tried, and how
+    request.state.credential = ("password", None, None)
     settings = services.settings
-    window = timedelta(minutes=settings.sign_in_window_minutes)
-    # The audit trail names each row's action after its endpoint: this function.
-    failures = await accounts.failed_sign_ins(
-        session, username, datetime.now(UTC) - window, action=sign_in.__name__
-    )
-    if failures >= settings.sign_in_max_failures:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many failed sign-ins for {username}: try again in "
-            f"{settings.sign_in_window_minutes} minutes",
-            headers={"Retry-After": str(int(window.total_seconds()))},
-        )
     person = await accounts.by_username(session, form.username)
-    stored = person.password_hash if person and person.password_hash else _dummy_hash()
-    valid, _ = passwords.verify_and_update(form.password, stored)
-    if person is None or person.password_hash is None or not valid:
+    # Committed before verifying: no transaction (on SQLite, no write lock) waits on Argon2.
+    scopes = await count_attempt(request, session, settings, username)
+    stored = person.password_hash if person and person.password_hash else None
+    # Argon2 is slow on purpose: off the event loop, so other requests do not wait on it.
+    valid, _ = await asyncio.to_thread(
+        passwords.verify_and_update, form.password, stored or await _dummy()
+    )
+    if person is None or stored is None or not valid:
         raise _unauthorized("wrong username or password")
-    return await _issue(session, settings, person)
+    await accounts.give_back_sign_in(session, scopes)  # a success is no failure
+    return await _issue(session, settings, person, datetime.now(UTC))
+
+
+async def _dummy() -> str:
+    return await asyncio.to_thread(_dummy_hash)
 
 
 @router.post(
@@ -222,9 +261,17 @@ async def refresh(body: RefreshIn, session: SessionDep, services: ServicesDep) -
         log.warning("a used refresh token was presented again; sessions of %s ended", row.person_id)
         raise _unauthorized("refresh token already used: every session was ended, sign in again")
     person = await session.get(Person, row.person_id)
-    if person is None or person.password_hash is None:
+    if person is None or person.password_hash is None or person.username is None:
         raise _unauthorized("the account of this token no longer exists")
-    return await _issue(session, services.settings, person)
+    started = _session_start(row)
+    if now >= started + timedelta(hours=services.settings.session_max_hours):
+        await session.commit()  # the token stays used
+        raise _unauthorized("the session has reached its time limit: sign in again")
+    return await _issue(session, services.settings, person, started)
+
+
+def _session_start(row: RefreshToken) -> datetime:
+    return row.session_started_at or row.issued_at
 
 
 @router.get("/me", response_model=MePublic)
@@ -248,9 +295,12 @@ async def me(principal: CurrentUser) -> MePublic:
     response_model=ApiKeyIssued,
     responses={403: {"description": "only the bureau issues API keys"}},
 )
-async def issue_api_key(body: ApiKeyIn, session: SessionDep, _: DirectoryAdmin) -> ApiKeyIssued:
-    """An API key for a system integration, acting as ``person_id`` (with that person's posts).
-    The key is in this answer only."""
+async def issue_api_key(
+    body: ApiKeyIn, session: SessionDep, issuer: DirectoryAdmin
+) -> ApiKeyIssued:
+    """An API key for a system integration, acting as ``person_id``: its service account, with
+    that account's posts — the bureau's dispatcher post or none, never a leader's post. The key
+    is in this answer only; the audit trail names it and its issuer at every use."""
     if await session.get(Person, body.person_id) is None:
         raise Invalid(
             "person_id",
@@ -258,8 +308,19 @@ async def issue_api_key(body: ApiKeyIn, session: SessionDep, _: DirectoryAdmin) 
             f"no person {body.person_id!r}; see GET /api/v1/people",
             body.person_id,
         )
+    leader = _leader_posts(await accounts.posts_of(session, body.person_id))
+    if leader:
+        raise Invalid(
+            "person_id",
+            "leader_post",
+            f"{body.person_id} holds {', '.join(leader)}: an API key acts for an integration's "
+            "service account, never in a leader's name",
+            body.person_id,
+        )
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    row = await accounts.add_api_key(session, key, body.name, body.person_id, datetime.now(UTC))
+    row = await accounts.add_api_key(
+        session, key, body.name, body.person_id, datetime.now(UTC), issuer.username
+    )
     await session.commit()
     return ApiKeyIssued(
         **ApiKeyPublic.model_validate(row, from_attributes=True).model_dump(), key=key

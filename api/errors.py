@@ -4,10 +4,18 @@ later HTML front catches the same exceptions and renders them its own way."""
 
 from __future__ import annotations
 
+import json
+import socket
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from domain.access import PETITIONER_SIDE_RULE, Action, Principal
 
@@ -79,15 +87,61 @@ class Invalid(ServiceError):
         super().__init__([{"loc": [where, field], "type": kind, "msg": message, "input": value}])
 
 
+# What the database's drivers raise when it cannot be reached: SQLite's and the pool's errors
+# as SQLAlchemy wraps them, and asyncpg's connection errors, which reach us unwrapped when a
+# new connection is refused (PostgreSQL stopped, restarting, the network gone).
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    socket.gaierror,
+)
+# Whatever a write to the database may fail with, when a failure must not become a 500.
+DATABASE_FAILED: tuple[type[Exception], ...] = (SQLAlchemyError, *DATABASE_UNREACHABLE)
+
+
+def utc_moment(field: str, value: datetime | None) -> datetime | None:
+    """A moment from a query, in UTC; Invalid when it names no time zone (which one would it
+    be?) or has no UTC moment (year 1 at +08:00)."""
+    if value is None:
+        return None
+    try:
+        if value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-05-01T09:00:00+08:00")
+        return value.astimezone(UTC)  # the store keeps UTC
+    except (ValueError, OverflowError) as exc:
+        raise Invalid(field, "datetime", str(exc), value.isoformat(), where="query") from exc
+
+
+class Answer(JSONResponse):
+    """JSON that any input echoed back can be written in: a lone surrogate ("\\ud800", no
+    character of its own) is sent as its escape instead of failing the answer with a 500."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
+
+
 async def _answer(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)  # registered for ServiceError only
     headers = {"Location": exc.location} if isinstance(exc, Pending) else None
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+    return Answer({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+async def _unreadable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # registered for it only
+    # FastAPI's own answer, written so that a body holding a lone surrogate gets its 422.
+    return Answer({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
 
 def answer_in_json(app: FastAPI) -> None:
     """The JSON front answers every ServiceError as FastAPI answers an HTTPException."""
     app.add_exception_handler(ServiceError, _answer)
+    app.add_exception_handler(RequestValidationError, _unreadable)
 
 
 # Why an action is refused, in the words an officer understands.

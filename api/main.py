@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
 from api import audit, auth, metrics
 from api.deps import Services
-from api.errors import answer_in_json
+from api.errors import DATABASE_UNREACHABLE, answer_in_json
 from api.routers import directory, petitions, units
 from core.database import prepare_store
 from core.settings import Settings, get_settings
@@ -74,11 +75,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
+        """Liveness: the process answers. It touches nothing, so a restart is never ordered
+        for an outage of the database or Temporal (that is /readyz)."""
         return {"status": "ok"}
 
-    @app.exception_handler(OperationalError)
-    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", exc.orig)
-        return JSONResponse(status_code=503, content={"detail": "database unavailable, retry"})
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "not ready"}})
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: the database and Temporal answer now (503 naming what does not), so a
+        load balancer sends requests elsewhere meanwhile."""
+        checks = await readiness(request.app.state.services)
+        ready = all(state == "ok" for state in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", **checks},
+            status_code=200 if ready else 503,
+        )
 
+    for unreachable in DATABASE_UNREACHABLE:
+        app.add_exception_handler(unreachable, database_unavailable)
     return app
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503, never 500: the client retries; the log says why, without the statement's values."""
+    log.warning("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
+    return JSONResponse(status_code=503, content={"detail": "database unavailable, retry"})
+
+
+async def readiness(services: Services) -> dict[str, str]:
+    """Each dependency's state: "ok", or why not."""
+    checks = {"database": "ok", "temporal": "ok"}
+    try:
+        async with services.readers() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:  # whatever it fails with, the answer is "not ready", and why
+        checks["database"] = f"unreachable ({type(exc).__name__})"
+    try:
+        client = await services.temporal()
+        await client.service_client.check_health(timeout=timedelta(seconds=5))
+    except Exception as exc:  # unreachable, refusing, or not serving: not ready either way
+        checks["temporal"] = f"unreachable ({type(exc).__name__})"
+    return checks

@@ -370,7 +370,10 @@ class ApiKeyIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, description="the integration, e.g. 12345热线")
     person_id: str = Field(
-        min_length=1, max_length=64, description="the directory person the key acts as"
+        min_length=1,
+        max_length=64,
+        description="the integration's service account: a directory person holding no post but "
+        "the bureau's dispatcher (never a leader's post)",
     )
 
 
@@ -381,6 +384,7 @@ class ApiKeyPublic(BaseModel):
     person_id: str
     created_at: datetime
     revoked_at: datetime | None = None
+    issued_by: str | None = Field(default=None, description="who issued it (username)")
 
 
 class ApiKeyIssued(ApiKeyPublic):

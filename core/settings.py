@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     # that username is refused (429) until the window has passed, even with the right password.
     sign_in_max_failures: int = Field(default=10, ge=1)
     sign_in_window_minutes: int = Field(default=15, ge=1)
+    # Password spraying (one guess at each of many usernames): failed sign-ins within the window
+    # from one client address, and from everyone together, before sign-in is refused (429).
+    sign_in_client_max_failures: int = Field(default=100, ge=1)
+    sign_in_global_max_failures: int = Field(default=1000, ge=1)
+    # A session's absolute lifetime from its sign-in: refreshing never extends it.
+    session_max_hours: float = Field(default=12, gt=0, le=24 * 90)
     # Encrypts what Temporal stores of a petition (its intake travels in the workflow input):
     # base64 of 32 bytes. Every process of a deployment needs the same key. When replacing it,
     # list the previous ones in ``payload_old_keys`` (a JSON list) so old histories still open.

@@ -9,10 +9,11 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import ApiKey, AuditEntry, Person, Post, RefreshToken
+from store.models import ApiKey, Person, Post, RefreshToken, SignInCounter, UTCDateTime
 
 
 def digest(secret: str) -> str:
@@ -54,14 +55,22 @@ async def default_password_accounts(session: AsyncSession) -> list[str]:
 
 
 async def set_password(session: AsyncSession, person: Person, password_hash: str) -> None:
+    now = datetime.now(UTC)
     person.password_hash = password_hash
     person.default_password = False
-    # A new password ends every session of the old one.
-    await revoke_refresh_tokens(session, person.id, datetime.now(UTC))
+    # A new password ends every session of the old one: its refresh tokens now, its access
+    # tokens by their issue time (the sign-in check compares it with this moment).
+    person.password_changed_at = now
+    await revoke_refresh_tokens(session, person.id, now)
 
 
 async def add_refresh_token(
-    session: AsyncSession, token: str, person_id: str, issued_at: datetime, expires_at: datetime
+    session: AsyncSession,
+    token: str,
+    person_id: str,
+    issued_at: datetime,
+    expires_at: datetime,
+    session_started_at: datetime,
 ) -> None:
     session.add(
         RefreshToken(
@@ -69,6 +78,7 @@ async def add_refresh_token(
             person_id=person_id,
             issued_at=issued_at,
             expires_at=expires_at,
+            session_started_at=session_started_at,
         )
     )
 
@@ -103,10 +113,15 @@ async def api_key(session: AsyncSession, key: str) -> ApiKey | None:
 
 
 async def add_api_key(
-    session: AsyncSession, key: str, name: str, person_id: str, now: datetime
+    session: AsyncSession, key: str, name: str, person_id: str, now: datetime, issued_by: str
 ) -> ApiKey:
     row = ApiKey(
-        key_hash=digest(key), prefix=key[:12], name=name, person_id=person_id, created_at=now
+        key_hash=digest(key),
+        prefix=key[:12],
+        name=name,
+        person_id=person_id,
+        created_at=now,
+        issued_by=issued_by,
     )
     session.add(row)
     await session.flush()
@@ -117,19 +132,30 @@ async def api_keys(session: AsyncSession) -> list[ApiKey]:
     return list(await session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-async def failed_sign_ins(
-    session: AsyncSession, username: str, since: datetime, action: str
-) -> int:
-    """Failed sign-ins of ``username`` since ``since``, as the audit trail recorded them
-    (``action``: the sign-in endpoint's name in the trail)."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(AuditEntry)
-        .where(
-            AuditEntry.action == action,
-            AuditEntry.actor == username,
-            AuditEntry.status == 401,
-            AuditEntry.at >= since,
-        )
+async def count_sign_in(session: AsyncSession, scope: str, now: datetime, since: datetime) -> int:
+    """Count one sign-in attempt of ``scope`` in its window (a new window when the last one
+    began before ``since``) and return the count, in one statement: of many attempts at once
+    each sees its own number, so no more than the limit get to verify a password."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stale = SignInCounter.window_start < since
+    values = insert(SignInCounter).values(scope=scope[:200], window_start=now, count=1)
+    statement = values.on_conflict_do_update(
+        index_elements=[SignInCounter.scope],
+        set_={
+            "count": case((stale, 1), else_=SignInCounter.count + 1),
+            "window_start": case(
+                (stale, literal(now, UTCDateTime())), else_=SignInCounter.window_start
+            ),
+        },
+    ).returning(SignInCounter.count)
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def give_back_sign_in(session: AsyncSession, scopes: list[str]) -> None:
+    """A sign-in that succeeded is no failure: its attempt is taken off each scope's count."""
+    await session.execute(
+        update(SignInCounter)
+        .where(SignInCounter.scope.in_([s[:200] for s in scopes]), SignInCounter.count > 0)
+        .values(count=SignInCounter.count - 1)
     )
-    return int(count or 0)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.posts import SINGLE_HOLDER_ROLES, post_refusal
 from domain.vocabulary import Role, UnitKind
+from store import accounts
 from store.models import Person, Post, PostTerm, Unit
 
 
@@ -233,6 +234,9 @@ async def update_person(session: AsyncSession, person_id: str, changes: dict[str
         raise ValueError(f"not a person's field: {sorted(unknown)}")
     if "username" in changes:
         await _check_username_free(session, changes["username"], person_id)
+        if changes["username"] != person.username:
+            # Sessions were granted to the old name: they end with it.
+            await accounts.revoke_refresh_tokens(session, person_id, datetime.now(UTC))
     for field, value in changes.items():
         setattr(person, field, value)
     await session.flush()
@@ -278,6 +282,8 @@ async def appoint(
     elif holders:
         # A new handler (or dispatcher) goes last: the first-ranked keeps the assignment slips.
         rank = max(post.rank for _, post in holders) + 1
+    # Sessions were granted on the posts held then: a new post means signing in again.
+    await accounts.revoke_refresh_tokens(session, person_id, now)
     session.add(Post(unit_id=unit_id, role=role.value, person_id=person_id, rank=rank))
     term = PostTerm(unit_id=unit_id, role=role.value, person_id=person_id, started_at=now)
     session.add(term)
@@ -299,6 +305,7 @@ async def _end(session: AsyncSession, post: Post, now: datetime) -> list[PostTer
     )
     for term in terms:
         term.ended_at = now
+    await accounts.revoke_refresh_tokens(session, post.person_id, now)  # posts changed
     await session.delete(post)
     await session.flush()
     return terms

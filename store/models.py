@@ -71,6 +71,8 @@ class Person(Base):
     # True while the password is the dev-mode "demo" one: outside dev mode the API refuses to
     # start while any account still has it.
     default_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Access tokens issued before this moment are refused: a new password ends every session.
+    password_changed_at: Mapped[datetime | None]
 
 
 class Post(Base):
@@ -116,6 +118,8 @@ class ApiKey(Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Who issued it (their username): the audit trail names them beside every use of the key.
+    issued_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class RefreshToken(Base):
@@ -130,6 +134,20 @@ class RefreshToken(Base):
     issued_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # The sign-in this token descends from: refreshing never carries a session past
+    # ``session_max_hours`` from it. None on tokens issued before it was kept: ``issued_at``.
+    session_started_at: Mapped[datetime | None]
+
+
+class SignInCounter(Base):
+    """The sign-in throttle: attempts per scope (a username, a client address, everyone) in
+    the current window, counted by one atomic upsert before the password is verified."""
+
+    __tablename__ = "sign_in_counters"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class Petition(Base):
@@ -271,7 +289,7 @@ class IdempotencyKey(Base):
 
 class AuditEntry(Base):
     """The audit trail (审计): one row per command, refused ones included. Append-only: no API
-    changes it, and on PostgreSQL a trigger refuses UPDATE and DELETE."""
+    changes it, and on PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE."""
 
     __tablename__ = "audit_log"
     __table_args__ = (
@@ -292,3 +310,7 @@ class AuditEntry(Base):
     status: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(16))  # done / refused / invalid / failed
     detail: Mapped[str | None] = mapped_column(Text)
+    # How the actor signed in: "password" or "api_key"; a key's id and who issued it.
+    via: Mapped[str | None] = mapped_column(String(16))
+    api_key_id: Mapped[int | None] = mapped_column(Integer)
+    key_issued_by: Mapped[str | None] = mapped_column(String(64))

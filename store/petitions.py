@@ -80,13 +80,9 @@ async def register(
     A key seen before returns the petition it made; a key seen with a different body is refused.
     """
     if idempotency_key is not None:
-        seen = await session.get(IdempotencyKey, idempotency_key)
-        if seen is not None:
-            if seen.fingerprint != fingerprint:
-                raise IdempotencyConflict(idempotency_key)
-            petition = await session.get(Petition, seen.petition_id)
-            assert petition is not None  # a foreign key holds it
-            return Registration(petition, created=False)
+        earlier = await _registered_with(session, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier
     # A repeat of a terminated matter (三级终结) without new facts is declined from the start
     # (its workflow records the 不予受理 and tells the petitioner).
     declined = terminated_repeat(intake.get("repeat_of"), intake.get("new_facts")) is not None
@@ -117,8 +113,31 @@ async def register(
                 created_at=now,
             )
         )
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:
+        # The same key sent at once by a retrying client (PostgreSQL lets both transactions
+        # look and miss): the one that committed first made the petition, this is its replay.
+        await session.rollback()
+        earlier = await _registered_with(session, idempotency_key, fingerprint)
+        if earlier is None:
+            raise
+        return earlier
     return Registration(petition, created=True)
+
+
+async def _registered_with(
+    session: AsyncSession, key: str | None, fingerprint: str
+) -> Registration | None:
+    """The registration an Idempotency-Key made already; IdempotencyConflict for another body."""
+    seen = await session.get(IdempotencyKey, key) if key is not None else None
+    if seen is None:
+        return None
+    if seen.fingerprint != fingerprint:
+        raise IdempotencyConflict(seen.key)
+    petition = await session.get(Petition, seen.petition_id)
+    assert petition is not None  # a foreign key holds it
+    return Registration(petition, created=False)
 
 
 # What an intake restored from a workflow started before the intake travelled with it shows:

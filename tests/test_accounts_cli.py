@@ -69,3 +69,21 @@ def test_an_unknown_account_or_a_weak_password_is_refused(production: Settings) 
     weak = runner.invoke(app, ["set-password", "demo-bureau", "--password-stdin"], input="demo\n")
     assert weak.exit_code == 2
     assert stored_hash(production, "demo-bureau") is None
+
+
+def test_operators_appoint_and_dismiss_auditors(production: Settings) -> None:
+    runner = CliRunner()
+    appointed = runner.invoke(app, ["appoint-auditor", "bureau-02"])
+    assert appointed.exit_code == 0, appointed.output
+    assert "auditor@bureau" in runner.invoke(app, ["list"]).output.replace("\n", "")
+    again = runner.invoke(app, ["appoint-auditor", "bureau-02"])
+    assert again.exit_code == 1 and "already" in again.output
+    dismissed = runner.invoke(app, ["dismiss-auditor", "bureau-02"])
+    assert dismissed.exit_code == 0, dismissed.output
+    assert runner.invoke(app, ["dismiss-auditor", "bureau-02"]).exit_code == 1
+    # An auditor's password is set here, by the rules: never the username, never a common one.
+    for weak in ("audit-01-2026", "12345678"):
+        refused = runner.invoke(
+            app, ["set-password", "audit-01", "--password-stdin"], input=f"{weak}\n"
+        )
+        assert refused.exit_code == 2, refused.output

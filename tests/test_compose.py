@@ -261,3 +261,13 @@ def test_api_replicas_each_get_a_host_port(services: dict[str, dict[str, Any]]) 
 def test_worker_publishes_no_port(services: dict[str, dict[str, Any]]) -> None:
     """Workers only call out (to Temporal and Postgres): nothing for replicas to fight over."""
     assert not services["worker"].get("ports")
+
+
+def test_the_database_password_has_no_default() -> None:
+    """A password everyone can read in this file is no password: compose refuses to start
+    until POSTGRES_PASSWORD is set, and says which variable is missing."""
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    uses = re.findall(r"\$\{POSTGRES_PASSWORD([^}]*)\}", text)
+    assert uses, "the database password comes from POSTGRES_PASSWORD"
+    assert not [use for use in uses if use.startswith((":-", "-"))], uses
+    assert any(use.startswith(":?set POSTGRES_PASSWORD") for use in uses), uses

@@ -2,7 +2,8 @@
 
 Outside dev mode no account has a password until one is set, and only the bureau sets them
 through the API, so the first bureau account gets its password here, from a shell on the
-machine that reaches the database (the same ``PETITIONFLOW_*`` settings as the API)."""
+machine that reaches the database (the same ``PETITIONFLOW_*`` settings as the API). Auditors
+are appointed, dismissed and given passwords here only: the bureau they audit cannot."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rich.table import Table
 from core.database import prepare_store
 from core.passwords import hash_password, password_problem
 from core.settings import Settings
+from domain.vocabulary import Role
 from store import accounts, directory
 from store.db import dispose
 
@@ -62,7 +64,7 @@ def set_password(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
-    problem = password_problem(password)
+    problem = password_problem(password, username)
     if problem:
         err.print(f"[red]refused:[/red] {problem}")
         raise typer.Exit(2)
@@ -70,6 +72,57 @@ def set_password(
         err.print(f"[red]no account {username!r}[/red]: see `python -m worker.accounts list`")
         raise typer.Exit(1)
     out.print(f"password set for [bold]{username}[/bold]")
+
+
+async def _auditor(settings: Settings, person_id: str, appoint: bool) -> str:
+    """Appoint ``person_id`` auditor at the bureau, or end their auditor term; what was done."""
+    sessions = await prepare_store(settings)
+    try:
+        async with sessions() as session:
+            bureau = await directory.bureau_unit_id(session)
+            if bureau is None:
+                raise directory.NotInDirectory("the directory has no bureau")
+            if appoint:
+                await directory.appoint(session, bureau, Role.AUDITOR, person_id)
+                done = f"{person_id} appointed auditor"
+            else:
+                terms = await directory.post_history(
+                    session, bureau, Role.AUDITOR.value, person_id, False, None
+                )
+                if not terms:
+                    raise directory.NotInDirectory(f"{person_id} is not an auditor")
+                for term, _ in terms:
+                    await directory.end_term(session, term.id)
+                done = f"{person_id} is no longer an auditor"
+            await session.commit()
+            return done
+    finally:
+        await dispose(sessions)
+
+
+def _run_auditor(person_id: str, appoint: bool) -> None:
+    try:
+        out.print(asyncio.run(_auditor(Settings(), person_id, appoint)))
+    except directory.DirectoryError as exc:
+        err.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
+@app.command("appoint-auditor")
+def appoint_auditor(
+    person_id: Annotated[str, typer.Argument(help="the directory person's id, e.g. audit-02")],
+) -> None:
+    """Appoint an auditor (审计) at the bureau: they read every petition and the audit trail.
+    Then give them a password with set-password. Exit status 1: refused."""
+    _run_auditor(person_id, appoint=True)
+
+
+@app.command("dismiss-auditor")
+def dismiss_auditor(
+    person_id: Annotated[str, typer.Argument(help="the directory person's id")],
+) -> None:
+    """End a person's auditor term. Exit status 1: they are not an auditor."""
+    _run_auditor(person_id, appoint=False)
 
 
 async def _accounts(settings: Settings) -> list[tuple[str, str, str, str]]:

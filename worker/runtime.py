@@ -93,6 +93,10 @@ async def sweep_missing_workflows(
             await start_missing_workflows(client, task_queue, sessions, review_units)
         except (RPCError, SQLAlchemyError) as exc:
             log.warning("could not start missing workflows yet: %s", exc)
+        except Exception:
+            # Anything else (a malformed row, a driver's own error, a bug) must not end the
+            # sweep for the life of the worker: logged with its traceback, tried again later.
+            log.exception("the sweep for missing workflows failed; trying again later")
         await asyncio.sleep(SWEEP_SECONDS)
 
 

@@ -8,8 +8,9 @@ middleware records every POST, PUT, PATCH and DELETE under /api/)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, NoReturn, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import DirectoryAdmin
 from api.deps import SessionDep
-from api.errors import Invalid
+from api.errors import Invalid, NotAllowed, utc_moment
 from api.routers.units import person_public
 from api.schemas import (
     MAX_ROW_ID,
@@ -51,6 +52,13 @@ _ON_PERSON: dict[int | str, dict[str, Any]] = {
     **_WRITE,
     404: {"model": ErrorPublic, "description": "no such person"},
 }
+
+
+# The bureau is audited: who audits it, and with which password, is not its to decide.
+_OPERATORS_ONLY = (
+    "auditors are appointed, dismissed and given passwords by the operators, on the server: "
+    "python -m worker.accounts appoint-auditor / dismiss-auditor / set-password"
+)
 
 
 def _refuse(exc: directory.DirectoryError, body: Any = None) -> NoReturn:
@@ -143,16 +151,22 @@ async def set_password(
     _: DirectoryAdmin,
 ) -> Response:
     """Set a person's password (e.g. a new officer's first one). It replaces the demo password,
-    and every session of the old one ends (its refresh tokens are revoked)."""
-    problem = password_problem(body.password)
-    if problem:
-        raise Invalid("password", "weak_password", problem, None)  # never echo it
+    and every session of the old one ends (its refresh tokens are revoked, its access tokens
+    refused). An auditor's password is the operators' to set (``python -m worker.accounts``):
+    whoever is audited must not hold the auditor's key."""
     person = await session.get(Person, person_id)
     if person is None:
         raise HTTPException(404, f"no person {person_id!r}")
+    problem = password_problem(body.password, person.username)
+    if problem:
+        raise Invalid("password", "weak_password", problem, None)  # never echo it
     if person.username is None:
         raise HTTPException(409, f"{person_id} has no username to sign in with: PATCH one first")
-    await accounts.set_password(session, person, hash_password(body.password))
+    if any(role == Role.AUDITOR for _, role in await accounts.posts_of(session, person_id)):
+        raise NotAllowed(_OPERATORS_ONLY)
+    # Argon2 is slow on purpose: off the event loop.
+    password_hash = await asyncio.to_thread(hash_password, body.password)
+    await accounts.set_password(session, person, password_hash)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -168,7 +182,12 @@ async def appoint(body: AppointIn, session: SessionDep, _: DirectoryAdmin) -> Ap
     supervising leader and one county contact leader: appointing one ends the holder's term
     (换人), and every running petition's next step goes to the new holder. Handlers and the
     bureau's posts may be many; the bureau's (dispatcher, county principal leader, auditor) are
-    held at the bureau only."""
+    held at the bureau only. Auditors are appointed by the operators
+    (``python -m worker.accounts appoint-auditor``), never by the bureau they audit."""
+    if body.role is Role.AUDITOR:  # elsewhere than the bureau it is refused as invalid below
+        unit = await directory.get_unit(session, body.unit_id)
+        if unit is not None and unit.kind == UnitKind.BUREAU:
+            raise NotAllowed(_OPERATORS_ONLY)
     made = await _change(
         session, directory.appoint(session, body.unit_id, body.role, body.person_id), body
     )
@@ -185,7 +204,11 @@ async def appoint(body: AppointIn, session: SessionDep, _: DirectoryAdmin) -> Ap
 )
 async def end_term(term_id: TermId, session: SessionDep, _: DirectoryAdmin) -> PostTermPublic:
     """免职: the term ends now and the person no longer holds the post. A vacant chain post's
-    slips go to the bureau's dispatcher until someone is appointed."""
+    slips go to the bureau's dispatcher until someone is appointed. An auditor's term is the
+    operators' to end."""
+    ending = await session.get(PostTerm, term_id)
+    if ending is not None and ending.role == Role.AUDITOR and ending.ended_at is None:
+        raise NotAllowed(_OPERATORS_ONLY)
     term = await _change(session, directory.end_term(session, term_id))
     return await _named(session, term)
 
@@ -204,13 +227,7 @@ async def post_history(
 ) -> list[PostTermPublic]:
     """The history of the directory (任职记录), newest first: every term, ended ones included
     unless ``include_ended=false`` (then: the current holders, with the term ids to end)."""
-    if at is not None:
-        try:
-            if at.tzinfo is None:
-                raise ValueError("give a time zone, e.g. 2026-05-01T09:00:00+08:00")
-            at = at.astimezone(UTC)  # the store keeps UTC; year 1 at +08:00 has no UTC moment
-        except (ValueError, OverflowError) as exc:
-            raise Invalid("at", "datetime", str(exc), at.isoformat(), where="query") from exc
+    at = utc_moment("at", at)
     rows = await directory.post_history(
         session, unit_id, role.value if role else None, person_id, include_ended, at
     )

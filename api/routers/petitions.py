@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from api import service
 from api.auth import CurrentUser
 from api.deps import ServicesDep, SessionDep
+from api.errors import utc_moment
 from api.schemas import (
     MAX_OFFSET,
     AssignIn,
@@ -140,7 +141,7 @@ async def list_petitions(
         overdue=overdue,
         unaccepted_overdue=unaccepted_overdue,
         category=category.value if category else None,
-        due_before=due_before,
+        due_before=utc_moment("due_before", due_before),
     )
     return await service.search(session, user, filters, limit=limit, offset=offset)
 

@@ -102,8 +102,16 @@ async def act(case: Case, request: BaseModel) -> PetitionPublic:
             definition, request, id=update_id, rpc_timeout=case.rpc_timeout
         )
 
-    # The workflow has closed: the petition is finished, nothing more can happen.
-    closed = Refused(f"petition {row.id} is closed ({row.stage})")
+    # The workflow has closed: the petition is finished, nothing more can happen. Or it has
+    # not started yet (Temporal was down at registration): the worker's sweep starts it.
+    closed = (
+        Refused(f"petition {row.id} is closed ({row.stage})")
+        if row.workflow_started
+        else Refused(
+            f"petition {row.id} is registered but its workflow has not started yet (the workflow "
+            "engine was unreachable): the worker starts it within a minute; send this again then"
+        )
+    )
     return petition_public(row, case.reader, await _answer(case, update_id, update, closed))
 
 

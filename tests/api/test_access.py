@@ -171,6 +171,7 @@ DIRECTORY_PERSON = "dongguan-h2"
 # Open to everyone: the health check, the API docs and sign-in itself.
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("POST", "/api/v1/auth/token"),
     ("POST", "/api/v1/auth/refresh"),
 }

@@ -7,17 +7,19 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from core.database import prepare_store
 from store.db import alembic_config, dispose, make_engine, make_sessionmaker, migrate
 from store.models import Base, Petition
 from tests.helpers.settings import make_settings
-from tests.helpers.store import register_petition
+from tests.helpers.store import Templates, register_petition
 
 
 async def test_empty_database_migrates_to_head_and_again_is_a_no_op(database_url: str) -> None:
@@ -187,5 +189,19 @@ async def test_petitions_in_review_get_their_handling_unit_and_overdue_record(
             assert (handling.handling_unit_id, handling.handling_overdue) == ("u", True)
             assert (reviewed.unit_id, reviewed.handling_unit_id) == ("review", "u")
             assert reviewed.handling_overdue is True
+    finally:
+        await engine.dispose()
+
+
+async def test_the_audit_trail_refuses_truncate_on_postgresql(
+    postgres: str, templates: Templates
+) -> None:
+    """The row triggers refuse UPDATE and DELETE; TRUNCATE fires no row trigger, so a statement
+    trigger refuses it too (SQLite has no TRUNCATE)."""
+    engine = make_engine(await templates.postgres_copy(postgres))
+    try:
+        async with engine.begin() as conn:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await conn.execute(text("TRUNCATE audit_log"))
     finally:
         await engine.dispose()
