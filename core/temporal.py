@@ -18,7 +18,7 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.codec import EncryptionCodec
+from core.codec import EncryptionCodec, PetitionPayloadConverter
 from core.settings import Settings
 from workflows.petition import SEARCH_ATTRIBUTES
 
@@ -30,14 +30,16 @@ _INDEXED = {
 }
 
 
-def data_converter(settings: Settings) -> DataConverter:
+def data_converter(settings: Settings, *, replay: bool = False) -> DataConverter:
     """Pydantic models as JSON, then encrypted with the deployment's payload key. Failure
     messages and stack traces are encrypted too: a validation error quotes its input, and an
-    input may be a petition's intake."""
+    input may be a petition's intake. Unencrypted payloads are refused (core/codec.py), except
+    with ``replay``: a Replayer reading histories recorded without the codec."""
     key, old_keys = settings.payload_keys()
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(key, old_keys),
+        payload_converter_class=PetitionPayloadConverter,
+        payload_codec=EncryptionCodec(key, old_keys, accept_plain=replay),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from core.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadKeyError, key_id
+from core.codec import (
+    ENCODING,
+    KEY_ID,
+    EncryptionCodec,
+    PayloadKeyError,
+    UnencryptedPayload,
+    key_id,
+)
 from core.settings import DEV_PAYLOAD_KEY
 from core.temporal import data_converter
 from domain.contracts import TimelineEvent
@@ -50,10 +57,20 @@ async def test_altered_ciphertext_fails() -> None:
 
 
 async def test_unencrypted_payloads_pass_through(tmp_path: Path) -> None:
-    """Histories recorded before the codec (tests/histories/v1) hold plain JSON payloads."""
+    """Histories recorded before the codec (tests/histories/v1) hold plain JSON payloads: the
+    replay's converter opens them (issue 10: only the replay's)."""
+    plain = await pydantic_data_converter.encode([EVENT])
+    converter = data_converter(make_settings(tmp_path), replay=True)
+    assert await converter.decode(plain, [TimelineEvent]) == [EVENT]
+
+
+async def test_unencrypted_payloads_are_refused_outside_replay(tmp_path: Path) -> None:
+    """A plain payload comes from someone without the key (a forged CLI update): the API's and
+    the worker's converter refuse it, naming the encoding it came with."""
     plain = await pydantic_data_converter.encode([EVENT])
     converter = data_converter(make_settings(tmp_path))
-    assert await converter.decode(plain, [TimelineEvent]) == [EVENT]
+    with pytest.raises(UnencryptedPayload, match=r"unencrypted payload \(json/plain\) refused"):
+        await converter.decode(plain, [TimelineEvent])
 
 
 async def test_old_keys_still_open_what_they_sealed(tmp_path: Path) -> None:
