@@ -261,3 +261,32 @@ def test_api_replicas_each_get_a_host_port(services: dict[str, dict[str, Any]]) 
 def test_worker_publishes_no_port(services: dict[str, dict[str, Any]]) -> None:
     """Workers only call out (to Temporal and Postgres): nothing for replicas to fight over."""
     assert not services["worker"].get("ports")
+
+
+def test_temporal_and_its_ui_are_published_on_loopback_only(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Whoever reaches Temporal's frontend or its UI reads every workflow (issue 10)."""
+    for name in ("temporal", "temporal-ui"):
+        published = services[name].get("ports") or []
+        assert published, name
+        for entry in published:
+            if isinstance(entry, dict):
+                assert entry.get("host_ip") == "127.0.0.1", (name, entry)
+            else:
+                assert str(entry).startswith("127.0.0.1:"), (name, entry)
+
+
+def test_temporal_ui_is_read_only_and_decodes_through_the_api(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    ui = _environment(services["temporal-ui"])
+    assert ui.get("TEMPORAL_DISABLE_WRITE_ACTIONS") == "true"
+    assert ui.get("TEMPORAL_BATCH_ACTIONS_DISABLED") == "true"
+    assert ui.get("TEMPORAL_CODEC_INCLUDE_CREDENTIALS") == "true"
+    endpoint = urlsplit(ui["TEMPORAL_CODEC_ENDPOINT"])
+    assert endpoint.path == "/api/v1/codec"
+    assert endpoint.port in _container_ports(services["api"])
+    ui_port = _container_ports(services["temporal-ui"]).pop()
+    origins = yaml.safe_load(_environment(services["api"])["PETITIONFLOW_CODEC_UI_ORIGINS"])
+    assert f"http://{endpoint.hostname}:{ui_port}" in origins
