@@ -16,7 +16,7 @@ from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from core.codec import EncryptionCodec, PetitionPayloadConverter
 from core.settings import Settings
@@ -44,6 +44,22 @@ def data_converter(settings: Settings, *, replay: bool = False) -> DataConverter
     )
 
 
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """mTLS to the frontend when the settings name a client certificate and key (both or
+    neither); False: plain gRPC."""
+    cert, key = settings.temporal_tls_cert, settings.temporal_tls_key
+    if cert is None and key is None:
+        return False
+    if cert is None or key is None:
+        raise ValueError("PETITIONFLOW_TEMPORAL_TLS_CERT and _TLS_KEY go together")
+    ca = settings.temporal_tls_ca
+    return TLSConfig(
+        client_cert=cert.read_bytes(),
+        client_private_key=key.read_bytes(),
+        server_root_ca_cert=ca.read_bytes() if ca else None,
+    )
+
+
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     """``runtime``: the SDK runtime the client and its workers run on (the default one unless
     given), e.g. ``metrics_runtime``'s, whose metrics a worker on this client serves."""
@@ -52,6 +68,7 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
         runtime=runtime,
+        tls=tls_config(settings),
     )
 
 

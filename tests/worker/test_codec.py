@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import TLSConfig
 
 from core.codec import (
     ENCODING,
@@ -18,7 +19,7 @@ from core.codec import (
     key_id,
 )
 from core.settings import DEV_PAYLOAD_KEY
-from core.temporal import data_converter
+from core.temporal import data_converter, tls_config
 from domain.contracts import TimelineEvent
 from domain.vocabulary import EventKind
 from store.petitions import utcnow
@@ -110,3 +111,25 @@ async def test_failure_messages_are_encrypted_too(tmp_path: Path) -> None:
     assert failure.message == "Encoded failure"
     decoded = await converter.decode_failure(failure)
     assert PHONE in str(decoded)
+
+
+def test_mtls_to_the_frontend_when_a_client_certificate_is_set(tmp_path: Path) -> None:
+    assert tls_config(make_settings(tmp_path)) is False  # make run, the compose network
+    for name in ("cert", "key", "ca"):
+        (tmp_path / f"{name}.pem").write_bytes(f"-----{name}-----".encode())
+    tls = tls_config(
+        make_settings(
+            tmp_path,
+            temporal_tls_cert=tmp_path / "cert.pem",
+            temporal_tls_key=tmp_path / "key.pem",
+            temporal_tls_ca=tmp_path / "ca.pem",
+        )
+    )
+    assert isinstance(tls, TLSConfig)
+    assert (tls.client_cert, tls.client_private_key, tls.server_root_ca_cert) == (
+        b"-----cert-----",
+        b"-----key-----",
+        b"-----ca-----",
+    )
+    with pytest.raises(ValueError, match="go together"):
+        tls_config(make_settings(tmp_path, temporal_tls_cert=tmp_path / "cert.pem"))
