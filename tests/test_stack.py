@@ -75,6 +75,10 @@ async def histories_are_read_through_the_api_only(stack: Stack, pid: str) -> Non
         "update", "execute", "--name", "complete", "--input", json.dumps({"reply": "伪造"})
     )
     assert forged.returncode != 0, forged.stdout
+    # Not applied (the exit code alone would not say: the CLI cannot print an encrypted answer).
+    async with await stack.client("audit-01") as http:
+        petition = (await http.get(f"/petitions/{pid}")).json()
+    assert petition["stage"] not in ("replied", "closed") and petition["reply"] is None, petition
 
 
 async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack) -> None:

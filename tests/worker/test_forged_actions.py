@@ -66,12 +66,14 @@ async def test_a_forged_cli_update_fails_and_changes_nothing(
             "--input",
             json.dumps(approval, ensure_ascii=False),
         )
-        assert forged.returncode != 0, forged.stdout
-        # Rejected, its reason encrypted like every failure (the codec endpoint shows it).
-        assert "Encoded failure" in forged.stderr, forged.stderr
+        # Nothing applied. The exit code alone proves nothing: before the fix the CLI failed
+        # to print the encrypted answer of an update it had applied.
         after = await case.state()
         assert after == before and after.extension is not None
         assert after.extension.approved is None
+        assert forged.returncode != 0, forged.stdout
+        # Rejected, its reason encrypted like every failure (the codec endpoint shows it).
+        assert "Encoded failure" in forged.stderr, forged.stderr
         history = await case.handle.fetch_history()
         accepted = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
         assert [e.event_type for e in history.events].count(accepted) == 2  # accept, request
