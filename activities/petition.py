@@ -188,6 +188,7 @@ class PetitionActivities:
                 replied_at=request.replied_at,
                 reply=request.reply,
                 summary=row.summary,
+                phase=request.phase,
             )
         try:
             receipt = await self._upstream.upload(record)

@@ -4,7 +4,7 @@ The upper system is the 上级信访信息系统, where the county's answered pe
 
 Two transports share one protocol, :class:`UpstreamSystem`:
 
-* :class:`DirectoryUpstream` drops one JSON file per petition into a directory, for sites where
+* :class:`DirectoryUpstream` drops one JSON file per reply into a directory, for sites where
   the upper system is fed by an exchange folder (前置机/文件交换) rather than an API;
 * :class:`HttpUpstream` POSTs the same JSON to the upper system's endpoint.
 
@@ -30,6 +30,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict
+
+from domain.vocabulary import Phase
 
 __all__ = [
     "DirectoryUpstream",
@@ -69,6 +71,17 @@ class ReplyUpload(BaseModel):
     replied_at: datetime
     reply: str
     summary: str
+    # Which round's reply (办理, 复查, 复核): each is a record of its own upstream.
+    phase: Phase = Phase.HANDLING
+
+    @property
+    def upload_key(self) -> str:
+        """The record's name upstream: the petition number and the round, so a 复查 reply sits
+        beside the handling reply instead of replacing it. The handling reply keeps the bare
+        number it has always been uploaded under, so replies delivered before stay the same."""
+        if self.phase == Phase.HANDLING:
+            return self.petition_id
+        return f"{self.petition_id}-{self.phase.value}"
 
 
 class UploadReceipt(BaseModel):
@@ -97,9 +110,9 @@ class UpstreamSystem(Protocol):
 
 
 class DirectoryUpstream:
-    """Writes ``<petition_id>.json`` into ``directory``. The file's name is the petition number,
-    so uploading again replaces rather than duplicates, and the acknowledgement is the hash of the
-    content, so the same record always yields the same ack."""
+    """Writes ``<upload_key>.json`` into ``directory``. The file's name is the petition number
+    and round, so uploading the same reply again replaces rather than duplicates, and the
+    acknowledgement is the hash of the content, so the same record always yields the same ack."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -110,7 +123,7 @@ class DirectoryUpstream:
 
     async def upload(self, record: ReplyUpload) -> UploadReceipt:
         content = _canonical_json(record)
-        name = _file_name(record.petition_id)
+        name = _file_name(record.upload_key)
         try:
             # File I/O blocks; keep it off the event loop the worker's other activities share.
             mtime = await asyncio.to_thread(self._write, name, content)
@@ -157,8 +170,9 @@ class DirectoryUpstream:
 
 
 class HttpUpstream:
-    """POSTs the record as JSON to ``url``. The ``Idempotency-Key`` header carries the petition
-    number so that the upper system can recognise a retry of an upload it already accepted."""
+    """POSTs the record as JSON to ``url``. The ``Idempotency-Key`` header carries the record's
+    upload key (petition number and round) so that the upper system can recognise a retry of an
+    upload it already accepted, and tell a 复查 reply from the handling reply."""
 
     def __init__(self, url: str, timeout: float = 10.0, token: str | None = None) -> None:
         self.url = url
@@ -173,7 +187,7 @@ class HttpUpstream:
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "Accept": "application/json",
-            "Idempotency-Key": record.petition_id,
+            "Idempotency-Key": record.upload_key,
         }
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -245,15 +259,15 @@ def _canonical_json(record: ReplyUpload) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def _file_name(petition_id: str) -> str:
-    """``<petition_id>.json``, refusing ids that would leave the directory or hide the file."""
+def _file_name(upload_key: str) -> str:
+    """``<upload_key>.json``, refusing keys that would leave the directory or hide the file."""
     if (
-        not petition_id
-        or petition_id.startswith(".")
-        or any(sep in petition_id for sep in ("/", "\\", "\0"))
+        not upload_key
+        or upload_key.startswith(".")
+        or any(sep in upload_key for sep in ("/", "\\", "\0"))
     ):
-        raise UpstreamRejected(f"petition id {petition_id!r} cannot name a file")
-    return f"{petition_id}.json"
+        raise UpstreamRejected(f"petition id {upload_key!r} cannot name a file")
+    return f"{upload_key}.json"
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -93,6 +93,18 @@ class Settings(BaseSettings):
     # list the previous ones in ``payload_old_keys`` (a JSON list) so old histories still open.
     payload_key: SecretStr = SecretStr(DEV_PAYLOAD_KEY)
     payload_old_keys: list[SecretStr] = Field(default_factory=list)
+    # mTLS to Temporal's frontend (production, README "Security"): PEM files of this process's
+    # client certificate and key, and of the CA that signed the server's certificate (none:
+    # the system's roots). Unset: plain gRPC, for `make run` and the compose network.
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    # The origins (scheme://host:port) of the Temporal Web UI allowed to call the API's codec
+    # endpoint (/api/v1/codec/decode) from a browser, with the operator's cookie: `make run`'s
+    # UI by default. A JSON list; empty allows no browser at all (the CLI needs no CORS).
+    codec_ui_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"]
+    )
 
     def insecure_settings(self, *, signs_tokens: bool = True) -> list[str]:
         """The secret settings still at a publicly known default or too short: each one is a

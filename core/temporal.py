@@ -16,9 +16,9 @@ from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
-from core.codec import EncryptionCodec
+from core.codec import EncryptionCodec, PetitionPayloadConverter
 from core.settings import Settings
 from workflows.petition import SEARCH_ATTRIBUTES
 
@@ -30,15 +30,33 @@ _INDEXED = {
 }
 
 
-def data_converter(settings: Settings) -> DataConverter:
+def data_converter(settings: Settings, *, replay: bool = False) -> DataConverter:
     """Pydantic models as JSON, then encrypted with the deployment's payload key. Failure
     messages and stack traces are encrypted too: a validation error quotes its input, and an
-    input may be a petition's intake."""
+    input may be a petition's intake. Unencrypted payloads are refused (core/codec.py), except
+    with ``replay``: a Replayer reading histories recorded without the codec."""
     key, old_keys = settings.payload_keys()
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(key, old_keys),
+        payload_converter_class=PetitionPayloadConverter,
+        payload_codec=EncryptionCodec(key, old_keys, accept_plain=replay),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """mTLS to the frontend when the settings name a client certificate and key (both or
+    neither); False: plain gRPC."""
+    cert, key = settings.temporal_tls_cert, settings.temporal_tls_key
+    if cert is None and key is None:
+        return False
+    if cert is None or key is None:
+        raise ValueError("PETITIONFLOW_TEMPORAL_TLS_CERT and _TLS_KEY go together")
+    ca = settings.temporal_tls_ca
+    return TLSConfig(
+        client_cert=cert.read_bytes(),
+        client_private_key=key.read_bytes(),
+        server_root_ca_cert=ca.read_bytes() if ca else None,
     )
 
 
@@ -50,6 +68,7 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
         runtime=runtime,
+        tls=tls_config(settings),
     )
 
 

@@ -271,3 +271,32 @@ def test_the_database_password_has_no_default() -> None:
     assert uses, "the database password comes from POSTGRES_PASSWORD"
     assert not [use for use in uses if use.startswith((":-", "-"))], uses
     assert any(use.startswith(":?set POSTGRES_PASSWORD") for use in uses), uses
+
+
+def test_temporal_and_its_ui_are_published_on_loopback_only(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Whoever reaches Temporal's frontend or its UI reads every workflow (issue 10)."""
+    for name in ("temporal", "temporal-ui"):
+        published = services[name].get("ports") or []
+        assert published, name
+        for entry in published:
+            if isinstance(entry, dict):
+                assert entry.get("host_ip") == "127.0.0.1", (name, entry)
+            else:
+                assert str(entry).startswith("127.0.0.1:"), (name, entry)
+
+
+def test_temporal_ui_is_read_only_and_decodes_through_the_api(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    ui = _environment(services["temporal-ui"])
+    assert ui.get("TEMPORAL_DISABLE_WRITE_ACTIONS") == "true"
+    assert ui.get("TEMPORAL_BATCH_ACTIONS_DISABLED") == "true"
+    assert ui.get("TEMPORAL_CODEC_INCLUDE_CREDENTIALS") == "true"
+    endpoint = urlsplit(ui["TEMPORAL_CODEC_ENDPOINT"])
+    assert endpoint.path == "/api/v1/codec"
+    assert endpoint.port in _container_ports(services["api"])
+    ui_port = _container_ports(services["temporal-ui"]).pop()
+    origins = yaml.safe_load(_environment(services["api"])["PETITIONFLOW_CODEC_UI_ORIGINS"])
+    assert f"http://{endpoint.hostname}:{ui_port}" in origins

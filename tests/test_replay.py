@@ -27,8 +27,10 @@ def test_histories_are_saved_for_the_released_versions() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 async def test_saved_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    # The worker's own converter: histories saved before payloads were encrypted (v1) must
-    # replay through its codec, which lets unencrypted payloads pass.
-    replayer = Replayer(workflows=[PetitionWorkflow], data_converter=data_converter(Settings()))
+    # The worker's own converter, its codec opening the unencrypted payloads of histories
+    # saved without it (only a replay may: the worker refuses them).
+    replayer = Replayer(
+        workflows=[PetitionWorkflow], data_converter=data_converter(Settings(), replay=True)
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path}: {result.replay_failure}"

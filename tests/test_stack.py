@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import socket
+import subprocess
 from typing import Any
 
 import httpx
@@ -10,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.blackbox import Stack
 from tests.helpers.county import PETITION
+from tests.helpers.settings import binary
 from tests.helpers.waiting import eventually
 
 
@@ -21,6 +26,59 @@ def lags(exposition: str) -> dict[str, float]:
         for sample in family.samples
         if sample.name == "petitionflow_escalation_lag_seconds_count"
     }
+
+
+def start_input(shown: str) -> bytes:
+    """The start input's data in ``temporal workflow show -o json`` (the intake rides in it)."""
+    try:
+        started = json.loads(shown)["events"][0]["workflowExecutionStartedEventAttributes"]
+    except (ValueError, KeyError, IndexError):
+        return b""  # refused: nothing shown
+    return base64.b64decode(started["input"]["payloads"][0]["data"])
+
+
+async def histories_are_read_through_the_api_only(stack: Stack, pid: str) -> None:
+    """Issue 10: the dev server's UI decodes through the API's codec endpoint; the real CLI
+    reads a history in clear with an auditor's token only, and cannot forge an action."""
+    ui = f"http://127.0.0.1:{stack.env['PETITIONFLOW_TEMPORAL_UI_PORT']}"
+    codec = f"{stack.url}/codec"
+    async with httpx.AsyncClient(timeout=30) as plain:
+        settings = (await plain.get(f"{ui}/api/v1/settings")).json()
+        assert settings["Codec"]["Endpoint"] == codec
+        preflight = await plain.options(
+            f"{codec}/decode", headers={"Origin": ui, "Access-Control-Request-Method": "POST"}
+        )
+        assert preflight.headers["access-control-allow-origin"] == ui
+
+    async def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [binary("temporal"), "workflow", *args, "--workflow-id", pid, "-o", "json"]
+        address = ["--address", f"127.0.0.1:{stack.temporal_port}"]
+        return await asyncio.to_thread(
+            subprocess.run, command + address, capture_output=True, text=True, timeout=60
+        )
+
+    phone = PETITION["petitioner"]["phone"].encode()
+    auditor = (await stack.headers("audit-01"))["Authorization"]
+    clear = await cli("show", "--codec-endpoint", codec, "--codec-auth", auditor)
+    assert clear.returncode == 0, clear.stderr
+    assert phone in start_input(clear.stdout)
+    handler = (await stack.headers("dongguan-h1"))["Authorization"]
+    for codec_flags in (
+        [],  # no codec: ciphertext
+        ["--codec-endpoint", codec],  # not signed in: 401
+        ["--codec-endpoint", codec, "--codec-auth", handler],  # not the bureau or audit: 403
+        ["--codec-endpoint", codec, "--codec-auth", "Bearer forged"],
+    ):
+        hidden = await cli("show", *codec_flags)
+        assert phone not in start_input(hidden.stdout), codec_flags
+    forged = await cli(
+        "update", "execute", "--name", "complete", "--input", json.dumps({"reply": "伪造"})
+    )
+    assert forged.returncode != 0, forged.stdout
+    # Not applied (the exit code alone would not say: the CLI cannot print an encrypted answer).
+    async with await stack.client("audit-01") as http:
+        petition = (await http.get(f"/petitions/{pid}")).json()
+    assert petition["stage"] not in ("replied", "closed") and petition["reply"] is None, petition
 
 
 async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack) -> None:
@@ -57,6 +115,7 @@ async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack) -> None
     assert "temporal_workflow_task_execution_latency" in worker
     assert 'route="/api/v1/petitions/{petition_id}/accept"' in api
     assert pid not in api
+    await histories_are_read_through_the_api_only(stack, pid)
 
     assert stack.stop() == 0
     text = stack.log.read_text(encoding="utf-8")

@@ -17,7 +17,7 @@ from activities.metrics import HISTOGRAM_BUCKETS
 from activities.petition import PetitionActivities
 from activities.upload import UpstreamSystem
 from core.settings import Settings
-from core.starter import ensure_started, start_input
+from core.starter import WorkflowIdentityConflict, ensure_started, start_input
 from core.temporal import metrics_runtime
 from store import petitions
 from workflows.petition import PetitionWorkflow
@@ -70,7 +70,10 @@ async def start_missing_workflows(
     async with sessions() as session:
         pending = await petitions.not_started(session)
     for row in pending:
-        await ensure_started(client, task_queue, start_input(row, review_units))
+        try:
+            await ensure_started(client, task_queue, start_input(row, review_units))
+        except WorkflowIdentityConflict:
+            continue  # logged as an error; the others still start, this one stays unstarted
         async with sessions() as session:
             await petitions.mark_started(session, row.id)
         log.info("started the missing workflow of %s", row.id)

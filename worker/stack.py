@@ -8,6 +8,7 @@ too and the exit status says so.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -59,6 +60,18 @@ def api_command(host: str, port: int) -> list[str]:
     ]
 
 
+def codec_endpoint(settings: Settings) -> str:
+    """The API's codec endpoint (Temporal's codec server protocol) as the browser reaches it."""
+    return f"http://{settings.api_host}:{settings.api_port}/api/v1/codec"
+
+
+def ui_origins(settings: Settings) -> list[str]:
+    """The dev server's Web UI as a browser names it: the only origins the codec answers."""
+    host, _ = _host_port(settings.temporal_address)
+    hosts = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost") else {host}
+    return sorted(f"http://{name}:{settings.temporal_ui_port}" for name in hosts)
+
+
 def _host_port(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return host or "127.0.0.1", int(port)
@@ -107,7 +120,12 @@ def run(settings: Settings) -> int:
     host, port = _host_port(settings.temporal_address)
     # The embedded stack is a developer's machine: dev mode (demo passwords, default secrets)
     # unless the operator says otherwise.
-    env = {"PETITIONFLOW_DEV_MODE": "true", **os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {
+        "PETITIONFLOW_DEV_MODE": "true",
+        "PETITIONFLOW_CODEC_UI_ORIGINS": json.dumps(ui_origins(settings)),
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+    }
     procs: list[subprocess.Popen[bytes]] = []
     names: dict[int, str] = {}
     stopping = False
@@ -152,6 +170,9 @@ def run(settings: Settings) -> int:
                 # Registered here too (the worker also ensures them), so Temporal's own list
                 # and Web UI filter petitions from the first second.
                 *search_attribute_flags(),
+                # The UI decodes histories through the API (bureau and auditors only).
+                "--ui-codec-endpoint",
+                codec_endpoint(settings),
                 "--log-level",
                 "warn",
             ],
@@ -171,7 +192,8 @@ def run(settings: Settings) -> int:
                 if settings.worker_metrics_address
                 else ""
             )
-            + f"  Temporal UI    http://{host}:{settings.temporal_ui_port}\n"
+            + f"  Temporal UI    http://{host}:{settings.temporal_ui_port} (histories in "
+            f"clear for the bureau and auditors: README, 'Security')\n"
             f"  Temporal gRPC  {host}:{port}\n"
             f"  policy day     {settings.day_seconds:g} s   data in {data_dir}\n"
             + (

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.service import RPCError
 
 from api.deps import Services
-from api.errors import Invalid, Unavailable, require
+from api.errors import Invalid, Refused, Unavailable, require
 from api.schemas import PetitionCreate, PetitionPublic
 from api.service.case import responsible_unit
 from api.service.views import petition_public
-from core.starter import ensure_started, start_input
+from core.starter import WorkflowIdentityConflict, ensure_started, start_input
 from domain.access import Action, Principal
 from store import petitions
 from store.models import Petition
@@ -108,6 +108,10 @@ async def _start(services: Services, row: Petition) -> None:
             f"petition {row.id} is registered, but the workflow engine is unavailable; "
             "it will start automatically"
         ) from exc
+    except WorkflowIdentityConflict as exc:
+        # Logged by the starter; the row stays unstarted, and the sweep refuses it again each
+        # pass, until the operator resolves the clash (README, "Workflow identity").
+        raise Refused(str(exc)) from exc
     # Not marked started here: the workflow's first step marks it (in the read model), one
     # write fewer on the way to the answer; the worker's sweep finds a row whose workflow never
     # wrote that step, and starting it again is a no-op for a running one.

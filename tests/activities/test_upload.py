@@ -23,6 +23,7 @@ from activities.upload import (
     UpstreamUnavailable,
     upstream_from_url,
 )
+from domain.vocabulary import Phase
 from tests.helpers.upstream import UpperSystem
 
 CLIENT_TIMEOUT = 0.2  # seconds HttpUpstream waits for the server that never answers
@@ -103,6 +104,23 @@ async def test_directory_upload_of_corrected_reply_replaces_the_file(tmp_path: P
     assert ReplyUpload.model_validate_json(written.read_bytes()) == corrected
 
 
+async def test_directory_review_reply_sits_beside_the_handling_reply(tmp_path: Path) -> None:
+    """A 复查 reply is a record of its own upstream: it once replaced the handling reply."""
+    upstream = DirectoryUpstream(tmp_path)
+    handling = reply_record()
+    review = reply_record(phase=Phase.REVIEW, reply="复查意见：维持原处理意见。")
+
+    await upstream.upload(handling)
+    await upstream.upload(review)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "XF-2025-000123-review.json",
+        "XF-2025-000123.json",
+    ]
+    first = ReplyUpload.model_validate_json((tmp_path / "XF-2025-000123.json").read_bytes())
+    assert first == handling
+
+
 @pytest.mark.parametrize("petition_id", ["../escaped", "a/b", ".hidden", ""])
 async def test_directory_refuses_ids_that_are_not_file_names(
     tmp_path: Path, petition_id: str
@@ -170,6 +188,16 @@ async def test_http_repeated_upload_gets_the_same_ack(upper: UpperSystem) -> Non
     assert again.ack_id == first.ack_id
     assert other.ack_id != first.ack_id
     assert "authorization" not in upper.received[0].headers  # no token, no header
+
+
+async def test_http_review_reply_has_its_own_idempotency_key(upper: UpperSystem) -> None:
+    upstream = HttpUpstream(upper.url("/replies"))
+    first = await upstream.upload(reply_record())
+    review = await upstream.upload(reply_record(phase=Phase.RE_REVIEW, reply="复核意见"))
+
+    assert review.ack_id != first.ack_id  # not taken for a repeat of the handling reply
+    keys = [request.headers["idempotency-key"] for request in upper.received]
+    assert keys == ["XF-2025-000123", "XF-2025-000123-re_review"]
 
 
 async def test_http_accepts_legacy_ack_field(upper: UpperSystem) -> None:

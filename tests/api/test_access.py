@@ -164,6 +164,9 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             body={"unit_id": "dongguan", "role": "handler", "person_id": "xihe-h2"},
         ),
         Endpoint("POST", "/posts/{term_id}/end", OK),
+        # Workflow histories in clear (Temporal's codec protocol): the bureau and auditors.
+        Endpoint("POST", "/codec/decode", frozenset({"bureau", "auditor"}), body={"payloads": []}),
+        Endpoint("POST", "/codec/session", frozenset({"bureau", "auditor"})),
     ]
 }
 # Whom the directory's rows act on: a person and a term no user of USERS depends on.

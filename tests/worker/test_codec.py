@@ -8,10 +8,18 @@ from pathlib import Path
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import TLSConfig
 
-from core.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadKeyError, key_id
+from core.codec import (
+    ENCODING,
+    KEY_ID,
+    EncryptionCodec,
+    PayloadKeyError,
+    UnencryptedPayload,
+    key_id,
+)
 from core.settings import DEV_PAYLOAD_KEY
-from core.temporal import data_converter
+from core.temporal import data_converter, tls_config
 from domain.contracts import TimelineEvent
 from domain.vocabulary import EventKind
 from store.petitions import utcnow
@@ -50,10 +58,20 @@ async def test_altered_ciphertext_fails() -> None:
 
 
 async def test_unencrypted_payloads_pass_through(tmp_path: Path) -> None:
-    """Histories recorded before the codec (tests/histories/v1) hold plain JSON payloads."""
+    """Histories recorded before the codec (tests/histories/v1) hold plain JSON payloads: the
+    replay's converter opens them (issue 10: only the replay's)."""
+    plain = await pydantic_data_converter.encode([EVENT])
+    converter = data_converter(make_settings(tmp_path), replay=True)
+    assert await converter.decode(plain, [TimelineEvent]) == [EVENT]
+
+
+async def test_unencrypted_payloads_are_refused_outside_replay(tmp_path: Path) -> None:
+    """A plain payload comes from someone without the key (a forged CLI update): the API's and
+    the worker's converter refuse it, naming the encoding it came with."""
     plain = await pydantic_data_converter.encode([EVENT])
     converter = data_converter(make_settings(tmp_path))
-    assert await converter.decode(plain, [TimelineEvent]) == [EVENT]
+    with pytest.raises(UnencryptedPayload, match=r"unencrypted payload \(json/plain\) refused"):
+        await converter.decode(plain, [TimelineEvent])
 
 
 async def test_old_keys_still_open_what_they_sealed(tmp_path: Path) -> None:
@@ -93,3 +111,25 @@ async def test_failure_messages_are_encrypted_too(tmp_path: Path) -> None:
     assert failure.message == "Encoded failure"
     decoded = await converter.decode_failure(failure)
     assert PHONE in str(decoded)
+
+
+def test_mtls_to_the_frontend_when_a_client_certificate_is_set(tmp_path: Path) -> None:
+    assert tls_config(make_settings(tmp_path)) is False  # make run, the compose network
+    for name in ("cert", "key", "ca"):
+        (tmp_path / f"{name}.pem").write_bytes(f"-----{name}-----".encode())
+    tls = tls_config(
+        make_settings(
+            tmp_path,
+            temporal_tls_cert=tmp_path / "cert.pem",
+            temporal_tls_key=tmp_path / "key.pem",
+            temporal_tls_ca=tmp_path / "ca.pem",
+        )
+    )
+    assert isinstance(tls, TLSConfig)
+    assert (tls.client_cert, tls.client_private_key, tls.server_root_ca_cert) == (
+        b"-----cert-----",
+        b"-----key-----",
+        b"-----ca-----",
+    )
+    with pytest.raises(ValueError, match="go together"):
+        tls_config(make_settings(tmp_path, temporal_tls_cert=tmp_path / "cert.pem"))

@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from activities.petition import PetitionActivities
 from activities.upload import DirectoryUpstream
+from core.settings import Settings
 from domain.calendar import DayCount
-from domain.contracts import PlanRequest, RateRequest
+from domain.contracts import PlanRequest, RateRequest, UploadRequest
 from domain.plan import StepKind
 from domain.policy import BEIJING, EscalationPolicy
 from domain.vocabulary import Closure, EventKind, Phase, Rating, Track
 from tests.helpers.county import ON_BEHALF
+from tests.helpers.store import register_petition
 from tests.helpers.upstream import ScriptedUpstream
 from tests.helpers.workflows import DAY, CaseFactory
 from workflows.petition import PetitionWorkflow
@@ -65,6 +67,24 @@ async def test_refused_upload_is_recorded_and_the_bureau_told(
     assert event.note is not None and "拒收" in event.note and "印章" in event.note
     # Its own kind of slip (issue 10): a refusal is no 催办单.
     assert ("upload_refused", "upload-refused-handling", "bureau-01") in await case.notices()
+
+
+async def test_review_reply_is_uploaded_beside_the_handling_reply(
+    sessions: async_sessionmaker[Any], settings: Settings, tmp_path: Path
+) -> None:
+    """The activity names each round's reply upstream: a 复查 reply once replaced the first."""
+    petition_id = await register_petition(sessions, settings=settings)
+    outbox = tmp_path / "upstream"
+    activities = PetitionActivities(sessions, DirectoryUpstream(outbox))
+    replied_at = datetime(2026, 3, 6, 9, 0, tzinfo=BEIJING)
+    for phase, reply in ((Phase.HANDLING, "办理答复"), (Phase.REVIEW, "复查答复")):
+        await activities.upload_reply(
+            UploadRequest(petition_id=petition_id, phase=phase, replied_at=replied_at, reply=reply)
+        )
+    handling = (outbox / f"{petition_id}.json").read_text(encoding="utf-8")
+    review = (outbox / f"{petition_id}-review.json").read_text(encoding="utf-8")
+    assert "办理答复" in handling and '"phase": "handling"' in handling
+    assert "复查答复" in review and '"phase": "review"' in review
 
 
 async def test_working_days_skip_national_day(
