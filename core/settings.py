@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # larger cache barely raises the hits, since a petition wakes once every few days.
     worker_max_cached_workflows: int = Field(default=500, ge=0)
     worker_max_concurrent_activities: int = Field(default=100, ge=1)
+    # Workflow tasks one worker works on at once. They share one Python thread, so more at once
+    # only queues them inside the process, where a burst starves each past its 10 s timeout:
+    # the engine then fails the task, retries it and refuses updates meanwhile (seen with the
+    # SDK's default 100 on a loaded 2-core machine). Waiting on the server's queue costs nothing.
+    worker_max_concurrent_workflow_tasks: int = Field(default=20, ge=2)
     # How long the API waits on the workflow for a query or an update before answering 503.
     temporal_rpc_timeout_seconds: float = Field(default=10, gt=0)
     # Dev mode (`make run`, the tests): the demo county's accounts sign in with the password

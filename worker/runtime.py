@@ -52,10 +52,11 @@ def build_worker(
 
 def sizing(settings: Settings) -> dict[str, Any]:
     """What one worker process holds (README, "Scaling out"), as ``build_worker`` options: the
-    workflows cached between their steps and the activities run at once."""
+    workflows cached between their steps, the activities and workflow tasks run at once."""
     return {
         "max_cached_workflows": settings.worker_max_cached_workflows,
         "max_concurrent_activities": settings.worker_max_concurrent_activities,
+        "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
     }
 
 

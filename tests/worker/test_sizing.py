@@ -19,6 +19,8 @@ def test_the_defaults_unless_told(tmp_path: Path) -> None:
     assert sizing(make_settings(tmp_path)) == {
         "max_cached_workflows": 500,  # the worker's memory target (README, "Scaling out")
         "max_concurrent_activities": 100,
+        # One Python thread works them: more would queue inside the process past the timeout.
+        "max_concurrent_workflow_tasks": 20,
     }
 
 
@@ -27,8 +29,10 @@ async def test_the_worker_holds_what_the_settings_say(
 ) -> None:
     monkeypatch.setenv("PETITIONFLOW_WORKER_MAX_CACHED_WORKFLOWS", "250")
     monkeypatch.setenv("PETITIONFLOW_WORKER_MAX_CONCURRENT_ACTIVITIES", "20")
+    monkeypatch.setenv("PETITIONFLOW_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS", "8")
     settings = Settings(data_dir=tmp_path, dev_mode=True)
     sessions = make_sessionmaker(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"))
     config = worker_for(dev_env.client, settings, sessions, **sizing(settings)).config()
     assert config["max_cached_workflows"] == 250
     assert config["max_concurrent_activities"] == 20
+    assert config["max_concurrent_workflow_tasks"] == 8
