@@ -78,8 +78,8 @@ async def test_unaccepted_at_the_statutory_limit_is_supervised_and_flagged(
     assert row is not None and row.unaccepted_overdue and row.next_due_at is None
     assert [r.id for r in listed] == [case.handle.id] and total == 1
 
-    await case.sleep(DAY * 5)  # nothing more until the unit acts: one 督办 per post
-    assert [e.kind for e in (await case.state()).timeline].count(EventKind.INTAKE_OVERDUE) == 2
+    await case.sleep(DAY * 5)  # nothing more until the unit acts: one step, a 督办单 per post
+    assert [e.kind for e in (await case.state()).timeline].count(EventKind.INTAKE_OVERDUE) == 1
     accepted = await case.accept()  # late, but still accepted; the record keeps the flag
     assert accepted.stage == Stage.HANDLING and accepted.unaccepted_overdue
 

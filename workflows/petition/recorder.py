@@ -204,6 +204,26 @@ class Recorder:
             retry_policy=ACTIVITY_RETRY,
         )
 
+    def also_tell(
+        self, person: Person, notice: tuple[NoticeKind, str], *, note: str, ask: str | None
+    ) -> None:
+        """Another recipient's own slip for the step just recorded with ``more``: the
+        timeline shows the step once, each recipient gets a slip under its own key."""
+        assert self._pending, "also_tell follows a step recorded with more=True"
+        step = self._pending[-1]
+        kind, key = notice
+        step.notices += slips_for(
+            kind,
+            key,
+            petition_id=self._run.state.id,
+            recipient=person,
+            owner=None,
+            level=step.event.level,
+            note=note,
+            accept_days=self._run.policy.accept_days,
+            ask=ask,
+        )
+
     def _copies(
         self,
         kind: NoticeKind,
