@@ -147,3 +147,89 @@ async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack) -> None
         listing = (await http.get("/petitions")).json()
         assert [p["id"] for p in listing["items"]] == [pid]
     assert stack.stop() == 0
+
+
+async def test_make_run_stack_keeps_the_statutes_and_refuses_bad_input(stack: Stack) -> None:
+    """Issue 10 through HTTP on what ``make run`` runs (a policy day of half a second): the
+    statutory acceptance limit acts (item 1), only the bureau closes the loop for the
+    petitioner (item 3), a terminated matter is not run again (item 5), and bad input is a
+    4xx (item 17). Item 10, the real CLI, is in the test above."""
+    stack.start()
+    await stack.wait_up()
+    async with (
+        await stack.client() as bureau,
+        await stack.client("dongguan-h1") as handler,
+        httpx.AsyncClient(base_url=stack.url, timeout=30) as anonymous,
+    ):
+
+        async def register(**fields: Any) -> dict[str, Any]:
+            answer = await bureau.post("/petitions", json={**PETITION, **fields})
+            assert answer.status_code == 201, answer.text
+            registered: dict[str, Any] = answer.json()
+            return registered
+
+        async def act(
+            http: httpx.AsyncClient, pid: str, action: str, body: Any = None, expect: int = 200
+        ) -> dict[str, Any]:
+            answer = await http.post(f"/petitions/{pid}/{action}", json=body)
+            assert answer.status_code == expect, (action, answer.text)
+            acted: dict[str, Any] = answer.json()
+            return acted
+
+        async def detail(pid: str) -> dict[str, Any]:
+            shown: dict[str, Any] = (await bureau.get(f"/petitions/{pid}")).json()
+            return shown
+
+        # Item 1: left unaccepted past the 15-day limit (7.5 s): 督办 and 逾期未受理.
+        waiting = (await register())["id"]
+        # Item 3: the unit's own handler may not rate its case; the bureau records it.
+        rated = (await register())["id"]
+        await act(handler, rated, "accept")
+        await act(handler, rated, "complete", {"reply": "已足额支付工资。"})
+        rating = {"rating": "satisfied", "comment": "满意"}
+        await act(handler, rated, "rating", {**rating, "reached_by": "phone"}, expect=403)
+        await act(bureau, rated, "rating", rating, expect=422)  # how was the petitioner reached?
+        await act(bureau, rated, "rating", {**rating, "reached_by": "phone"})
+        # Item 5: a matter closed for good after 复核 (三级终结) is not run again.
+        ended = (await register(category="demolition_compensation"))["id"]
+        await act(bureau, ended, "accept")
+        for reason in ("对答复不服，申请复查", "对复查意见不服，申请复核"):
+            await act(bureau, ended, "complete", {"reply": "维持原处理意见。"})
+            await act(bureau, ended, "rating", {"rating": "dissatisfied", "reached_by": "visit"})
+            await act(bureau, ended, "review", {"reason": reason})
+        await act(bureau, ended, "complete", {"reply": "复核意见：维持。"})
+        await act(bureau, ended, "rating", {"rating": "dissatisfied", "reached_by": "letter"})
+        await eventually(lambda: detail(ended), lambda d: d["closure"] == "terminated")
+        repeat = await register(category="demolition_compensation")
+        assert (repeat["repeat_of"], repeat["stage"]) == (ended, "declined"), repeat
+        assert repeat["repeat_rule"], repeat
+        anew = await register(category="demolition_compensation", new_facts="新的补偿协议未履行")
+        assert anew["stage"] == "assigned", anew
+
+        # Item 17: a naive moment, a lone surrogate (signed in or not) are 422, not 500.
+        naive = await bureau.get("/petitions", params={"due_before": "2026-01-01T00:00:00"})
+        assert naive.status_code == 422, naive.text
+        lone = '{"channel": "visit", "summary": "\\ud800"}'
+        for http in (bureau, anonymous):
+            answer = await http.post(
+                "/petitions", content=lone, headers={"Content-Type": "application/json"}
+            )
+            assert answer.status_code in (401, 422), answer.text
+        key = {"Idempotency-Key": "12345-call-0001"}
+        racing = await asyncio.gather(
+            *(bureau.post("/petitions", json=PETITION, headers=key) for _ in range(6))
+        )
+        assert {a.status_code for a in racing} <= {200, 201}, [a.text for a in racing]
+        assert len({a.json()["id"] for a in racing}) == 1
+
+        final = await eventually(lambda: detail(waiting), lambda d: d["unaccepted_overdue"])
+        kinds = [e["kind"] for e in final["timeline"]]
+        assert "intake_overdue" in kinds, kinds
+        statutory = [d for d in final["deadlines"] if d["kind"] == "acceptance_statutory"]
+        assert statutory and statutory[0]["passed"], final["deadlines"]
+        flagged = (await bureau.get("/petitions", params={"unaccepted_overdue": "true"})).json()
+        assert waiting in [p["id"] for p in flagged["items"]]
+        assert rated not in [p["id"] for p in flagged["items"]]
+        done = await detail(rated)
+        assert done["rating"] == "satisfied", done
+    assert stack.stop() == 0
