@@ -101,9 +101,11 @@ async def register_petition(
     phone: str = "13800138000",
     name: str = "张三",
     id_number: str | None = None,
+    repeat_of: str | None = None,
     now: datetime | None = None,
 ) -> str:
-    """Write an intake record as the API would; returns the petition number."""
+    """Write an intake record as the API would; returns the petition number. ``repeat_of``: a
+    repeat of that matter, terminated (三级终结), with no new facts."""
     async with sessions() as session:
         registration = await petitions.register(
             session,
@@ -118,6 +120,7 @@ async def register_petition(
                 "content": "某建筑公司拖欠农民工工资三个月。",
                 "unit_id": unit_id,
                 "track": track,
+                "repeat_of": repeat_of,
             },
             # On the time-skipping server the workflow clock runs ahead of the wall
             # clock: tests register at the server's "now" so intake deadlines line up.

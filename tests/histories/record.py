@@ -109,6 +109,17 @@ async def withdrawn(case: Case) -> None:
     await case.handle.result()
 
 
+async def unaccepted_past_the_limit(case: Case) -> None:
+    await case.sleep(DAY * 16)  # the 15-day statutory limit: 督办 and 逾期未受理 (v4)
+    await case.until(lambda s: s.unaccepted_overdue)
+    await case.accept()  # late, but accepted
+    await case.sleep(DAY * 1)
+
+
+async def terminated_repeat_declined(case: Case) -> None:
+    await case.handle.result()  # a repeat of a matter closed by 三级终结: 不予受理 at once (v4)
+
+
 SCENARIOS: dict[str, tuple[dict[str, Any], Callable[[Case], Awaitable[None]]]] = {
     "chain_to_overdue": ({}, chain_to_overdue),
     "completed_and_rated": ({}, completed_and_rated),
@@ -116,6 +127,8 @@ SCENARIOS: dict[str, tuple[dict[str, Any], Callable[[Case], Awaitable[None]]]] =
     "reviewed_to_termination": ({}, reviewed_to_termination),
     "registered_assigned_declined": ({"unit_id": None}, registered_assigned_declined),
     "withdrawn": ({}, withdrawn),
+    "unaccepted_past_the_limit": ({}, unaccepted_past_the_limit),
+    "terminated_repeat_declined": ({"repeat_of": "XF-2025-000001"}, terminated_repeat_declined),
 }
 
 
