@@ -123,7 +123,7 @@ class HandlingChain:
                 level=None if overdue else step.level,
                 notice=(slip, key),
                 note=step.description,
-                also=told,
+                also=[(person, f"{key}:{person.role}") for person in told],
             )
         recorder.refresh_deadlines()
 

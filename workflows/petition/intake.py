@@ -166,19 +166,14 @@ class Intake:
         recorder.refresh_deadlines()
         # One step on the timeline (the first post's), a slip of its own for each post.
         (role, person), *others = people.values()
-        note = lapsed(limit.deadline)
         await recorder.record(
             EventKind.INTAKE_OVERDUE,
             person=person,
             notice=(NoticeKind.SUPERVISION, f"{limit.key}-{role.value}"),
-            note=note,
+            note=lapsed(limit.deadline),
             ask=limit.ask,
-            more=True,
+            also=[(other, f"{limit.key}-{post.value}") for post, other in others],
         )
-        for role, person in others:
-            key = f"{limit.key}-{role.value}"
-            recorder.also_tell(person, (NoticeKind.SUPERVISION, key), note=note, ask=limit.ask)
-        recorder.flush()
 
     async def tell_acceptance(self, handler: Person) -> None:
         """四告知: in writing, when accepted, the deadline, the leader, handler and phone, and

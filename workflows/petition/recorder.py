@@ -166,31 +166,23 @@ class Recorder:
         notice: tuple[NoticeKind, str] | None = None,
         more: bool = False,
         ask: str | None = None,
-        also: Sequence[Person] = (),
+        also: Sequence[tuple[Person, str]] = (),
     ) -> None:
         """One step: its timeline entry and its slips, projected once (keyed by step). With
         ``more`` (v3), the decision goes on and the step is written with the next one;
         ``ask`` words the slip's request for the moment (domain.notices.notice_text); ``also``
-        get the slip too (keyed by their role), each person once."""
+        get the slip too, each under its own key, each person once."""
         state = self._run.state
         event = self._append(kind, at=at, person=person, level=level, note=note)
         slips = []
         if notice is not None and person is not None:
             notice_kind, key = notice
-            slips = slips_for(
-                notice_kind,
-                key,
-                petition_id=state.id,
-                recipient=person,
-                owner=state.owner,
-                level=event.level,
-                note=note,
-                accept_days=self._run.policy.accept_days,
-                ask=ask,
+            slips = self._slips(
+                notice_kind, key, person, level=event.level, note=note, ask=ask, owner=state.owner
             )
             # Before the recipient's own slip, which stays the step's last (its owner's copy
             # aside): the others are told, the recipient follows up.
-            slips[:0] = self._copies(notice_kind, key, event, note, also, slips)
+            slips[:0] = self._copies(notice_kind, event, note, ask, also, slips)
         self.upsert_search_attributes()
         if self._run.answers_at_decision:
             self._pending.append(_Step(event, slips))
@@ -204,54 +196,49 @@ class Recorder:
             retry_policy=ACTIVITY_RETRY,
         )
 
-    def also_tell(
-        self, person: Person, notice: tuple[NoticeKind, str], *, note: str, ask: str | None
-    ) -> None:
-        """Another recipient's own slip for the step just recorded with ``more``: the
-        timeline shows the step once, each recipient gets a slip under its own key."""
-        assert self._pending, "also_tell follows a step recorded with more=True"
-        step = self._pending[-1]
-        kind, key = notice
-        step.notices += slips_for(
-            kind,
-            key,
-            petition_id=self._run.state.id,
-            recipient=person,
-            owner=None,
-            level=step.event.level,
-            note=note,
-            accept_days=self._run.policy.accept_days,
-            ask=ask,
-        )
-
     def _copies(
         self,
         kind: NoticeKind,
-        key: str,
         event: TimelineEvent,
         note: str | None,
-        also: Sequence[Person],
+        ask: str | None,
+        also: Sequence[tuple[Person, str]],
         slips: list[Notice],
     ) -> list[Notice]:
         """The slip for each of ``also`` not told already (a vacant post falls to the bureau's
         dispatcher, who may be the recipient)."""
         told = {n.recipient.person_id for n in slips}
         copies: list[Notice] = []
-        for person in also:
+        for person, key in also:
             if person.person_id in told:
                 continue
             told.add(person.person_id)
-            copies += slips_for(
-                kind,
-                f"{key}:{person.role}",
-                petition_id=self._run.state.id,
-                recipient=person,
-                owner=None,
-                level=event.level,
-                note=note,
-                accept_days=self._run.policy.accept_days,
-            )
+            copies += self._slips(kind, key, person, level=event.level, note=note, ask=ask)
         return copies
+
+    def _slips(
+        self,
+        kind: NoticeKind,
+        key: str,
+        person: Person,
+        *,
+        level: int | None,
+        note: str | None,
+        ask: str | None = None,
+        owner: Person | None = None,
+    ) -> list[Notice]:
+        """``person``'s slip of ``kind`` under ``key`` (and ``owner``'s copy, if any)."""
+        return slips_for(
+            kind,
+            key,
+            petition_id=self._run.state.id,
+            recipient=person,
+            owner=owner,
+            level=level,
+            note=note,
+            accept_days=self._run.policy.accept_days,
+            ask=ask,
+        )
 
     async def write_document(self, notice: AcceptanceNotice) -> None:
         """四告知's written notice, after the steps decided before it."""
