@@ -33,7 +33,6 @@ PETITIONS = 200
 # 7.5 s, so while some are still being accepted others are climbing the chain.
 DAY_SECONDS = 0.25
 CONCURRENCY = 32  # officers registering and accepting at once, over both APIs
-RESENDS = 5  # times an officer sends an acceptance the engine answered "not now" (503)
 # Slips the intake sends only when the bureau or the unit is slower than a policy day, and the
 # 督办单 of an acceptance later than the statutory 15 policy days (3.75 s here, issue 10).
 LATE_INTAKE = {
@@ -183,16 +182,20 @@ async def register_and_accept(apis: list[str]) -> tuple[list[str], int]:
             # same Idempotency-Key (a workflow task that overran its timeout on a starved
             # machine is retried by the engine, which refuses updates meanwhile).
             key = {"Idempotency-Key": f"accept-{pid}"}
-            for _ in range(RESENDS):
-                try:
-                    accepted = await acceptor.post(f"/petitions/{pid}/accept", headers=key)
-                except httpx.TimeoutException:
-                    late += 1
-                    return pid
-                if accepted.status_code != 503 or "same Idempotency-Key" not in accepted.text:
-                    break
+
+            async def send() -> httpx.Response:
+                nonlocal late
+                answer = await acceptor.post(f"/petitions/{pid}/accept", headers=key)
+                late += not_now(answer)
+                return answer
+
+            try:
+                accepted = await eventually(
+                    send, lambda answer: not not_now(answer), timeout=300, interval=1
+                )
+            except httpx.TimeoutException:
                 late += 1
-                await asyncio.sleep(1)
+                return pid
             assert accepted.status_code in (200, 202), accepted.text
             return pid
 
@@ -203,6 +206,11 @@ async def register_and_accept(apis: list[str]) -> tuple[list[str], int]:
             await client.aclose()
     assert len(set(ids)) == PETITIONS
     return list(ids), late
+
+
+def not_now(answer: httpx.Response) -> bool:
+    """The engine's "not now": nothing was applied, send it again with the same key."""
+    return answer.status_code == 503 and "same Idempotency-Key" in answer.text
 
 
 async def sign_in(url: str) -> dict[str, str]:
