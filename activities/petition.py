@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.documents import beijing, render
 from activities.metrics import observe_step_lag
 from activities.upload import ReplyUpload, UpstreamRejected, UpstreamSystem
-from domain.calendar import DayCount, WorkdayCalendar, china_calendar
+from domain.calendar import WorkdayCalendar, china_calendar
 from domain.contracts import (
     FIND_ROLE_HOLDER,
     PLAN_HANDLING,
@@ -30,11 +30,9 @@ from domain.contracts import (
     StepRecord,
     UploadRequest,
 )
-from domain.lifecycle import round_terms
-from domain.notices import beijing_date, review_round_steps, vacant_post
-from domain.plan import handling_plan
-from domain.policy import PRODUCTION_DAY_SECONDS
-from domain.vocabulary import PHASE_LABELS, ROLE_LABELS, Phase, Role
+from domain.lifecycle import needs_calendar, plan_round
+from domain.notices import beijing_date, vacant_post
+from domain.vocabulary import PHASE_LABELS, ROLE_LABELS, Role
 from store import directory, petitions
 from store.db import readers
 
@@ -101,23 +99,11 @@ class PetitionActivities:
         """The round's reminders, escalations and deadline. An activity because counting
         working days reads the holiday tables (chinese-calendar), which change between
         releases: the plan is decided once and kept in the workflow's history."""
-        # 复查/复核 are decided within review_days, whatever the original track.
-        policy, track = round_terms(request.policy, request.track, request.phase)
         calendar = None
-        if policy.day_count == DayCount.WORKING and policy.day_seconds == PRODUCTION_DAY_SECONDS:
+        if needs_calendar(request.policy):
             first = request.accepted_at.year
             calendar = china_calendar(range(first, first + 3))
-        steps = handling_plan(
-            policy,
-            track,
-            request.accepted_at,
-            calendar=calendar,
-            extension_days=request.extension_days,
-            extension_note=request.extension_note,
-            extended_at=request.extended_at,
-        )
-        if request.phase != Phase.HANDLING:
-            steps = review_round_steps(steps, request.phase, policy.review_days)
+        steps = plan_round(request, calendar)
         return PlannedSteps(steps=steps)
 
     @activity.defn(name=WORKDAY_CALENDAR)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.access import Action
+from domain.calendar import DayCount, WorkdayCalendar
 from domain.contracts import (
     AcceptRequest,
     AssignRequest,
@@ -22,13 +23,15 @@ from domain.contracts import (
     OwnerRequest,
     Person,
     PetitionState,
+    PlanRequest,
     RateRequest,
     ReviewRequest,
     TransferRequest,
     WithdrawRequest,
 )
-from domain.notices import notice_text, petitioner_text
-from domain.policy import EscalationPolicy
+from domain.notices import notice_text, petitioner_text, review_round_steps
+from domain.plan import PlannedStep, handling_plan
+from domain.policy import PRODUCTION_DAY_SECONDS, EscalationPolicy
 from domain.vocabulary import Closure, NoticeKind, Phase, Rating, Role, Stage, Track
 
 # What an officer's command carries; the rules read only what they need of it.
@@ -211,6 +214,32 @@ def round_terms(
     if phase == Phase.HANDLING:
         return policy, track
     return policy.model_copy(update={"general_deadline_days": policy.review_days}), Track.GENERAL
+
+
+def plan_round(request: PlanRequest, calendar: WorkdayCalendar | None) -> list[PlannedStep]:
+    """A round's reminders, escalations and deadline, from its acceptance (moved by an approved
+    extension). ``calendar`` holds the working days when the policy counts them on a production
+    clock (``needs_calendar``); it is read from the holiday tables by an activity, so the plan is
+    the same whenever it is computed again (a replay, a re-plan)."""
+    policy, track = round_terms(request.policy, request.track, request.phase)
+    steps = handling_plan(
+        policy,
+        track,
+        request.accepted_at,
+        calendar=calendar if needs_calendar(policy) else None,
+        extension_days=request.extension_days,
+        extension_note=request.extension_note,
+        extended_at=request.extended_at,
+    )
+    if request.phase != Phase.HANDLING:
+        steps = review_round_steps(steps, request.phase, policy.review_days)
+    return steps
+
+
+def needs_calendar(policy: EscalationPolicy) -> bool:
+    """Whether the policy's days are working days counted on a production clock (a compressed
+    policy day counts plain days: there is no Sunday in a quarter second)."""
+    return policy.day_count == DayCount.WORKING and policy.day_seconds == PRODUCTION_DAY_SECONDS
 
 
 def round_key(phase: Phase, key: str) -> str:

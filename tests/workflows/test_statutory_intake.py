@@ -12,7 +12,15 @@ from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import add_working_days, china_calendar
-from domain.contracts import AcceptRequest, ExtensionRequest, OwnerRequest, ReviewRequest
+from domain.contracts import (
+    AcceptRequest,
+    ExtensionRequest,
+    OwnerRequest,
+    PlanRequest,
+    ReviewRequest,
+)
+from domain.lifecycle import plan_round
+from domain.plan import StepKind
 from domain.policy import BEIJING
 from domain.vocabulary import EventKind, Phase, Stage
 from store import petitions
@@ -168,3 +176,35 @@ async def test_no_extension_is_granted_in_review(case_factory: CaseFactory) -> N
     overdue = next(d for d in state.deadlines if d.kind == "overdue")
     assert state.extension is None and state.accepted_at is not None
     assert overdue.due_at - state.accepted_at == DAY * 30
+
+
+async def test_a_round_is_planned_in_the_workflow_from_the_working_days_it_holds(
+    case_factory: CaseFactory,
+) -> None:
+    """Since the patch ``plan-in-workflow`` (issue 9) an acceptance waits for one lookup (the
+    handler), not two: the plan is computed in the workflow from the working days looked up
+    for the intake windows, the same plan the old ``plan_handling`` activity gives."""
+    case = await case_factory(unit_id="renshe")  # counts working days (县人社局)
+    await case.accept()
+    state = await case.state()
+    assert state.accepted_at is not None
+    accepted = state.accepted_at.astimezone(BEIJING)
+    request = PlanRequest(
+        policy=case.settings.policy("renshe", state.category),
+        track=state.track,
+        phase=Phase.HANDLING,
+        accepted_at=state.accepted_at,
+    )
+    expected = plan_round(request, china_calendar(range(accepted.year, accepted.year + 3)))
+    chain = {StepKind.ESCALATION.value, StepKind.OVERDUE.value}
+    planned = [(d.kind, d.due_at, d.reason) for d in state.deadlines if d.kind in chain]
+    assert planned == [(s.kind.value, s.at, s.reason) for s in expected if s.kind in chain]
+    assert any("工作日" in reason for _, _, reason in planned)
+    # No plan lookup in the history: one calendar lookup (the intake's), none other.
+    looked_up = []
+    async for event in case.handle.fetch_history_events():
+        if event.HasField("marker_recorded_event_attributes"):
+            for payloads in event.marker_recorded_event_attributes.details.values():
+                looked_up += [p.data for p in payloads.payloads]
+    assert not any(b"plan_handling" in data for data in looked_up)
+    assert sum(b"workday_calendar" in data for data in looked_up) == 1

@@ -15,6 +15,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.contracts import Person, PlanRequest
+    from domain.lifecycle import plan_round
     from domain.notices import extension_approval
     from domain.plan import PlannedStep, StepKind
     from domain.vocabulary import EventKind, NoticeKind, Role, Stage
@@ -53,18 +54,20 @@ class HandlingChain:
         if approved and extension is not None and extension.approver is not None:
             decided = extension.decided_at or workflow.now()
             note = extension_approval(extension.approver, decided)
-        planned = await self._recorder.plan(
-            PlanRequest(
-                policy=run.policy,
-                track=run.state.track,
-                phase=run.state.phase,
-                accepted_at=accepted_at,
-                extension_days=extension.days if approved and extension else 0,
-                extension_note=note,
-                extended_at=extension.decided_at if approved and extension else None,
-            )
+        request = PlanRequest(
+            policy=run.policy,
+            track=run.state.track,
+            phase=run.state.phase,
+            accepted_at=accepted_at,
+            extension_days=extension.days if approved and extension else 0,
+            extension_note=note,
+            extended_at=extension.decided_at if approved and extension else None,
         )
-        run.plan = planned.steps
+        if run.plans_in_workflow:
+            calendar = await self._recorder.plan_calendar(accepted_at)
+            run.plan = plan_round(request, calendar)
+        else:
+            run.plan = (await self._recorder.plan(request)).steps
         run.plan_version += 1
         self._recorder.refresh_deadlines()
 

@@ -24,7 +24,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
-    from domain.calendar import DayCount, WorkdayCalendar
+    from domain.calendar import WorkdayCalendar
     from domain.contracts import (
         FIND_ROLE_HOLDER,
         PLAN_HANDLING,
@@ -42,9 +42,9 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
         TimelineEvent,
     )
-    from domain.lifecycle import slips_for
+    from domain.lifecycle import needs_calendar, slips_for
     from domain.plan import StepKind
-    from domain.policy import BEIJING, PRODUCTION_DAY_SECONDS
+    from domain.policy import BEIJING
     from domain.vocabulary import EventKind, NoticeKind, Role, Stage
 
 from workflows.petition.state import RunState
@@ -136,16 +136,22 @@ class Recorder:
     async def calendar(self) -> WorkdayCalendar | None:
         """The working days for the intake and aftercare windows, when the unit's policy counts
         them on a production clock (since the patch ``WORKING_DAY_WINDOWS``); None otherwise,
-        without a lookup. Looked up once for the years from this one."""
-        run = self._run
-        policy = run.policy
-        if not (
-            run.working_windows
-            and policy.day_count == DayCount.WORKING
-            and policy.day_seconds == PRODUCTION_DAY_SECONDS
-        ):
+        without a lookup."""
+        if not (self._run.working_windows and needs_calendar(self._run.policy)):
             return None
-        year = workflow.now().astimezone(BEIJING).year
+        return await self._working_days(workflow.now().astimezone(BEIJING).year)
+
+    async def plan_calendar(self, accepted_at: datetime) -> WorkdayCalendar | None:
+        """The working days a round accepted at ``accepted_at`` is planned with (since the patch
+        ``PLAN_IN_WORKFLOW``), when its policy counts them; None otherwise, without a lookup."""
+        if not needs_calendar(self._run.policy):
+            return None
+        return await self._working_days(accepted_at.astimezone(BEIJING).year)
+
+    async def _working_days(self, year: int) -> WorkdayCalendar:
+        """The working days of the years from ``year``: looked up once, and again only when a
+        later year needs them; the windows and the plans share the answer."""
+        run = self._run
         if run.calendar is None or run.calendar[0] != year:
             request = CalendarRequest(first_year=year)
             run.calendar = (year, await self._look_up(WORKDAY_CALENDAR, request, WorkdayCalendar))

@@ -67,6 +67,9 @@ class RunState:
     # A repeat of a terminated matter (三级终结), declined from the start (the patch
     # ``TERMINATED_NOT_RUN_AGAIN``).
     declines_repeat: bool = False
+    # Workflows started since issue 9 (the patch ``PLAN_IN_WORKFLOW``): the round's plan is
+    # computed here from ``calendar``; older histories looked it up (``plan_handling``).
+    plans_in_workflow: bool = False
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:

@@ -64,6 +64,9 @@ ASSIGNMENT_TO_HANDLER = "assignment-to-handler"
 PETITIONER_SIDE = "petitioner-side-closes"
 # issue 10: a repeat of a matter terminated after re-review (三级终结) is declined, not run.
 TERMINATED_NOT_RUN_AGAIN = "terminated-not-run-again"
+# issue 9: a round is planned in the workflow from the working days it already holds, not by a
+# lookup of its own: an acceptance answers after one lookup (the handler), not two.
+PLAN_IN_WORKFLOW = "plan-in-workflow"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -78,6 +81,7 @@ class PetitionWorkflow:
         self._run.working_windows = workflow.patched(WORKING_DAY_WINDOWS)
         self._run.assignment_to_handler = workflow.patched(ASSIGNMENT_TO_HANDLER)
         self._run.on_petitioner_side = workflow.patched(PETITIONER_SIDE)
+        self._run.plans_in_workflow = workflow.patched(PLAN_IN_WORKFLOW)
         if start.terminated_repeat_of and workflow.patched(TERMINATED_NOT_RUN_AGAIN):
             self._run.declines_repeat = True
             self._run.state.stage, self._run.state.closure = Stage.DECLINED, Closure.DECLINED
