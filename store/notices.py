@@ -50,6 +50,16 @@ async def sign(
     return notice
 
 
+async def signed(session: AsyncSession, petition_id: str) -> list[Notice]:
+    """A petition's slips signed for (签收), for its timeline."""
+    rows = await session.scalars(
+        select(Notice)
+        .where(Notice.petition_id == petition_id, Notice.signed_at.is_not(None))
+        .order_by(Notice.signed_at)
+    )
+    return list(rows)
+
+
 async def deliveries_of(
     session: AsyncSession, notice_ids: Iterable[int]
 ) -> dict[int, list[NoticeDelivery]]:
@@ -97,7 +107,7 @@ async def delivery_status(
     rows = await session.execute(
         joined.where(*conditions).order_by(NoticeDelivery.id.desc()).limit(limit).offset(offset)
     )
-    return [(d, n) for d, n in rows.tuples()], int(total or 0)
+    return [(d, n) for d, n in rows.all()], int(total or 0)
 
 
 async def of_record(session: AsyncSession, petition_id: str, keys: Iterable[str]) -> list[Notice]:
