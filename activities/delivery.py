@@ -91,7 +91,8 @@ class NoticeDispatch:
             if not (self._channels_on or signs):
                 continue
             if signs and sign_within is None and petition is not None:
-                sign_within = _policy(petition).duration(_policy(petition).sign_for_days)
+                policy = _policy(petition)
+                sign_within = policy.duration(policy.sign_for_days)
             start = NoticeToDeliver(
                 notice_id=row.id,
                 petition_id=petition_id,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from api.auth import CurrentUser
 from api.deps import ServicesDep, SessionDep
 from api.notice_schemas import DeliveryStatusPage
-from api.schemas import MAX_OFFSET, ErrorPublic, NoticePage, NoticePublic
+from api.schemas import MAX_OFFSET, MAX_ROW_ID, ErrorPublic, NoticePage, NoticePublic
 from api.service import inbox
 from domain.delivery import DeliveryChannel
 from domain.notice_delivery import DeliveryStatus
@@ -41,7 +41,7 @@ async def my_notices(
 
 @router.post("/me/notices/{notice_id}/ack", response_model=NoticePublic, responses=NOT_YOURS)
 async def sign_for_notice(
-    notice_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    notice_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
     session: SessionDep,
     services: ServicesDep,
     user: CurrentUser,
