@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.delivery import DeliveryChannel
 from domain.notice_delivery import DeliveryStatus
+from domain.vocabulary import Role
 
 
 class DeliveryPublic(BaseModel):
@@ -37,6 +38,32 @@ class DeliveryStatusPublic(DeliveryPublic):
 
 class DeliveryStatusPage(BaseModel):
     items: list[DeliveryStatusPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class NoticePublic(BaseModel):
+    id: int
+    petition_id: str
+    key: str
+    kind: str
+    level: int | None
+    recipient_id: str
+    recipient_name: str
+    recipient_role: Role
+    text: str
+    created_at: datetime
+    # Issue 11: the first delivery on any channel, 签收 in the inbox, and each channel's record.
+    delivered_at: datetime | None = None
+    signed_at: datetime | None = None
+    deliveries: list[DeliveryPublic] = Field(default_factory=list)
+
+
+class NoticePage(BaseModel):
+    """A page of an inbox: unsigned first, then newest first."""
+
+    items: list[NoticePublic]
     total: int
     limit: int
     offset: int

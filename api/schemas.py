@@ -7,7 +7,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from api.notice_schemas import DeliveryPublic
 from domain.contracts import (
     Deadline,
     Extension,
@@ -182,32 +181,6 @@ class PetitionPublic(PetitionSummary):
 
 class PetitionPage(BaseModel):
     items: list[PetitionSummary]
-    total: int
-    limit: int
-    offset: int
-
-
-class NoticePublic(BaseModel):
-    id: int
-    petition_id: str
-    key: str
-    kind: str
-    level: int | None
-    recipient_id: str
-    recipient_name: str
-    recipient_role: Role
-    text: str
-    created_at: datetime
-    # Issue 11: the first delivery on any channel, 签收 in the inbox, and each channel's record.
-    delivered_at: datetime | None = None
-    signed_at: datetime | None = None
-    deliveries: list[DeliveryPublic] = Field(default_factory=list)
-
-
-class NoticePage(BaseModel):
-    """A page of an inbox: unsigned first, then newest first."""
-
-    items: list[NoticePublic]
     total: int
     limit: int
     offset: int

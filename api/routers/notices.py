@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth import CurrentUser
 from api.deps import ServicesDep, SessionDep
-from api.notice_schemas import DeliveryStatusPage
-from api.schemas import MAX_OFFSET, MAX_ROW_ID, ErrorPublic, NoticePage, NoticePublic
+from api.notice_schemas import DeliveryStatusPage, NoticePage, NoticePublic
+from api.schemas import MAX_OFFSET, MAX_ROW_ID, ErrorPublic
 from api.service import inbox
 from domain.delivery import DeliveryChannel
 from domain.notice_delivery import DeliveryStatus

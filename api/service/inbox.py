@@ -11,8 +11,13 @@ from temporalio.service import RPCError
 
 from api.deps import Services
 from api.errors import NotAllowed, NotFound, ServiceError
-from api.notice_schemas import DeliveryPublic, DeliveryStatusPage, DeliveryStatusPublic
-from api.schemas import NoticePage, NoticePublic
+from api.notice_schemas import (
+    DeliveryPublic,
+    DeliveryStatusPage,
+    DeliveryStatusPublic,
+    NoticePage,
+    NoticePublic,
+)
 from domain.access import Principal
 from domain.contracts import TimelineEvent
 from domain.notice_delivery import SIGNED_FOR, notice_workflow_id

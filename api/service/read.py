@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.schemas import DocumentPublic, NoticePublic, PetitionPage, PetitionPublic
+from api.notice_schemas import NoticePublic
+from api.schemas import DocumentPublic, PetitionPage, PetitionPublic
 from api.service import inbox
 from api.service.case import Case
 from api.service.views import document_public, petition_public, petition_summary
