@@ -4,8 +4,9 @@ notice and channel, as far as the channel allows), and the slips a delivery writ
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -177,7 +178,7 @@ class DeliveryActivities:
             dedup_key=f"{notice.id}:{channel.value}",
         )
         try:
-            provider_id = await self._senders[channel].send(message)
+            provider_id = await _heartbeating(self._senders[channel].send(message))
         except PermanentDeliveryFailure as exc:
             await self._record(attempt, status=notices.FAILED, error=str(exc))
             log.warning("notice %s not delivered by %s: permanent failure", notice.id, channel)
@@ -275,6 +276,20 @@ _ROLES = {role.value for role in Role}
 class Recipient:
     id: str
     name: str
+
+
+# A send beats while it waits on the provider: a worker killed mid-send is noticed within the
+# workflow's heartbeat timeout, and its send retried elsewhere, not after the whole send timeout.
+HEARTBEAT_SECONDS = 2.0
+
+
+async def _heartbeating(send: Coroutine[Any, Any, str | None]) -> str | None:
+    task = asyncio.ensure_future(send)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_SECONDS)
+        if done:
+            return task.result()
+        activity.heartbeat()
 
 
 async def _bureau_dispatcher(session: AsyncSession) -> Recipient | None:

@@ -44,6 +44,8 @@ SEND_RETRY = RetryPolicy(
     non_retryable_error_types=[PERMANENT_FAILURE],
 )
 SEND_TIMEOUT = timedelta(minutes=1)
+# The send beats every 2 s while it waits (activities/delivery.py): a worker gone is noticed soon.
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 # A channel down for a whole day has failed that slip: the bureau is told and calls instead.
 GIVE_UP_AFTER = timedelta(days=1)
 STORE_TIMEOUT = timedelta(seconds=30)
@@ -80,6 +82,7 @@ class NoticeDelivery:
                 DELIVER_NOTICE,
                 DeliveryAttempt(notice_id=notice.notice_id, target=target),
                 start_to_close_timeout=SEND_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=GIVE_UP_AFTER,
                 retry_policy=SEND_RETRY,
             )

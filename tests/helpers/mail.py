@@ -3,6 +3,7 @@ a test names (550) and can be started late (a server down, then up)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
@@ -17,15 +18,23 @@ from tests.helpers.ports import free_port
 class Mailbox:
     """The server's handler: every message accepted, as parsed email."""
 
-    def __init__(self) -> None:
+    def __init__(self, rcpt_delay: float = 0) -> None:
         self.messages: list[EmailMessage] = []
         self.refused: set[str] = set()
+        # A slow server: each recipient is answered this many seconds later, one message at a
+        # time (a crash test's deliveries spread out, and a kill lands before a message's DATA).
+        self.rcpt_delay = rcpt_delay
+        self._one_at_a_time: asyncio.Lock | None = None
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
+        if self.rcpt_delay:
+            self._one_at_a_time = self._one_at_a_time or asyncio.Lock()  # on the server's loop
+            async with self._one_at_a_time:
+                await asyncio.sleep(self.rcpt_delay)
         if address in self.refused:
-            return "550 5.1.1 <%s>: mailbox unavailable" % address  # noqa: UP031
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
