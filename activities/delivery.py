@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -81,9 +81,12 @@ class NoticeDispatch:
         # in the inbox and start nothing.
         self._channels_on = channels_on
 
-    async def dispatch(self, petition_id: str, keys: Iterable[str]) -> None:
+    async def dispatch(self, petition_id: str, kinds: Mapping[str, NoticeKind]) -> None:
+        """Start the delivery of the notices ``kinds`` names (key → kind) of the petition."""
+        if not (self._channels_on or any(needs_signature(k) for k in kinds.values())):
+            return  # nothing to send, nothing to wait for: spare the database a read
         async with self._sessions() as session:
-            rows = await notices.of_record(session, petition_id, keys)
+            rows = await notices.of_record(session, petition_id, kinds)
             petition = await petitions.get(session, petition_id)
         sign_within = None
         for row in rows:
@@ -227,7 +230,7 @@ class DeliveryActivities:
                     ),
                 ),
             )
-        await self._dispatch.dispatch(original.petition_id, [written.key])
+        await self._dispatch.dispatch(original.petition_id, {written.key: NoticeKind.UNDELIVERED})
 
     @activity.defn(name=REMIND_UNSIGNED)
     async def remind_unsigned(self, notice: NoticeToDeliver) -> bool:
@@ -265,7 +268,7 @@ class DeliveryActivities:
                     text=sign_reminder_copy_text(pid, name, role),
                 )
                 keys.append((await notices.write_once(session, copy)).key)
-        await self._dispatch.dispatch(pid, keys)
+        await self._dispatch.dispatch(pid, dict.fromkeys(keys, NoticeKind.SIGN_REMINDER))
         return True
 
 

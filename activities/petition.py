@@ -230,5 +230,5 @@ class PetitionActivities:
             # Every notice of the step, not only those written now: a crash after the commit
             # and before the starts is healed by this activity's retry (a second start is a
             # no-op).
-            await self._notices.dispatch(record.state.id, [n.key for n in record.notices])
+            await self._notices.dispatch(record.state.id, {n.key: n.kind for n in record.notices})
         return bool(written)
