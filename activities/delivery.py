@@ -148,9 +148,7 @@ class DeliveryActivities:
         """The channels this notice goes out on: those its recipient has an address for and
         this deployment has a sender for."""
         async with self._sessions() as session:
-            row = await session.get(Notice, notice.notice_id)
-            if row is None:
-                raise LookupError(f"no notice {notice.notice_id}")
+            row = await _the_notice(session, notice)
             found = await self._addresses.targets(session, row)
         return [t for t in found if t.channel in self._senders]
 
@@ -161,15 +159,15 @@ class DeliveryActivities:
         gap a crash can fall into; the resend carries the same dedup key (README)."""
         channel, now = attempt.target.channel, petitions.utcnow()
         async with self._sessions() as session:
+            notice = await _the_notice(session, attempt.notice)
             row = await notices.attempt(
-                session, attempt.notice_id, channel.value, attempt.target.address, now
+                session, notice.id, channel.value, attempt.target.address, now
             )
-            notice = await session.get(Notice, attempt.notice_id)
         if row.status == notices.SENT:
             return
-        if row.status == notices.FAILED or notice is None:
+        if row.status == notices.FAILED:
             raise ApplicationError(
-                row.last_error or "no such notice", type=PERMANENT_FAILURE, non_retryable=True
+                row.last_error or "failed", type=PERMANENT_FAILURE, non_retryable=True
             )
         kind = NoticeKind(notice.kind)
         message = Outgoing(
@@ -183,36 +181,28 @@ class DeliveryActivities:
         try:
             provider_id = await _heartbeating(self._senders[channel].send(message))
         except PermanentDeliveryFailure as exc:
-            await self._record(attempt, status=notices.FAILED, error=str(exc))
+            await self._record(notice.id, channel, status=notices.FAILED, error=str(exc))
             log.warning("notice %s not delivered by %s: permanent failure", notice.id, channel)
             raise ApplicationError(str(exc), type=PERMANENT_FAILURE, non_retryable=True) from exc
         except Exception as exc:  # transient, or unforeseen: retried with backoff either way
             await self._record(
-                attempt, status=notices.PENDING, error=f"{type(exc).__name__}: {exc}"
+                notice.id, channel, status=notices.PENDING, error=f"{type(exc).__name__}: {exc}"
             )
             raise
-        await self._record(attempt, status=notices.SENT, provider_id=provider_id)
+        await self._record(notice.id, channel, status=notices.SENT, provider_id=provider_id)
 
-    async def _record(self, attempt: DeliveryAttempt, **outcome: Any) -> None:
+    async def _record(self, notice_id: int, channel: DeliveryChannel, **outcome: Any) -> None:
         async with self._sessions() as session:
-            await notices.record(
-                session,
-                attempt.notice_id,
-                attempt.target.channel.value,
-                petitions.utcnow(),
-                **outcome,
-            )
+            await notices.record(session, notice_id, channel.value, petitions.utcnow(), **outcome)
 
     @activity.defn(name=REPORT_UNDELIVERED)
     async def report_undelivered(self, failure: Undelivered) -> None:
         """送达失败: a notice to the bureau that the slip did not arrive (once per channel)."""
         async with self._sessions() as session:
-            original = await session.get(Notice, failure.notice_id)
+            original = await _the_notice(session, failure.notice)
             bureau = await _bureau_dispatcher(session)
-            if original is None or bureau is None:
-                log.error(
-                    "notice %s undelivered and nobody at the bureau to tell", failure.notice_id
-                )
+            if bureau is None:
+                log.error("notice %s undelivered and nobody at the bureau to tell", original.id)
                 return
             written = await notices.write_once(
                 session,
@@ -237,8 +227,8 @@ class DeliveryActivities:
         """催办 of a 督办单 not signed for: to the same person, and a copy to the bureau. False
         (nothing written) when it was signed meanwhile."""
         async with self._sessions() as session:
-            original = await session.get(Notice, notice.notice_id)
-            if original is None or original.signed_at is not None:
+            original = await _the_notice(session, notice)
+            if original.signed_at is not None:
                 return False
             pid, name = original.petition_id, original.recipient_name
             recipient = Recipient(id=original.recipient_id, name=name)
@@ -293,6 +283,14 @@ async def _heartbeating(send: Coroutine[Any, Any, str | None]) -> str | None:
         if done:
             return task.result()
         activity.heartbeat()
+
+
+async def _the_notice(session: AsyncSession, notice: NoticeToDeliver) -> Notice:
+    """The notice's row by petition and key: ids change when the read model is rebuilt."""
+    row = await notices.by_key(session, notice.petition_id, notice.key)
+    if row is None:  # not written yet, or the read model being rebuilt: retried
+        raise LookupError(f"no notice {notice.key} of {notice.petition_id}")
+    return row
 
 
 async def _bureau_dispatcher(session: AsyncSession) -> Recipient | None:

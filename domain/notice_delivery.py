@@ -45,7 +45,9 @@ class _Frozen(BaseModel):
 
 
 class NoticeToDeliver(_Frozen):
-    """The notice-delivery workflow's input: one notice of the outbox, by its row."""
+    """The notice-delivery workflow's input: one notice of the outbox. The activities find it by
+    petition and key (a rebuilt read model numbers its rows afresh); ``notice_id`` is the row's
+    id when the delivery started, for the logs."""
 
     notice_id: int
     petition_id: str
@@ -64,14 +66,14 @@ class DeliveryTarget(_Frozen):
 
 
 class DeliveryAttempt(_Frozen):
-    notice_id: int
+    notice: NoticeToDeliver
     target: DeliveryTarget
 
 
 class Undelivered(_Frozen):
     """A notice that could not reach its recipient on one channel, and why."""
 
-    notice_id: int
+    notice: NoticeToDeliver
     channel: DeliveryChannel
     error: str
 

@@ -80,7 +80,7 @@ class NoticeDelivery:
         try:
             await workflow.execute_activity(
                 DELIVER_NOTICE,
-                DeliveryAttempt(notice_id=notice.notice_id, target=target),
+                DeliveryAttempt(notice=notice, target=target),
                 start_to_close_timeout=SEND_TIMEOUT,
                 heartbeat_timeout=HEARTBEAT_TIMEOUT,
                 schedule_to_close_timeout=GIVE_UP_AFTER,
@@ -92,7 +92,7 @@ class NoticeDelivery:
             cause = exc.cause if exc.cause is not None else exc
             await workflow.execute_activity(
                 REPORT_UNDELIVERED,
-                Undelivered(notice_id=notice.notice_id, channel=target.channel, error=str(cause)),
+                Undelivered(notice=notice, channel=target.channel, error=str(cause)),
                 start_to_close_timeout=STORE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
