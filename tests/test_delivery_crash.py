@@ -64,18 +64,19 @@ async def test_a_worker_killed_while_mailing_sends_every_slip_once(
                 "PETITIONFLOW_SMTP_URL": f"smtp://127.0.0.1:{port}",
             },
         )
+        # The petitions wait for the workers: their slips are written all at once when the
+        # workers come up, and go out one by one after.
+        for _ in range(SLIPS):
+            pid = await register_petition(sessions, settings=settings)
+            async with sessions() as session:
+                row = await petitions.get(session, pid)
+            assert row is not None
+            await ensure_started(dev_env.client, settings.task_queue, start_input(row, []))
         try:
             doomed, _survivor = await asyncio.gather(
                 fleet.worker("worker-1"), fleet.worker("worker-2")
             )
             up = time.monotonic()
-            for _ in range(SLIPS):
-                pid = await register_petition(sessions, settings=settings)
-                async with sessions() as session:
-                    row = await petitions.get(session, pid)
-                assert row is not None
-                await ensure_started(dev_env.client, settings.task_queue, start_input(row, []))
-
             # Every petition's steps written (their activities done), the mail still going out:
             # the kill falls among the deliveries only.
             await eventually(written, lambda n: n >= SLIPS, timeout=120)
