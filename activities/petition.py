@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.delivery import NoticeDispatch
 from activities.documents import beijing, render
 from activities.metrics import observe_step_lag
 from activities.upload import ReplyUpload, UpstreamRejected, UpstreamSystem
@@ -45,8 +46,15 @@ class DirectoryIncomplete(Exception):
 
 
 class PetitionActivities:
-    def __init__(self, sessions: async_sessionmaker[Any], upstream: UpstreamSystem) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[Any],
+        upstream: UpstreamSystem,
+        notices: NoticeDispatch | None = None,
+    ) -> None:
         self._sessions = sessions
+        # Starts each written notice's delivery (issue 11); None: notices stay in the inbox.
+        self._notices = notices
         # Lookups only read: on SQLite they then never queue behind the projections' writes
         # (a lookup runs inside the workflow task, as a local activity).
         self._readers = readers(sessions)
@@ -204,4 +212,9 @@ class PetitionActivities:
                 )
         for event in (*record.earlier, record.event):  # the steps written together (v3)
             observe_step_lag(event.kind, event.at, written=bool(written))
+        if self._notices is not None and record.notices:
+            # Every notice of the step, not only those written now: a crash after the commit
+            # and before the starts is healed by this activity's retry (a second start is a
+            # no-op).
+            await self._notices.dispatch(record.state.id, {n.key: n.kind for n in record.notices})
         return bool(written)

@@ -186,17 +186,6 @@ class PetitionPage(BaseModel):
     offset: int
 
 
-class NoticePublic(BaseModel):
-    key: str
-    kind: str
-    level: int | None
-    recipient_id: str
-    recipient_name: str
-    recipient_role: Role
-    text: str
-    created_at: datetime
-
-
 class ErrorPublic(BaseModel):
     detail: str
 

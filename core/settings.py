@@ -111,6 +111,24 @@ class Settings(BaseSettings):
         default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"]
     )
 
+    # Notices (issue 11). Off: notices stay in their recipients' inboxes only (no delivery
+    # workflows, no 催办 of an unsigned 督办单).
+    notice_delivery: bool = True
+    # The delivery workflows' task queue (empty: "<task_queue>-notices"), apart from the
+    # petitions' so that a list of the petitions' workflows holds petitions only.
+    notice_task_queue: str = ""
+    # Email: smtp://[user:password@]host:port (STARTTLS when offered, or as smtp_starttls
+    # says: true requires it, false never) or smtps://… (TLS from the start, port 465).
+    # Empty: no email; notices reach the inbox (and the other channels) only.
+    smtp_url: SecretStr = SecretStr("")
+    smtp_starttls: bool | None = None
+    smtp_validate_certs: bool = True
+    smtp_timeout_seconds: float = Field(default=30, gt=0)
+    mail_from: str = "县信访局 <noreply@petitionflow.invalid>"
+
+    def notice_queue(self) -> str:
+        return self.notice_task_queue or f"{self.task_queue}-notices"
+
     def insecure_settings(self, *, signs_tokens: bool = True) -> list[str]:
         """The secret settings still at a publicly known default or too short: each one is a
         reason to refuse to start outside dev mode. The worker signs no tokens, so only the

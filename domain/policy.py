@@ -83,6 +83,9 @@ class EscalationPolicy(BaseModel):
     # review (复查) asked for within 30 days of the reply and decided within 30 (arts. 34, 35).
     review_request_days: float = Field(default=30, gt=0)
     review_days: float = Field(default=30, gt=0)
+    # 签收: a 督办单 not signed for within this many days brings a 催办 to the same person and a
+    # copy to the bureau (issue 11): the chain never relies on a message being read.
+    sign_for_days: float = Field(default=1, gt=0)
 
     @model_validator(mode="after")
     def _chain_is_well_formed(self) -> Self:
@@ -145,6 +148,7 @@ class PolicyOverride(BaseModel):
     revisit_days: float | None = Field(default=None, gt=0)
     review_request_days: float | None = Field(default=None, gt=0)
     review_days: float | None = Field(default=None, gt=0)
+    sign_for_days: float | None = Field(default=None, gt=0)
 
 
 class PolicyBook(BaseModel):

@@ -118,6 +118,9 @@ class NoticeKind(StrEnum):
     OVERDUE = "overdue"  # 逾期通报
     PETITIONER = "petitioner"  # 告知书 to the petitioner
     UPLOAD_REFUSED = "upload_refused"  # 拒收通知: the upper-level system refused the reply
+    # Issue 11: written by a notice's delivery, not by the petition's chain.
+    SIGN_REMINDER = "sign_reminder"  # 催办单: a 督办单 not signed for (未签收) in time
+    UNDELIVERED = "undelivered"  # 送达失败通知: a slip did not reach its recipient
 
 
 class EventKind(StrEnum):
@@ -144,6 +147,9 @@ class EventKind(StrEnum):
     RATED = "rated"  # 回访评价
     REVIEW_REQUESTED = "review_requested"  # 申请复查/复核
     CLOSED = "closed"  # 结案
+    # 签收: a slip signed for by its recipient (issue 11). Not a step of the workflow: the
+    # petition's view adds it from the notices, after the step that sent the slip.
+    SIGNED = "signed"
 
 
 ROLE_LABELS: dict[Role, str] = {
@@ -164,6 +170,8 @@ NOTICE_LABELS: dict[NoticeKind, str] = {
     NoticeKind.OVERDUE: "逾期通报",
     NoticeKind.PETITIONER: "告知书",
     NoticeKind.UPLOAD_REFUSED: "上传拒收通知",
+    NoticeKind.SIGN_REMINDER: "催办单",
+    NoticeKind.UNDELIVERED: "送达失败通知",
 }
 
 PHASE_LABELS: dict[Phase, str] = {

@@ -240,7 +240,10 @@ class Notice(Base):
     """The outbox (三单): one row per petition and step key, so a retried step writes nothing."""
 
     __tablename__ = "notices"
-    __table_args__ = (UniqueConstraint("petition_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("petition_id", "key"),
+        Index("ix_notices_recipient", "recipient_id", "signed_at"),  # the inbox, unsigned first
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     petition_id: Mapped[str] = mapped_column(ForeignKey("petitions.id"), index=True)
@@ -252,7 +255,33 @@ class Notice(Base):
     recipient_role: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # The first delivery on any channel (送达); None while it is in the inbox only.
     delivered_at: Mapped[datetime | None]
+    # 签收: when the recipient acknowledged it in their inbox (issue 11).
+    signed_at: Mapped[datetime | None]
+
+
+class NoticeDelivery(Base):
+    """One notice on one channel (送达记录): at most one row each, so a retried or repeated
+    delivery finds what was done before sending again (issue 11)."""
+
+    __tablename__ = "notice_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "channel"),
+        Index("ix_notice_deliveries_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))  # pending / sent / failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The provider's message id when it gives one (an email's Message-ID).
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    delivered_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
 
 
 class Document(Base):

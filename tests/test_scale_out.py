@@ -69,6 +69,9 @@ async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
             "PETITIONFLOW_TEMPORAL_RPC_TIMEOUT_SECONDS": "60",
             # No metrics endpoint: two workers on one machine would want the same port.
             "PETITIONFLOW_WORKER_METRICS_ADDRESS": "",
+            # The chain's own slips are on trial here: no deliveries, so no 催办 of unsigned
+            # 督办单 (issue 11) among the slips each petition is checked for.
+            "PETITIONFLOW_NOTICE_DELIVERY": "false",
         },
     )
     intake: asyncio.Task[tuple[list[str], int]] | None = None

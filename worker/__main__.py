@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
+from activities.delivery import DirectoryAddresses, NoticeDispatch
 from activities.upload import upstream_from_url
 from core.database import prepare_store
 from core.settings import get_settings
 from core.temporal import connect, ensure_search_attributes
-from worker.runtime import build_worker, sizing, sweep_missing_workflows, worker_runtime
+from worker.runtime import (
+    build_notice_worker,
+    build_worker,
+    senders,
+    sizing,
+    sweep_missing_workflows,
+    worker_runtime,
+)
 
 log = logging.getLogger("petitionflow.worker")
 
@@ -29,12 +38,33 @@ async def main() -> None:
     client = await connect(settings, worker_runtime(settings))
     await ensure_search_attributes(client, settings.temporal_namespace)
     upstream = upstream_from_url(settings.upstream_target(), token=settings.upstream_token)
-    worker = build_worker(client, settings.task_queue, sessions, upstream, **sizing(settings))
+    channels = senders(settings)
+    dispatch = None
+    if settings.notice_delivery:
+        dispatch = NoticeDispatch(
+            client, settings.notice_queue(), sessions, channels_on=bool(channels)
+        )
+    worker = build_worker(
+        client, settings.task_queue, sessions, upstream, dispatch, **sizing(settings)
+    )
+    notice_worker = (
+        build_notice_worker(
+            client,
+            settings.notice_queue(),
+            sessions,
+            channels,
+            DirectoryAddresses(),
+            dispatch,
+            max_concurrent_activities=settings.worker_max_concurrent_activities,
+        )
+        if dispatch is not None
+        else contextlib.nullcontext()
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with worker:
+    async with worker, notice_worker:
         sweeper = asyncio.create_task(
             sweep_missing_workflows(client, settings.task_queue, sessions, settings.review_units)
         )

@@ -13,13 +13,18 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.channels import Sender
+from activities.channels.email import EmailSender, SmtpServer
+from activities.delivery import AddressBook, DeliveryActivities, NoticeDispatch
 from activities.metrics import HISTOGRAM_BUCKETS
 from activities.petition import PetitionActivities
 from activities.upload import UpstreamSystem
 from core.settings import Settings
 from core.starter import WorkflowIdentityConflict, ensure_started, start_input
 from core.temporal import metrics_runtime
+from domain.delivery import DeliveryChannel
 from store import petitions
+from workflows.notice_delivery import NoticeDelivery
 from workflows.petition import PetitionWorkflow
 
 log = logging.getLogger("petitionflow.worker")
@@ -30,10 +35,12 @@ def build_worker(
     task_queue: str,
     sessions: async_sessionmaker[Any],
     upstream: UpstreamSystem,
+    notices: NoticeDispatch | None = None,
     **options: Any,
 ) -> Worker:
-    """The petition worker; ``options`` go to ``temporalio.worker.Worker`` (tests tune caching)."""
-    activities = PetitionActivities(sessions, upstream)
+    """The petition worker; ``options`` go to ``temporalio.worker.Worker`` (tests tune caching).
+    With ``notices`` each notice written starts its delivery (``build_notice_worker``)."""
+    activities = PetitionActivities(sessions, upstream, notices)
     return Worker(
         client,
         task_queue=task_queue,
@@ -48,6 +55,51 @@ def build_worker(
         ],
         **options,
     )
+
+
+def build_notice_worker(
+    client: Client,
+    task_queue: str,
+    sessions: async_sessionmaker[Any],
+    senders: dict[DeliveryChannel, Sender],
+    addresses: AddressBook,
+    dispatch: NoticeDispatch,
+    **options: Any,
+) -> Worker:
+    """The notices' worker (issue 11): their delivery workflows and activities, on their own
+    task queue (Settings.notice_queue), in the same process as the petitions' worker."""
+    activities = DeliveryActivities(sessions, senders, addresses, dispatch)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[NoticeDelivery],
+        activities=[
+            activities.delivery_targets,
+            activities.deliver_notice,
+            activities.report_undelivered,
+            activities.remind_unsigned,
+        ],
+        **options,
+    )
+
+
+def senders(settings: Settings) -> dict[DeliveryChannel, Sender]:
+    """The channels this deployment can send on, from its settings; each one off is said once
+    at start (its notices still reach the inbox)."""
+    found: dict[DeliveryChannel, Sender] = {}
+    smtp_url = settings.smtp_url.get_secret_value()
+    if smtp_url:
+        server = SmtpServer.from_url(
+            smtp_url,
+            starttls=settings.smtp_starttls,
+            validate_certs=settings.smtp_validate_certs,
+            timeout=settings.smtp_timeout_seconds,
+        )
+        found[DeliveryChannel.EMAIL] = EmailSender(server, settings.mail_from)
+        log.info("email channel on: %s:%s", server.host, server.port)
+    else:
+        log.info("email channel off (no PETITIONFLOW_SMTP_URL): notices reach the inbox only")
+    return found
 
 
 def sizing(settings: Settings) -> dict[str, Any]:

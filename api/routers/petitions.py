@@ -17,13 +17,13 @@ from api import service
 from api.auth import CurrentUser
 from api.deps import ServicesDep, SessionDep
 from api.errors import utc_moment
+from api.notice_schemas import NoticePublic
 from api.schemas import (
     MAX_OFFSET,
     AssignIn,
     DocumentPublic,
     ErrorPublic,
     ExtensionDecisionIn,
-    NoticePublic,
     OwnerIn,
     PendingPublic,
     PetitionCreate,

@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.schemas import DocumentPublic, NoticePublic, PetitionPage, PetitionPublic
+from api.notice_schemas import NoticePublic
+from api.schemas import DocumentPublic, PetitionPage, PetitionPublic
+from api.service import inbox
 from api.service.case import Case
-from api.service.views import document_public, notice_public, petition_public, petition_summary
+from api.service.views import document_public, petition_public, petition_summary
 from domain.access import Principal
 from domain.contracts import TimelineEvent
+from store import notices as inboxes
 from store import petitions
 
 
@@ -51,13 +54,15 @@ async def detail(case: Case) -> PetitionPublic:
         TimelineEvent.model_validate(e, from_attributes=True)
         for e in await petitions.timeline(case.session, case.petition_id)
     ]
+    timeline = inbox.with_receipts(timeline, await inboxes.signed(case.session, case.petition_id))
     return petition_public(row, case.reader, timeline=timeline)
 
 
 async def notices(case: Case) -> list[NoticePublic]:
     """The slips (交办/催办/督办/逾期/告知) the petition has sent, oldest first."""
     await case.petition()
-    return [notice_public(n) for n in await petitions.notices(case.session, case.petition_id)]
+    rows = await petitions.notices(case.session, case.petition_id)
+    return await inbox.with_deliveries(case.session, rows)
 
 
 async def documents(case: Case) -> list[DocumentPublic]:

@@ -11,14 +11,13 @@ from typing import Any
 
 from api.schemas import (
     DocumentPublic,
-    NoticePublic,
     PetitionerPublic,
     PetitionPublic,
     PetitionSummary,
 )
 from domain.access import Principal, mask_id_number, mask_phone, sees_contact_details
 from domain.contracts import Deadline, PetitionState, TimelineEvent
-from store.models import Document, Notice, Petition
+from store.models import Document, Petition
 
 # What the workflow decides and the read model projects, by the same names on both: the
 # workflow's live state when it answers, else the read model's copy (at most one step behind).
@@ -99,10 +98,6 @@ def as_of_now(deadlines: Sequence[dict[str, Any] | Deadline]) -> list[Deadline]:
 def petition_summary(row: Petition) -> PetitionSummary:
     """A line of a list: the read model's row, every field by its own name."""
     return PetitionSummary.model_validate(row, from_attributes=True)
-
-
-def notice_public(notice: Notice) -> NoticePublic:
-    return NoticePublic.model_validate(notice, from_attributes=True)
 
 
 def document_public(document: Document) -> DocumentPublic:

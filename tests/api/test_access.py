@@ -167,6 +167,14 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         # Workflow histories in clear (Temporal's codec protocol): the bureau and auditors.
         Endpoint("POST", "/codec/decode", frozenset({"bureau", "auditor"}), body={"payloads": []}),
         Endpoint("POST", "/codec/session", frozenset({"bureau", "auditor"})),
+        # The inbox (issue 11): everyone reads their own; only a notice's recipient signs for
+        # it (the shared petition's 交办单 is the handler's), to anyone else it does not exist.
+        Endpoint("GET", "/me/notices", EVERYONE),
+        Endpoint(
+            "POST", "/me/notices/{notice_id}/ack", frozenset({"handler"}), EVERYONE - {"handler"}
+        ),
+        # Everyone's deliveries: the bureau, and who reads every unit.
+        Endpoint("GET", "/notices", frozenset({"bureau", "principal_leader", "auditor"})),
     ]
 }
 # Whom the directory's rows act on: a person and a term no user of USERS depends on.
@@ -205,13 +213,29 @@ async def _term(http: ApiClient) -> int:
 
 # An action taken on each petition the table reads, by the id its answer named (Action-Id).
 _ACTIONS: dict[str, str] = {}
+# The 交办单 of each petition the table reads (its handler's to sign for).
+_NOTICES: dict[str, int] = {}
+
+
+async def _assignment_slip(http: ApiClient, pid: str) -> int:
+    async def slips() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (await http.get(f"{V1}/petitions/{pid}/notices")).json()
+        return [n for n in found if n["kind"] == "assignment"]
+
+    notice_id: int = (await eventually(slips, bool))[0]["id"]
+    return notice_id
 
 
 async def _call(
     http: ApiClient, endpoint: Endpoint, headers: dict[str, str], pid: str, key: int, term: int
 ) -> int:
     path = V1 + endpoint.path.format(
-        pid=pid, key=key, person_id=DIRECTORY_PERSON, term_id=term, action=_ACTIONS.get(pid, "")
+        pid=pid,
+        key=key,
+        person_id=DIRECTORY_PERSON,
+        term_id=term,
+        action=_ACTIONS.get(pid, ""),
+        notice_id=_NOTICES.get(pid, 0),
     )
     answer = await http.request(endpoint.method, path, json=endpoint.body, headers=headers)
     assert answer.status_code < 500, (endpoint, answer.text)
@@ -243,6 +267,7 @@ async def test_the_role_table_holds_for_every_endpoint(
         owned = await http.post(f"{V1}/petitions/{shared}/owner", json={"person_id": "cl-01"})
         assert owned.status_code == 200, owned.text
         _ACTIONS[shared] = owned.headers["Action-Id"]
+        _NOTICES[shared] = await _assignment_slip(http, shared)
         shared_key = await _api_key(http)
         term = await _term(http)
         headers = {kind: await http.as_user(name) for kind, name in USERS.items()}

@@ -1,0 +1,324 @@
+"""Delivering notices (送达, issue 11): starting one NoticeDelivery workflow per notice written,
+and the activities it runs — where a notice goes, one send on one channel (exactly once per
+notice and channel, as far as the channel allows), and the slips a delivery writes itself."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+from activities.channels import Sender
+from domain.delivery import DeliveryChannel, Outgoing, PermanentDeliveryFailure
+from domain.notice_delivery import (
+    DELIVER_NOTICE,
+    DELIVERY_TARGETS,
+    NOTICE_DELIVERY_WORKFLOW,
+    PERMANENT_FAILURE,
+    REMIND_UNSIGNED,
+    REPORT_UNDELIVERED,
+    DeliveryAttempt,
+    DeliveryTarget,
+    NoticeToDeliver,
+    Undelivered,
+    needs_signature,
+    notice_workflow_id,
+    sign_reminder_copy_key,
+    sign_reminder_copy_text,
+    sign_reminder_key,
+    sign_reminder_text,
+    undelivered_key,
+    undelivered_text,
+)
+from domain.policy import EscalationPolicy, PolicyBook
+from domain.vocabulary import NOTICE_LABELS, NoticeKind, Role
+from store import directory, notices, petitions
+from store.models import Notice, Petition
+
+log = logging.getLogger("petitionflow.delivery")
+
+
+class AddressBook(Protocol):
+    """Where a notice goes besides the inbox: its recipient's channels and addresses."""
+
+    async def targets(self, session: AsyncSession, notice: Notice) -> list[DeliveryTarget]: ...
+
+
+class DirectoryAddresses:
+    """The directory's contacts: the recipient's email. The directory's mobiles and group robots
+    (issue 11, item 2) add their channels here."""
+
+    async def targets(self, session: AsyncSession, notice: Notice) -> list[DeliveryTarget]:
+        email = await notices.email_of(session, notice.recipient_id)
+        return [DeliveryTarget(channel=DeliveryChannel.EMAIL, address=email)] if email else []
+
+
+class NoticeDispatch:
+    """Starts the delivery of notices once they are written: one workflow per notice, whose id
+    (petition number and key) makes a second start a no-op, so the record activity can start
+    them all again on every retry and a crash between writing and starting heals itself."""
+
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        sessions: async_sessionmaker[Any],
+        *,
+        channels_on: bool,
+    ) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._sessions = sessions
+        # Without a channel only a 督办单 has anything to do (wait for 签收): the others stay
+        # in the inbox and start nothing.
+        self._channels_on = channels_on
+
+    async def dispatch(self, petition_id: str, kinds: Mapping[str, NoticeKind]) -> None:
+        """Start the delivery of the notices ``kinds`` names (key → kind) of the petition."""
+        if not (self._channels_on or any(needs_signature(k) for k in kinds.values())):
+            return  # nothing to send, nothing to wait for: spare the database a read
+        async with self._sessions() as session:
+            rows = await notices.of_record(session, petition_id, kinds)
+            petition = await petitions.get(session, petition_id)
+        sign_within = None
+        for row in rows:
+            kind = NoticeKind(row.kind)
+            signs = needs_signature(kind)
+            if not (self._channels_on or signs):
+                continue
+            if signs and sign_within is None and petition is not None:
+                policy = _policy(petition)
+                sign_within = policy.duration(policy.sign_for_days)
+            start = NoticeToDeliver(
+                notice_id=row.id,
+                petition_id=petition_id,
+                key=row.key,
+                kind=kind,
+                recipient_id=row.recipient_id,
+                sign_within=sign_within if signs else None,
+            )
+            try:
+                await self._client.start_workflow(
+                    NOTICE_DELIVERY_WORKFLOW,
+                    start,
+                    id=notice_workflow_id(petition_id, row.key),
+                    task_queue=self._task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    # A delivery done is done: a later start (a retried record) sends nothing.
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+            except WorkflowAlreadyStartedError:
+                continue
+
+
+def _policy(petition: Petition) -> EscalationPolicy:
+    """The policy the petition runs on (its own copy of the book, its deployment's day)."""
+    day_seconds = float(petition.policy.get("day_seconds", 86400))
+    book = petition.policy.get("book")
+    if not book:
+        return EscalationPolicy(day_seconds=day_seconds)
+    return PolicyBook.model_validate(book).policy_for(
+        petition.unit_id or "", petition.category, day_seconds
+    )
+
+
+class DeliveryActivities:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[Any],
+        senders: Mapping[DeliveryChannel, Sender],
+        addresses: AddressBook,
+        dispatch: NoticeDispatch,
+    ) -> None:
+        self._sessions = sessions
+        self._senders = senders
+        self._addresses = addresses
+        self._dispatch = dispatch
+
+    @activity.defn(name=DELIVERY_TARGETS)
+    async def delivery_targets(self, notice: NoticeToDeliver) -> list[DeliveryTarget]:
+        """The channels this notice goes out on: those its recipient has an address for and
+        this deployment has a sender for."""
+        async with self._sessions() as session:
+            row = await _the_notice(session, notice)
+            found = await self._addresses.targets(session, row)
+        return [t for t in found if t.channel in self._senders]
+
+    @activity.defn(name=DELIVER_NOTICE)
+    async def deliver_notice(self, attempt: DeliveryAttempt) -> None:
+        """One send, recorded: the row is read before sending (sent already: nothing is sent
+        again) and written after. Between the provider's answer and the record lies the one
+        gap a crash can fall into; the resend carries the same dedup key (README)."""
+        channel, now = attempt.target.channel, petitions.utcnow()
+        async with self._sessions() as session:
+            notice = await _the_notice(session, attempt.notice)
+            row = await notices.attempt(
+                session, notice.id, channel.value, attempt.target.address, now
+            )
+        if row.status == notices.SENT:
+            return
+        if row.status == notices.FAILED:
+            raise ApplicationError(
+                row.last_error or "failed", type=PERMANENT_FAILURE, non_retryable=True
+            )
+        kind = NoticeKind(notice.kind)
+        message = Outgoing(
+            notice_id=notice.id,
+            channel=channel,
+            address=attempt.target.address,
+            subject=f"【{NOTICE_LABELS.get(kind, notice.kind)}】信访事项 {notice.petition_id}",
+            text=notice.text,
+            dedup_key=f"{notice.id}:{channel.value}",
+        )
+        try:
+            provider_id = await _heartbeating(self._senders[channel].send(message))
+        except PermanentDeliveryFailure as exc:
+            await self._record(notice.id, channel, status=notices.FAILED, error=str(exc))
+            log.warning("notice %s not delivered by %s: permanent failure", notice.id, channel)
+            raise ApplicationError(str(exc), type=PERMANENT_FAILURE, non_retryable=True) from exc
+        except Exception as exc:  # transient, or unforeseen: retried with backoff either way
+            await self._record(
+                notice.id, channel, status=notices.PENDING, error=f"{type(exc).__name__}: {exc}"
+            )
+            raise
+        await self._record(notice.id, channel, status=notices.SENT, provider_id=provider_id)
+
+    async def _record(self, notice_id: int, channel: DeliveryChannel, **outcome: Any) -> None:
+        async with self._sessions() as session:
+            await notices.record(session, notice_id, channel.value, petitions.utcnow(), **outcome)
+
+    @activity.defn(name=REPORT_UNDELIVERED)
+    async def report_undelivered(self, failure: Undelivered) -> None:
+        """送达失败: a notice to the bureau that the slip did not arrive (once per channel)."""
+        async with self._sessions() as session:
+            original = await _the_notice(session, failure.notice)
+            bureau = await _bureau_dispatcher(session)
+            if bureau is None:
+                log.error("notice %s undelivered and nobody at the bureau to tell", original.id)
+                return
+            written = await notices.write_once(
+                session,
+                _slip(
+                    original,
+                    key=undelivered_key(original.key, failure.channel),
+                    kind=NoticeKind.UNDELIVERED,
+                    to=bureau,
+                    text=undelivered_text(
+                        original.petition_id,
+                        NoticeKind(original.kind),
+                        original.recipient_name,
+                        failure.channel,
+                        failure.error,
+                    ),
+                ),
+            )
+        await self._dispatch.dispatch(original.petition_id, {written.key: NoticeKind.UNDELIVERED})
+
+    @activity.defn(name=REMIND_UNSIGNED)
+    async def remind_unsigned(self, notice: NoticeToDeliver) -> bool:
+        """催办 of a 督办单 not signed for: to the same person, and a copy to the bureau. False
+        (nothing written) when it was signed meanwhile."""
+        async with self._sessions() as session:
+            original = await _the_notice(session, notice)
+            if original.signed_at is not None:
+                return False
+            pid, name = original.petition_id, original.recipient_name
+            recipient = Recipient(id=original.recipient_id, name=name)
+            keys = [
+                (
+                    await notices.write_once(
+                        session,
+                        _slip(
+                            original,
+                            key=sign_reminder_key(original.key),
+                            kind=NoticeKind.SIGN_REMINDER,
+                            to=recipient,
+                            role=original.recipient_role,
+                            text=sign_reminder_text(pid, name, original.created_at),
+                        ),
+                    )
+                ).key
+            ]
+            bureau = await _bureau_dispatcher(session)
+            if bureau is not None and bureau.id != original.recipient_id:
+                role = Role(original.recipient_role) if original.recipient_role in _ROLES else None
+                copy = _slip(
+                    original,
+                    key=sign_reminder_copy_key(original.key),
+                    kind=NoticeKind.SIGN_REMINDER,
+                    to=bureau,
+                    text=sign_reminder_copy_text(pid, name, role),
+                )
+                keys.append((await notices.write_once(session, copy)).key)
+        await self._dispatch.dispatch(pid, dict.fromkeys(keys, NoticeKind.SIGN_REMINDER))
+        return True
+
+
+_ROLES = {role.value for role in Role}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: str
+    name: str
+
+
+# A send beats while it waits on the provider: a worker killed mid-send is noticed within the
+# workflow's heartbeat timeout, and its send retried elsewhere, not after the whole send timeout.
+HEARTBEAT_SECONDS = 2.0
+
+
+async def _heartbeating(send: Coroutine[Any, Any, str | None]) -> str | None:
+    task = asyncio.ensure_future(send)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=HEARTBEAT_SECONDS)
+        if done:
+            return task.result()
+        activity.heartbeat()
+
+
+async def _the_notice(session: AsyncSession, notice: NoticeToDeliver) -> Notice:
+    """The notice's row by petition and key: ids change when the read model is rebuilt."""
+    row = await notices.by_key(session, notice.petition_id, notice.key)
+    if row is None:  # not written yet, or the read model being rebuilt: retried
+        raise LookupError(f"no notice {notice.key} of {notice.petition_id}")
+    return row
+
+
+async def _bureau_dispatcher(session: AsyncSession) -> Recipient | None:
+    """The bureau's first dispatcher (信访局交办人员): who is told what did not work."""
+    bureau = await directory.bureau_unit_id(session)
+    if bureau is None:
+        return None
+    holders = await directory.role_holders(session, bureau, Role.BUREAU_DISPATCHER.value)
+    return Recipient(id=holders[0][0].id, name=holders[0][0].name) if holders else None
+
+
+def _slip(
+    original: Notice,
+    *,
+    key: str,
+    kind: NoticeKind,
+    to: Recipient,
+    text: str,
+    role: str = Role.BUREAU_DISPATCHER.value,
+) -> Notice:
+    return Notice(
+        petition_id=original.petition_id,
+        key=key,
+        kind=kind.value,
+        level=original.level,
+        recipient_id=to.id,
+        recipient_name=to.name,
+        recipient_role=role,
+        text=text,
+        created_at=petitions.utcnow(),
+    )
