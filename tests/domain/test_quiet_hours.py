@@ -180,7 +180,7 @@ def test_the_window_text_is_checked() -> None:
         with pytest.raises(ValueError):
             QuietWindow.parse(bad)
     with pytest.raises(ValidationError):
-        QuietWindow(start="noon")  # type: ignore[arg-type]
+        QuietWindow(start="noon")
 
 
 def test_quiet_hours_apply_on_the_production_clock_only() -> None:

@@ -60,7 +60,7 @@ def test_the_petitioner_gets_an_sms_and_nothing_in_a_group() -> None:
     assert channels_for(phone, K.PETITIONER, Role.PETITIONER, group=GROUP) == [SMS]
     assert channels_for(Contacts(mobile="0558-6120101"), K.PETITIONER, Role.PETITIONER) == []
     # The petitioner is not in the directory: no preference can silence or widen the 告知.
-    muted = {"petitioner": []}
+    muted: dict[str, list[str]] = {"petitioner": []}
     assert channels_for(phone, K.PETITIONER, Role.PETITIONER, muted) == [SMS]
 
 
@@ -125,8 +125,8 @@ def test_mobile_numbers() -> None:
     for number in ("13800000101", "+86 138 0000 0101", "0086-13800000101", "19912345678"):
         assert is_mobile(number), number
         assert sms_number(number) == number.replace(" ", "").replace("-", "")[-11:]
-    for number in ("0558-6120101", "12345", "1380000010", "23800000101", None):
-        assert not is_mobile(number), number
+    for other in ("0558-6120101", "12345", "1380000010", "23800000101", None):
+        assert not is_mobile(other), other
 
 
 def test_masks() -> None:
