@@ -11,8 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.contacts import Contacts, GroupRobots
+from domain.delivery import DeliveryChannel
+from domain.petitioner_sms import petitioner_sms_for
 from domain.quiet_hours import DEFAULT_QUIET_WINDOW, QuietWindow
-from store.models import ChatGroup, Person, Unit
+from domain.routing import address_for, channels_for
+from domain.vocabulary import NoticeKind, Role
+from store.models import ChatGroup, Notice, Person, Petition, Unit
 
 _ROBOT_FIELDS = ("wecom_url", "dingtalk_url", "dingtalk_secret")
 
@@ -133,3 +137,49 @@ async def reach_of(session: AsyncSession, person_id: str) -> Reach | None:
         return None
     window = QuietWindow.parse(person.quiet_hours) if person.quiet_hours else DEFAULT_QUIET_WINDOW
     return Reach(contacts_of(person), window, person.channel_preferences)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One message of a notice: a channel, its address, and the text (the petitioner's SMS has
+    its own short one)."""
+
+    channel: DeliveryChannel
+    address: str
+    text: str
+
+
+@dataclass(frozen=True)
+class NoticeRoutes:
+    """Where one notice is pushed, and the recipient's quiet hours (None: none apply)."""
+
+    routes: list[Route]
+    quiet_hours: QuietWindow | None
+
+
+async def routes_for(session: AsyncSession, notice: Notice) -> NoticeRoutes:
+    """Every message one notice (a row of the outbox) is pushed as, besides the inbox: the
+    recipient's channels (``domain.routing``) with their addresses, the petitioner's SMS to the
+    petition's phone, and the unit's group robots for its own people's slips."""
+    kind, role = NoticeKind(notice.kind), Role(notice.recipient_role)
+    petition = await session.get(Petition, notice.petition_id)
+    if kind is NoticeKind.PETITIONER:
+        if petition is None:
+            return NoticeRoutes([], DEFAULT_QUIET_WINDOW)
+        phone = Contacts(mobile=petition.petitioner_phone)
+        sms = petitioner_sms_for(notice.key, petition.id, notice.text)
+        if sms is None or not channels_for(phone, kind, role):
+            return NoticeRoutes([], DEFAULT_QUIET_WINDOW)
+        return NoticeRoutes(
+            [Route(DeliveryChannel.SMS, petition.petitioner_phone, sms)], DEFAULT_QUIET_WINDOW
+        )
+    reach = await reach_of(session, notice.recipient_id)
+    if reach is None:
+        return NoticeRoutes([], None)
+    unit_id = petition.unit_id if petition is not None else None
+    group = await unit_robots(session, unit_id) if unit_id else None
+    chosen = channels_for(reach.contacts, kind, role, reach.preferences, group)
+    return NoticeRoutes(
+        [Route(c, address_for(c, reach.contacts, group), notice.text) for c in chosen],
+        reach.quiet_hours,
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from activities.channels import Sender
+from activities.channels.configured import http_senders
 from activities.channels.dingtalk import DingTalkSender, sign
 from activities.channels.sms import SmsSender
 from activities.channels.wecom import WeComSender, fit
@@ -133,6 +134,10 @@ async def test_sms_gateway_5xx_429_timeouts_and_refused_connections_are_transien
 
 def test_the_sms_sender_comes_from_settings(tmp_path: Path) -> None:
     assert SmsSender.from_settings(make_settings(tmp_path)) is None  # no gateway: no SMS
+    assert set(http_senders(make_settings(tmp_path))) == {
+        DeliveryChannel.WECOM,
+        DeliveryChannel.DINGTALK,
+    }
     settings = make_settings(
         tmp_path,
         sms_gateway_url="http://127.0.0.1:9/sms/send",
@@ -141,8 +146,8 @@ def test_the_sms_sender_comes_from_settings(tmp_path: Path) -> None:
         sms_signature="青川县信访局",
         channel_timeout_seconds=3,
     )
-    sender = SmsSender.from_settings(settings)
-    assert sender is not None
+    sender = http_senders(settings)[DeliveryChannel.SMS]
+    assert isinstance(sender, SmsSender)
     assert (sender.gateway_url, sender.template_id, sender.signature, sender.timeout) == (
         "http://127.0.0.1:9/sms/send",
         TEMPLATE,

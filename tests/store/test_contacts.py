@@ -4,6 +4,8 @@ PostgreSQL alike."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from domain.contacts import Contacts, GroupRobots, is_mobile
 from domain.quiet_hours import DEFAULT_QUIET_WINDOW, QuietWindow
 from store import contacts
-from store.models import Person
+from store.models import Notice, Person
+from tests.helpers.settings import make_settings
+from tests.helpers.store import register_petition
 
 
 async def test_the_demo_county_has_addresses_that_reach_no_one(
@@ -92,3 +96,58 @@ def test_a_named_group_may_not_take_a_units_id() -> None:
     data = {"bureau": {"id": "bureau"}, "groups": [{"id": "dongguan", "name": "群"}]}
     with pytest.raises(ValueError, match="a unit has that id"):
         contacts.groups_of(data, [{"id": "dongguan", "name": "东关镇人民政府"}])
+
+
+async def test_the_routes_of_a_notice(sessions: async_sessionmaker[Any], tmp_path: Path) -> None:
+    """What the delivery pushes for each slip: the leader's email and SMS and the unit's group,
+    the handler's reminder by email and in the group, the petitioner's own short SMS."""
+    settings = make_settings(tmp_path)
+    pid = await register_petition(sessions, settings=settings, phone="138-0000-0999")
+    landline = await register_petition(sessions, settings=settings, phone="0558-6120999")
+    now = datetime.now(UTC)
+
+    def notice(key: str, kind: str, recipient: str, role: str, text: str, on: str = pid) -> Notice:
+        return Notice(
+            petition_id=on,
+            key=key,
+            kind=kind,
+            level=None,
+            recipient_id=recipient,
+            recipient_name="某",
+            recipient_role=role,
+            text=text,
+            created_at=now,
+        )
+
+    slips = {
+        "supervision": notice(
+            "level-3", "supervision", "dongguan-head", "unit_head", "【督办单】…"
+        ),
+        "reminder": notice("reminder-1", "reminder", "dongguan-h1", "handler", "【催办单】…"),
+        "told": notice(
+            "petitioner-decline", "petitioner", f"petitioner:{pid}", "petitioner", "【告知书】…"
+        ),
+        "landline": notice(
+            "petitioner-decline",
+            "petitioner",
+            f"petitioner:{landline}",
+            "petitioner",
+            "【告知书】…",
+            on=landline,
+        ),
+    }
+    async with sessions() as session:
+        session.add_all(slips.values())
+        await session.flush()
+        routes = {name: await contacts.routes_for(session, n) for name, n in slips.items()}
+    head = routes["supervision"]
+    assert [r.channel.value for r in head.routes] == ["email", "sms", "wecom", "dingtalk"]
+    assert head.routes[0].address == "dongguan-head@qingchuan.example.org"
+    assert head.routes[3].address.endswith("#secret=SECdemo-dongguan-not-a-real-secret")
+    assert {r.text for r in head.routes} == {"【督办单】…"}
+    assert head.quiet_hours == DEFAULT_QUIET_WINDOW
+    assert [r.channel.value for r in routes["reminder"].routes] == ["email", "wecom", "dingtalk"]
+    told = routes["told"].routes
+    assert [(r.channel.value, r.address) for r in told] == [("sms", "138-0000-0999")]
+    assert told[0].text == f"您的信访事项（编号{pid}）不予受理，理由和依据见书面告知书。"
+    assert routes["landline"].routes == []
