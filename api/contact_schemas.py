@@ -5,6 +5,7 @@ quiet hours and channel choices, and the group chats with their robots. Strict, 
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
@@ -18,6 +19,16 @@ from domain.vocabulary import NoticeKind
 def _mobile(value: str) -> str:
     if not is_mobile(value):
         raise ValueError("a mainland mobile number (11 digits, 13x–19x), e.g. 13800138000")
+    return value
+
+
+def _webhook(value: str) -> str:
+    try:
+        host = urlsplit(value).hostname  # refuses a malformed one, http://]…
+    except ValueError as exc:
+        raise ValueError(f"not a URL: {exc}") from exc
+    if not host:
+        raise ValueError("a webhook URL names its host")
     return value
 
 
@@ -37,9 +48,13 @@ QuietHours = Annotated[
     StringConstraints(strip_whitespace=True, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$"),
     AfterValidator(_quiet_hours),
 ]
+# Printable ASCII only: a robot's URL is what its provider wrote, percent-encoded.
 WebhookUrl = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://[^\s]+$")
+    str,
+    StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://[!-~]+$"),
+    AfterValidator(_webhook),
 ]
+Secret = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[!-~]{1,200}$")]
 PersonalChannel = Literal["email", "sms"]
 
 
@@ -82,7 +97,7 @@ class GroupIn(StrictIn):
     dingtalk_url: WebhookUrl | None = Field(
         default=None, description="钉钉自定义机器人 webhook, …/robot/send?access_token=…"
     )
-    dingtalk_secret: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+    dingtalk_secret: Secret | None = Field(
         default=None, description="the DingTalk robot's 加签 secret (SEC…); none: unsigned"
     )
 

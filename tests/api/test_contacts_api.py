@@ -122,3 +122,18 @@ async def test_the_bureau_points_a_unit_at_its_group_chat(api: ApiFactory) -> No
             f"{V1}/groups/xihe", json=body, headers=await http.as_user("xihe-head")
         )
         assert refused.status_code == 403
+
+
+async def test_a_malformed_robot_url_or_secret_is_refused(api: ApiFactory) -> None:
+    """Found by schemathesis: a URL urlsplit cannot read was stored, and every list of the
+    groups answered 500 after it."""
+    async with api(worker=False) as http:
+        for field, value in (
+            ("wecom_url", "http://]bad"),
+            ("dingtalk_url", "https://"),
+            ("wecom_url", "http://例子.中国/send?key=k"),  # percent-encode it, as providers do
+            ("dingtalk_secret", "SEC with spaces"),
+        ):
+            answer = await http.put(f"{V1}/groups/county-chiefs", json={"name": "群", field: value})
+            assert answer.status_code == 422, (field, value, answer.text)
+        assert (await http.get(f"{V1}/groups")).status_code == 200
