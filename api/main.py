@@ -14,7 +14,7 @@ from sqlalchemy import text
 from api import audit, auth, metrics
 from api.deps import Services
 from api.errors import DATABASE_UNREACHABLE, answer_in_json
-from api.routers import codec, directory, notices, petitions, units
+from api.routers import codec, contacts, directory, notices, petitions, units
 from core.database import prepare_store
 from core.settings import Settings, get_settings
 from store.db import dispose
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router, prefix="/api/v1")
     app.include_router(units.router, prefix="/api/v1", dependencies=signed_in)
     app.include_router(directory.router, prefix="/api/v1", dependencies=signed_in)
+    app.include_router(contacts.router, prefix="/api/v1", dependencies=signed_in)
     app.include_router(audit.router, prefix="/api/v1", dependencies=signed_in)
     app.add_middleware(audit.AuditMiddleware)
     app.include_router(petitions.router, prefix="/api/v1", dependencies=signed_in)

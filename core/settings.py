@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     # system, or a directory (file:///… or a path); empty means <data_dir>/upstream.
     upstream_url: str = ""
     upstream_token: str | None = None
+    # SMS (短信) through an HTTP gateway (README "SMS and group robots"); empty sends none. The
+    # template takes one parameter, ``text``; the signature (签名) is the sender's name, e.g.
+    # 青川县信访局. Group robots' URLs are in the directory, per unit or group.
+    sms_gateway_url: str = ""
+    sms_gateway_token: SecretStr | None = None
+    sms_template_id: str = ""
+    sms_signature: str = ""
+    # Seconds one send to the SMS gateway or a group robot may take before it is retried.
+    channel_timeout_seconds: float = Field(default=10, gt=0)
     # The review bodies (复查, 复核) of the org directory: the next levels up.
     review_units: list[str] = Field(default_factory=lambda: ["county-review", "city-review"])
     # The largest request body the API reads (a petition's content is at most 20,000

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.posts import SINGLE_HOLDER_ROLES, post_refusal
 from domain.vocabulary import Role, UnitKind
-from store import accounts
+from store import accounts, contacts
 from store.models import Person, Post, PostTerm, Unit
 
 
@@ -36,6 +36,8 @@ async def load_directory_if_empty(session: AsyncSession, path: Path) -> bool:
                 title=entry["title"],
                 phone=entry.get("phone"),
                 username=entry.get("username"),
+                email=entry.get("email"),
+                mobile=entry.get("mobile"),
             )
         return people[entry["id"]]
 
@@ -71,6 +73,7 @@ async def load_directory_if_empty(session: AsyncSession, path: Path) -> bool:
     session.add_all(units)
     session.add_all(people.values())
     await session.flush()
+    session.add_all(contacts.groups_of(data, bodies))
     session.add_all(posts)
     now = datetime.now(UTC)
     session.add_all(

@@ -73,6 +73,29 @@ class Person(Base):
     default_password: Mapped[bool] = mapped_column(Boolean, default=False)
     # Access tokens issued before this moment are refused: a new password ends every session.
     password_changed_at: Mapped[datetime | None]
+    # Where notices reach them (issue 11): ``phone`` is the office phone (办公电话); SMS goes to
+    # ``mobile`` (手机). Quiet hours "HH:MM-HH:MM" Beijing time (None: 22:00-07:00), and the
+    # channels per notice kind they chose ({"reminder": ["email", "sms"]}; None: the defaults,
+    # domain/routing.py).
+    email: Mapped[str | None] = mapped_column(String(254))
+    mobile: Mapped[str | None] = mapped_column(String(32))
+    quiet_hours: Mapped[str | None] = mapped_column(String(11))
+    channel_preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ChatGroup(Base):
+    """A group chat (工作群) and its robots: a unit's own group (``unit_id`` set, the id is the
+    unit's), or a named group that is no unit (乡镇书记群, 局长群) for the daily report. The
+    URLs and the DingTalk secret are credentials: the API shows them masked."""
+
+    __tablename__ = "chat_groups"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), unique=True)
+    wecom_url: Mapped[str | None] = mapped_column(String(500))
+    dingtalk_url: Mapped[str | None] = mapped_column(String(500))
+    dingtalk_secret: Mapped[str | None] = mapped_column(String(200))
 
 
 class Post(Base):

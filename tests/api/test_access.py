@@ -164,6 +164,16 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             body={"unit_id": "dongguan", "role": "handler", "person_id": "xihe-h2"},
         ),
         Endpoint("POST", "/posts/{term_id}/end", OK),
+        # Contact channels (issue 11): everyone reads (masked), the bureau writes.
+        Endpoint("GET", "/people/{person_id}/contacts", EVERYONE),
+        Endpoint(
+            "PUT",
+            "/people/{person_id}/contacts",
+            OK,
+            body={"email": "he.jiaqi@example.org", "mobile": "15400000120"},
+        ),
+        Endpoint("GET", "/groups", EVERYONE),
+        Endpoint("PUT", "/groups/{group_id}", OK, body={"name": "西河乡工作群", "unit_id": "xihe"}),
         # Workflow histories in clear (Temporal's codec protocol): the bureau and auditors.
         Endpoint("POST", "/codec/decode", frozenset({"bureau", "auditor"}), body={"payloads": []}),
         Endpoint("POST", "/codec/session", frozenset({"bureau", "auditor"})),
@@ -236,6 +246,7 @@ async def _call(
         term_id=term,
         action=_ACTIONS.get(pid, ""),
         notice_id=_NOTICES.get(pid, 0),
+        group_id="xihe",
     )
     answer = await http.request(endpoint.method, path, json=endpoint.body, headers=headers)
     assert answer.status_code < 500, (endpoint, answer.text)

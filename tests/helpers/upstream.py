@@ -4,23 +4,16 @@ in memory for the workflow tests, and over HTTP on 127.0.0.1 for the adapter and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from activities.upload import ReplyUpload, UploadReceipt, UpstreamRejected, UpstreamUnavailable
-from tests.helpers.waiting import eventually
-
-STARTUP_TIMEOUT = 10.0  # seconds the HTTP system may take to start listening
-SHUTDOWN_TIMEOUT = 10.0  # seconds it may take to stop
+from tests.helpers.serving import served
 
 
 class ScriptedUpstream:
@@ -51,13 +44,6 @@ class Received:
 
     def json(self) -> Any:
         return json.loads(self.body)
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # Signals belong to pytest: Ctrl+C must stop the run, not just this server.
-        yield
 
 
 @dataclass
@@ -118,32 +104,9 @@ class UpperSystem:
         return app
 
     async def __aenter__(self) -> UpperSystem:
-        # Binding port 0 ourselves hands uvicorn a free port with no window for another process.
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        port = self._socket.getsockname()[1]
-        self._server = _Server(
-            uvicorn.Config(self.app(), lifespan="off", log_config=None, log_level="warning")
-        )
-        self._serving = asyncio.create_task(self._server.serve(sockets=[self._socket]))
-
-        async def up() -> bool:
-            return bool(self._server.started) or self._serving.done()
-
-        try:
-            await eventually(up, bool, timeout=STARTUP_TIMEOUT)
-            if self._serving.done():
-                self._serving.result()  # raises what stopped it
-                raise AssertionError("the upper system exited before it started")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await self.__aexit__()
-            raise
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._serving = served(self.app(), before_stop=self.release)
+        self.base_url = await self._serving.__aenter__()
         return self
 
-    async def __aexit__(self, *_: object) -> None:
-        self.release.set()
-        self._server.should_exit = True
-        await asyncio.wait_for(self._serving, SHUTDOWN_TIMEOUT)
-        self._socket.close()
+    async def __aexit__(self, *exc: object) -> None:
+        await self._serving.__aexit__(None, None, None)
