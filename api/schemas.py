@@ -109,6 +109,11 @@ class PersonPublic(BaseModel):
     phone: str | None = Field(description="office phone (办公电话)")
     username: str | None
     posts: list[PostPublic]
+    service_role: Role | None = Field(
+        default=None,
+        description="an integration's service account (服务账号) has this role and no post; "
+        "API keys are issued for it only. None: a person",
+    )
 
 
 class PetitionerPublic(BaseModel):
@@ -372,8 +377,8 @@ class ApiKeyIn(BaseModel):
     person_id: str = Field(
         min_length=1,
         max_length=64,
-        description="the integration's service account: a directory person holding no post but "
-        "the bureau's dispatcher (never a leader's post)",
+        description="the integration's service account (服务账号: see GET /api/v1/people, "
+        "service_role), never a person",
     )
 
 

@@ -73,6 +73,9 @@ class Person(Base):
     default_password: Mapped[bool] = mapped_column(Boolean, default=False)
     # Access tokens issued before this moment are refused: a new password ends every session.
     password_changed_at: Mapped[datetime | None]
+    # A service account (服务账号) of an integration: its role (系统对接), held without a post.
+    # None: a person. A service account never signs in with a password; API keys act as one.
+    service_role: Mapped[str | None] = mapped_column(String(32))
 
 
 class Post(Base):

@@ -3,11 +3,13 @@
 Outside dev mode no account has a password until one is set, and only the bureau sets them
 through the API, so the first bureau account gets its password here, from a shell on the
 machine that reaches the database (the same ``PETITIONFLOW_*`` settings as the API). Auditors
-are appointed, dismissed and given passwords here only: the bureau they audit cannot."""
+are appointed, dismissed and given passwords here only: the bureau they audit cannot. So are
+integrations' service accounts (服务账号) created, the only accounts an API key acts as."""
 
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from typing import Annotated
 
@@ -123,6 +125,61 @@ def dismiss_auditor(
 ) -> None:
     """End a person's auditor term. Exit status 1: they are not an auditor."""
     _run_auditor(person_id, appoint=False)
+
+
+async def _service_account(settings: Settings, account_id: str, name: str) -> None:
+    sessions = await prepare_store(settings)
+    try:
+        async with sessions() as session:
+            await accounts.create_service_account(session, account_id, name, Role.INTEGRATION)
+            await session.commit()
+    finally:
+        await dispose(sessions)
+
+
+@app.command("add-service-account")
+def add_service_account(
+    account_id: Annotated[str, typer.Argument(help="the account's id, e.g. svc-online")],
+    name: Annotated[str, typer.Option("--name", help="the integration, e.g. 网上信访平台")],
+) -> None:
+    """Create an integration's service account (服务账号, role integration: it registers
+    petitions, nothing else). It holds no post and never signs in; only its API keys act as it.
+    Exit status 1: the id is taken."""
+    try:
+        asyncio.run(_service_account(Settings(), account_id, name))
+    except ValueError as exc:
+        err.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    out.print(f"service account [bold]{account_id}[/bold] created (integration)")
+
+
+async def _issue_key(settings: Settings, account_id: str, name: str) -> tuple[int, str]:
+    sessions = await prepare_store(settings)
+    try:
+        async with sessions() as session:
+            # The audit trail names the issuer beside every use of the key: the operator here.
+            issuer = f"operator:{getpass.getuser()}"[:64]
+            row, key = await accounts.issue_api_key(session, account_id, name, issuer)
+            await session.commit()
+            return row.id, key
+    finally:
+        await dispose(sessions)
+
+
+@app.command("issue-api-key")
+def issue_api_key(
+    account_id: Annotated[str, typer.Argument(help="the service account's id, e.g. svc-12345")],
+    name: Annotated[str, typer.Option("--name", help="what the key is for, e.g. 12345热线")],
+) -> None:
+    """Issue an API key acting as a service account; the key is printed once (only its hash
+    is kept). Exit status 1: not a service account (never a person's key)."""
+    try:
+        key_id, key = asyncio.run(_issue_key(Settings(), account_id, name))
+    except accounts.NotServiceAccount as exc:
+        err.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    err.print(f"API key {key_id} of {account_id} (shown once; send it as X-API-Key):")
+    print(key)  # alone on standard output, for a script to capture
 
 
 async def _accounts(settings: Settings) -> list[tuple[str, str, str, str]]:

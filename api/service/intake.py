@@ -42,7 +42,8 @@ async def register(
     reasons), and start its workflow. When Temporal is down the record stays
     (the worker's sweep starts it later) and the answer is Unavailable naming the number."""
     require(reader, Action.REGISTER)
-    if body.unit_id is not None:
+    if body.unit_id is not None:  # 登记 and 交办 at once: the assignment is the bureau's
+        require(reader, Action.ASSIGN)
         await responsible_unit(session, body.unit_id)
     intake, fingerprint = _intake(body)
     petitioner = body.petitioner
