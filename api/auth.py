@@ -121,11 +121,11 @@ async def current_principal(
         person = await session.get(Person, row.person_id) if row else None
         if row is None or person is None:
             raise _unauthorized("unknown or revoked API key")
+        # The audit trail names the key and who issued it beside every use, refused ones too.
+        request.state.credential = ("api_key", row.id, row.issued_by)
         if person.service_role is None:
             raise _unauthorized(PERSON_KEY)
         principal = await _principal(session, person, "api_key")
-        # The audit trail names the key and who issued it beside every use.
-        request.state.credential = ("api_key", row.id, row.issued_by)
     elif token:
         claims = _decode(services.settings, token)
         person = await session.get(Person, str(claims["sub"]))
