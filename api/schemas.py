@@ -109,11 +109,8 @@ class PersonPublic(BaseModel):
     phone: str | None = Field(description="office phone (办公电话)")
     username: str | None
     posts: list[PostPublic]
-    service_role: Role | None = Field(
-        default=None,
-        description="an integration's service account (服务账号) has this role and no post; "
-        "API keys are issued for it only. None: a person",
-    )
+    # An integration's service account (服务账号): its role, no post; API keys act as one only.
+    service_role: Role | None = None
 
 
 class PetitionerPublic(BaseModel):

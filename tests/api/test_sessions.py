@@ -145,7 +145,7 @@ async def test_a_service_accounts_key_registers_and_does_nothing_else(api: ApiFa
         pid = registered.json()["id"]
         assigning = await http.post(PETITIONS, json=PETITION, headers=as_key)  # 登记 and 交办
         assert assigning.status_code == 403, assigning.text
-        refused = [
+        refused: list[tuple[str, str, Any]] = [
             ("POST", f"{PETITIONS}/{pid}/assign", {"unit_id": "dongguan"}),
             ("POST", f"{PETITIONS}/{pid}/accept", {}),
             ("GET", f"{PETITIONS}/{pid}", None),
