@@ -4,22 +4,25 @@ schema. And on PostgreSQL with the database stopped midway: 503, never 500."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import json
-import os
 import re
 import subprocess
-import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
-from tests.helpers.blackbox import PROJECT, Stack
+from api.main import create_app
+from core.settings import Settings
+from tests.helpers.blackbox import Stack
 from tests.helpers.ports import free_port
 from tests.helpers.postgres import new_database, stoppable_cluster
-from tests.helpers.settings import binary
+from tests.helpers.settings import binary, make_settings
 from tests.helpers.waiting import eventually
 
 
@@ -77,29 +80,20 @@ async def test_no_server_error_and_no_schema_violation(stack: Stack, tmp_path: P
     assert "Selected: 1/" in out, out[-1500:]
 
 
-@contextlib.contextmanager
-def api_process(tmp_path: Path, database_url: str, temporal: str) -> Iterator[str]:
-    """The API alone (uvicorn, as in production) on ``database_url``; yields its base URL."""
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[str]:
+    """The API served over HTTP (uvicorn, as in production) in this test's event loop, where
+    its modules are imported already; yields its base URL."""
     port = free_port()
-    env = {
-        **os.environ,
-        "PETITIONFLOW_DATABASE_URL": database_url,
-        "PETITIONFLOW_DATA_DIR": str(tmp_path),
-        "PETITIONFLOW_TEMPORAL_ADDRESS": temporal,
-        "PETITIONFLOW_DEV_MODE": "true",
-        # No worker runs: an action's update is left unanswered, quickly (202, never 5xx).
-        "PETITIONFLOW_TEMPORAL_RPC_TIMEOUT_SECONDS": "1",
-    }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app"]
-    with (tmp_path / "api.log").open("ab") as log:
-        proc = subprocess.Popen(
-            [*command, "--port", str(port)], cwd=PROJECT, env=env, stdout=log, stderr=log
-        )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), port=port, log_config=None, access_log=False)
+    )
+    running = asyncio.create_task(server.serve())
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.should_exit = True
+        await running
 
 
 def _status(http: httpx.AsyncClient, path: str) -> Callable[[], Awaitable[int]]:
@@ -128,38 +122,44 @@ async def test_on_postgresql_a_database_stopped_midway_answers_503_never_500(
     every pooled connection cut, new ones refused). Before, no 5xx; after, every answer is a
     4xx or a 503 saying why (asyncpg's errors are not SQLAlchemy's), /readyz says not ready;
     started again, the same process serves again."""
-    temporal = dev_env.client.service_client.config.target_host
     with stoppable_cluster() as cluster:
-        url = await new_database(cluster.dsn)
-        with api_process(tmp_path, url, temporal) as base:
-            async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-                await eventually(_status(http, "/readyz"), lambda code: code == 200, timeout=60)
-                signed = await http.post(
-                    "/api/v1/auth/token", data={"username": "demo-bureau", "password": "demo"}
-                )
-                bearer = f"Bearer {signed.json()['access_token']}"
-                st = ["--phases", "examples,fuzzing"]
-                schemathesis(base, tmp_path, bearer, *st, checks="not_a_server_error", examples=1)
-                cluster.stop()
-                down = tmp_path / "down.har"
-                schemathesis(
-                    base, tmp_path, bearer, *st, "--report", "har", "--report-har-path",
-                    str(down), checks=None, examples=1,
-                )  # fmt: skip
-                answers = _answers(down)
-                wrong = [a for a in answers if a[1] >= 500 and a[1] != 503]
-                assert not wrong, wrong[:5]
-                unavailable = [a for a in answers if a[1] == 503]
-                # Reached the database (past the schema's own 422s) and said so, in JSON.
-                assert len(unavailable) > 20, answers[:20]
-                for where, _, body in unavailable:  # /readyz names what is not ready
-                    said = json.loads(body)
-                    assert "unavailable" in said.get("detail", "") or "unreachable" in str(said), (
-                        where
-                    )
-                ready = await http.get("/readyz")
-                assert ready.status_code == 503 and "unreachable" in ready.json()["database"]
-                cluster.start()
-                await eventually(_status(http, "/readyz"), lambda code: code == 200)
-                me = await http.get("/api/v1/auth/me", headers={"Authorization": bearer})
-                assert me.status_code == 200, me.text
+        settings = make_settings(
+            tmp_path,
+            database_url=await new_database(cluster.dsn),
+            temporal_address=dev_env.client.service_client.config.target_host,
+            # No worker runs: an action's update goes unanswered, quickly (202, never a 5xx).
+            temporal_rpc_timeout_seconds=1,
+        )
+        async with serving(settings) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
+            await eventually(_status(http, "/readyz"), lambda code: code == 200, timeout=60)
+            signed = await http.post(
+                "/api/v1/auth/token", data={"username": "demo-bureau", "password": "demo"}
+            )
+            bearer = f"Bearer {signed.json()['access_token']}"
+            # One case per operation in each phase, deterministic: quick, and the same each run.
+            # In a thread: the API answers in this test's event loop meanwhile.
+            run = functools.partial(
+                schemathesis, base, tmp_path, bearer, "--phases", "examples,fuzzing", examples=1
+            )
+            await asyncio.to_thread(run, checks="not_a_server_error")
+            cluster.stop()
+            down = tmp_path / "down.har"
+            await asyncio.to_thread(
+                run, "--report", "har", "--report-har-path", str(down), checks=None
+            )
+            answers = _answers(down)
+            assert not [a for a in answers if a[1] >= 500 and a[1] != 503], answers
+            unavailable = [a for a in answers if a[1] == 503]
+            # Past the schema's own 422s, every operation reached the database, and said so.
+            assert len(unavailable) > 20, answers
+            for where, _, body in unavailable:  # /readyz names what is not ready, in JSON too
+                said = json.loads(body)
+                assert said.get("detail") == "database unavailable, retry" or where.endswith(
+                    "/readyz"
+                ), (where, body)
+            ready = await http.get("/readyz")
+            assert ready.status_code == 503 and "unreachable" in ready.json()["database"]
+            cluster.start()
+            await eventually(_status(http, "/readyz"), lambda code: code == 200)
+            me = await http.get("/api/v1/auth/me", headers={"Authorization": bearer})
+            assert me.status_code == 200, me.text
