@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import prepare_store
 from core.passwords import hash_password, password_problem
@@ -27,6 +29,7 @@ from store.db import dispose
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 out = Console()
 err = Console(stderr=True)
+T = TypeVar("T")
 
 
 @app.callback()
@@ -34,20 +37,28 @@ def main() -> None:
     """Accounts of the org directory (组织名录): set passwords, list who can sign in."""
 
 
-async def _set_password(settings: Settings, username: str, password_hash: str) -> bool:
-    # prepare_store migrates and loads the directory into an empty database, so the first
-    # password can be set before the API has ever started.
+async def _committed(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one session of the store the settings name, and commit it.
+    prepare_store migrates and loads the directory into an empty database, so the first
+    password can be set before the API has ever started."""
     sessions = await prepare_store(settings)
     try:
         async with sessions() as session:
-            person = await accounts.by_username(session, username)
-            if person is None:
-                return False
-            await accounts.set_password(session, person, password_hash)
+            done = await work(session)
             await session.commit()
-            return True
+            return done
     finally:
         await dispose(sessions)
+
+
+async def _set_password(settings: Settings, username: str, password_hash: str) -> bool:
+    async def work(session: AsyncSession) -> bool:
+        person = await accounts.by_username(session, username)
+        if person is not None:
+            await accounts.set_password(session, person, password_hash)
+        return person is not None
+
+    return await _committed(settings, work)
 
 
 @app.command("set-password")
@@ -127,16 +138,6 @@ def dismiss_auditor(
     _run_auditor(person_id, appoint=False)
 
 
-async def _service_account(settings: Settings, account_id: str, name: str) -> None:
-    sessions = await prepare_store(settings)
-    try:
-        async with sessions() as session:
-            await accounts.create_service_account(session, account_id, name, Role.INTEGRATION)
-            await session.commit()
-    finally:
-        await dispose(sessions)
-
-
 @app.command("add-service-account")
 def add_service_account(
     account_id: Annotated[str, typer.Argument(help="the account's id, e.g. svc-online")],
@@ -146,24 +147,18 @@ def add_service_account(
     petitions, nothing else). It holds no post and never signs in; only its API keys act as it.
     Exit status 1: the id is taken."""
     try:
-        asyncio.run(_service_account(Settings(), account_id, name))
+        asyncio.run(
+            _committed(
+                Settings(),
+                lambda session: accounts.create_service_account(
+                    session, account_id, name, Role.INTEGRATION
+                ),
+            )
+        )
     except ValueError as exc:
         err.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(1) from exc
     out.print(f"service account [bold]{account_id}[/bold] created (integration)")
-
-
-async def _issue_key(settings: Settings, account_id: str, name: str) -> tuple[int, str]:
-    sessions = await prepare_store(settings)
-    try:
-        async with sessions() as session:
-            # The audit trail names the issuer beside every use of the key: the operator here.
-            issuer = f"operator:{getpass.getuser()}"[:64]
-            row, key = await accounts.issue_api_key(session, account_id, name, issuer)
-            await session.commit()
-            return row.id, key
-    finally:
-        await dispose(sessions)
 
 
 @app.command("issue-api-key")
@@ -174,11 +169,18 @@ def issue_api_key(
     """Issue an API key acting as a service account; the key is printed once (only its hash
     is kept). Exit status 1: not a service account (never a person's key)."""
     try:
-        key_id, key = asyncio.run(_issue_key(Settings(), account_id, name))
+        # The audit trail names the issuer beside every use of the key: the operator here.
+        issuer = f"operator:{getpass.getuser()}"[:64]
+        row, key = asyncio.run(
+            _committed(
+                Settings(),
+                lambda session: accounts.issue_api_key(session, account_id, name, issuer),
+            )
+        )
     except accounts.NotServiceAccount as exc:
         err.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(1) from exc
-    err.print(f"API key {key_id} of {account_id} (shown once; send it as X-API-Key):")
+    err.print(f"API key {row.id} of {account_id} (shown once; send it as X-API-Key):")
     print(key)  # alone on standard output, for a script to capture
 
 
