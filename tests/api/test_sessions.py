@@ -145,6 +145,9 @@ async def test_a_service_accounts_key_registers_and_does_nothing_else(api: ApiFa
         pid = registered.json()["id"]
         assigning = await http.post(PETITIONS, json=PETITION, headers=as_key)  # 登记 and 交办
         assert assigning.status_code == 403, assigning.text
+        renewed = {**AT_BUREAU, "new_facts": "有新的证据材料"}
+        again = await http.post(PETITIONS, json=renewed, headers=as_key)
+        assert again.status_code == 403 and "new facts" in again.text  # the bureau's judgment
         refused: list[tuple[str, str, Any]] = [
             ("POST", f"{PETITIONS}/{pid}/assign", {"unit_id": "dongguan"}),
             ("POST", f"{PETITIONS}/{pid}/accept", {}),
