@@ -1,7 +1,7 @@
 """Sign-in (登录): the OAuth2 password flow issuing short-lived JWT bearer tokens, refresh tokens
-good once each, and API keys for system integrations (系统对接). Every other endpoint but the
-health check and the API docs depends on ``current_principal``; what each person may then do is
-``domain.access``.
+good once each, and API keys for system integrations (系统对接), each acting as a service account
+(服务账号), never as a person. Every other endpoint but the health check and the API docs
+depends on ``current_principal``; what each may then do is ``domain.access``.
 
 Roles are not written into tokens: they are read from the directory at every request, so a
 post change (a leader replaced, an account's posts ended) takes effect at once."""
@@ -16,16 +16,12 @@ from functools import cache
 from typing import Annotated, Any
 
 import jwt
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from api.deps import ServicesDep, SessionDep
-from api.errors import Invalid, require
+from api.errors import require, require_reader
 from api.schemas import (
-    MAX_ROW_ID,
-    ApiKeyIn,
-    ApiKeyIssued,
-    ApiKeyPublic,
     MePublic,
     PostPublic,
     RefreshIn,
@@ -37,14 +33,13 @@ from core.settings import DEV_PASSWORD, Settings
 from domain.access import Action, Principal
 from domain.vocabulary import Role
 from store import accounts
-from store.models import ApiKey, Person, RefreshToken
+from store.models import Person, RefreshToken
 
 log = logging.getLogger("petitionflow.auth")
 
 ISSUER = "petitionflow"
 ALGORITHM = "HS256"
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a path, not a password)
-API_KEY_PREFIX = "pf_"
 ISSUED_US = "iat_us"  # the issue time in microseconds ("iat" has whole seconds)
 
 bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
@@ -52,11 +47,12 @@ api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="an integration's API key (pf_…)"
 )
 router = APIRouter(prefix="/auth", tags=["sign-in"])
-KeyId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
-# The posts an API key's account may hold: an integration registers petitions as the bureau
-# does (12345热线), and never acts in a leader's name (a unit head's key would approve
-# extensions as that head).
-KEY_ROLES = frozenset({Role.BUREAU_DISPATCHER})
+# A key issued before service accounts existed acts as a person (a dispatcher's key acted as
+# that dispatcher): refused at its use, saying what to do instead (migration 0010).
+PERSON_KEY = (
+    "this API key acts as a person; keys now belong to integrations' service accounts "
+    "(服务账号): have a new one issued for a service account and revoke this one"
+)
 
 
 @cache
@@ -72,17 +68,18 @@ def _unauthorized(message: str) -> HTTPException:
     )
 
 
-def _leader_posts(posts: list[tuple[str, str]]) -> list[str]:
-    return [f"{role}@{unit}" for unit, role in posts if Role(role) not in KEY_ROLES]
-
-
 async def _principal(session: SessionDep, person: Person, via: str) -> Principal:
-    posts = await accounts.posts_of(session, person.id)
-    if via == "api_key" and _leader_posts(posts):
-        raise _unauthorized(
-            "this API key's account holds a leader's post: keys are for "
-            "integrations' service accounts only"
+    if person.service_role is not None:
+        # Its own role is all a service account holds: no post counts, whatever the table says.
+        return Principal(
+            person_id=person.id,
+            username=person.username or person.id,
+            name=person.name,
+            posts=frozenset(),
+            via=via,
+            service_role=Role(person.service_role),
         )
+    posts = await accounts.posts_of(session, person.id)
     return Principal(
         person_id=person.id,
         username=person.username or person.id,
@@ -124,14 +121,17 @@ async def current_principal(
         person = await session.get(Person, row.person_id) if row else None
         if row is None or person is None:
             raise _unauthorized("unknown or revoked API key")
-        principal = await _principal(session, person, "api_key")
-        # The audit trail names the key and who issued it beside every use.
+        # The audit trail names the key and who issued it beside every use, refused ones too.
         request.state.credential = ("api_key", row.id, row.issued_by)
+        if person.service_role is None:
+            raise _unauthorized(PERSON_KEY)
+        principal = await _principal(session, person, "api_key")
     elif token:
         claims = _decode(services.settings, token)
         person = await session.get(Person, str(claims["sub"]))
-        if person is None or person.password_hash is None or person.username is None:
+        if not _signs_in(person):
             raise _unauthorized("the account of this token no longer exists")
+        assert person is not None  # for mypy: _signs_in said so
         changed = person.password_changed_at
         issued_us = claims.get(ISSUED_US, int(claims["iat"]) * 1_000_000)
         if changed is not None and issued_us < int(changed.timestamp() * 1_000_000):
@@ -142,6 +142,16 @@ async def current_principal(
         raise _unauthorized(f"sign in first: POST {TOKEN_URL}, then send Authorization: Bearer")
     request.state.principal = principal
     return principal
+
+
+def _signs_in(person: Person | None) -> bool:
+    """A person with a username and a password; a service account never signs in."""
+    return (
+        person is not None
+        and person.password_hash is not None
+        and person.username is not None
+        and person.service_role is None
+    )
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
@@ -157,6 +167,16 @@ def _allowed(action: Action) -> Any:
 
 DirectoryAdmin = Annotated[Principal, _allowed(Action.ADMINISTER_DIRECTORY)]
 Auditor = Annotated[Principal, _allowed(Action.READ_AUDIT)]
+
+
+def _reading(principal: CurrentUser) -> Principal:
+    require_reader(principal)
+    return principal
+
+
+# Reading petitions and the directory: every person, no integration's service account.
+reader = Depends(_reading)
+Reader = Annotated[Principal, reader]
 
 
 async def _issue(
@@ -226,7 +246,7 @@ async def sign_in(
     person = await accounts.by_username(session, form.username)
     # Committed before verifying: no transaction (on SQLite, no write lock) waits on Argon2.
     scopes = await count_attempt(request, session, settings, username)
-    stored = person.password_hash if person and person.password_hash else None
+    stored = person.password_hash if _signs_in(person) and person else None
     # Argon2 is slow on purpose: off the event loop, so other requests do not wait on it.
     valid, _ = await asyncio.to_thread(
         passwords.verify_and_update, form.password, stored or await _dummy()
@@ -261,7 +281,7 @@ async def refresh(body: RefreshIn, session: SessionDep, services: ServicesDep) -
         log.warning("a used refresh token was presented again; sessions of %s ended", row.person_id)
         raise _unauthorized("refresh token already used: every session was ended, sign in again")
     person = await session.get(Person, row.person_id)
-    if person is None or person.password_hash is None or person.username is None:
+    if not _signs_in(person) or person is None:
         raise _unauthorized("the account of this token no longer exists")
     started = _session_start(row)
     if now >= started + timedelta(hours=services.settings.session_max_hours):
@@ -287,69 +307,6 @@ async def me(principal: CurrentUser) -> MePublic:
         units=sorted(principal.chain_units),
         via=principal.via,
     )
-
-
-@router.post(
-    "/api-keys",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ApiKeyIssued,
-    responses={403: {"description": "only the bureau issues API keys"}},
-)
-async def issue_api_key(
-    body: ApiKeyIn, session: SessionDep, issuer: DirectoryAdmin
-) -> ApiKeyIssued:
-    """An API key for a system integration, acting as ``person_id``: its service account, with
-    that account's posts — the bureau's dispatcher post or none, never a leader's post. The key
-    is in this answer only; the audit trail names it and its issuer at every use."""
-    if await session.get(Person, body.person_id) is None:
-        raise Invalid(
-            "person_id",
-            "unknown_person",
-            f"no person {body.person_id!r}; see GET /api/v1/people",
-            body.person_id,
-        )
-    leader = _leader_posts(await accounts.posts_of(session, body.person_id))
-    if leader:
-        raise Invalid(
-            "person_id",
-            "leader_post",
-            f"{body.person_id} holds {', '.join(leader)}: an API key acts for an integration's "
-            "service account, never in a leader's name",
-            body.person_id,
-        )
-    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    row = await accounts.add_api_key(
-        session, key, body.name, body.person_id, datetime.now(UTC), issuer.username
-    )
-    await session.commit()
-    return ApiKeyIssued(
-        **ApiKeyPublic.model_validate(row, from_attributes=True).model_dump(), key=key
-    )
-
-
-@router.get("/api-keys", response_model=list[ApiKeyPublic])
-async def list_api_keys(session: SessionDep, _: DirectoryAdmin) -> list[ApiKeyPublic]:
-    """Every API key issued, revoked ones included (never the keys themselves)."""
-    return [
-        ApiKeyPublic.model_validate(r, from_attributes=True)
-        for r in await accounts.api_keys(session)
-    ]
-
-
-@router.delete(
-    "/api-keys/{key_id}",
-    response_model=ApiKeyPublic,
-    responses={404: {"description": "no such API key"}},
-)
-async def revoke_api_key(key_id: KeyId, session: SessionDep, _: DirectoryAdmin) -> ApiKeyPublic:
-    """Revoke an API key: it stops working at once; the record stays."""
-    row = await session.get(ApiKey, key_id)
-    if row is None:
-        raise HTTPException(404, f"no API key {key_id}")
-    if row.revoked_at is None:
-        row.revoked_at = datetime.now(UTC)
-        await session.commit()
-    return ApiKeyPublic.model_validate(row, from_attributes=True)
 
 
 async def prepare_accounts(settings: Settings, session: SessionDep) -> None:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from domain.access import PETITIONER_SIDE_RULE, Action, Principal
+from domain.access import PETITIONER_SIDE_RULE, SERVICE_RULE, Action, Principal
 
 
 class ServiceError(Exception):
@@ -157,6 +157,12 @@ _WHO_MAY = {
 }
 
 
+def require_reader(principal: Principal) -> None:
+    """Raise NotAllowed unless ``principal`` reads at all (a person, no service account)."""
+    if not principal.reads:
+        raise NotAllowed(f"{principal.username} ({principal.role}) may not read: {SERVICE_RULE}")
+
+
 def require(principal: Principal, action: Action, unit_id: str | None = None) -> None:
     """Raise NotAllowed, naming the rule, unless ``principal`` may give ``action`` (at the
     petition's ``unit_id`` where it concerns one)."""
@@ -164,5 +170,9 @@ def require(principal: Principal, action: Action, unit_id: str | None = None) ->
         return
     role = principal.role.value if principal.role else "no post"
     where = f" at unit {unit_id}" if unit_id else ""
-    why = _WHO_MAY.get(action, "only the unit's accountable chain or the bureau may")
+    why = (
+        SERVICE_RULE
+        if principal.service_role
+        else _WHO_MAY.get(action, "only the unit's accountable chain or the bureau may")
+    )
     raise NotAllowed(f"{principal.username} ({role}) may not {action.value}{where}: {why}")

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from api import audit, auth, metrics
 from api.deps import Services
 from api.errors import DATABASE_UNREACHABLE, answer_in_json
-from api.routers import codec, contacts, directory, notices, petitions, units
+from api.routers import codec, contacts, directory, keys, notices, petitions, units
 from core.database import prepare_store
 from core.settings import Settings, get_settings
 from store.db import dispose
@@ -64,13 +64,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every endpoint but the health check, sign-in and the API docs needs a signed-in user.
     signed_in = [Depends(auth.current_principal)]
     app.include_router(auth.router, prefix="/api/v1")
-    app.include_router(units.router, prefix="/api/v1", dependencies=signed_in)
-    app.include_router(directory.router, prefix="/api/v1", dependencies=signed_in)
-    app.include_router(contacts.router, prefix="/api/v1", dependencies=signed_in)
+    app.include_router(keys.router, prefix="/api/v1")
+    # The directory is read by people only: an integration's service account reads nothing.
+    app.include_router(units.router, prefix="/api/v1", dependencies=[auth.reader])
+    app.include_router(directory.router, prefix="/api/v1", dependencies=[auth.reader])
+    app.include_router(contacts.router, prefix="/api/v1", dependencies=[auth.reader])
     app.include_router(audit.router, prefix="/api/v1", dependencies=signed_in)
     app.add_middleware(audit.AuditMiddleware)
     app.include_router(petitions.router, prefix="/api/v1", dependencies=signed_in)
-    app.include_router(notices.router, prefix="/api/v1", dependencies=signed_in)
+    app.include_router(notices.router, prefix="/api/v1", dependencies=[auth.reader])
     # Signed in per route: the browser's CORS preflight carries no credentials.
     app.include_router(codec.router, prefix="/api/v1")
     metrics.install(app)  # after the audit middleware: outside it, timing it too

@@ -109,6 +109,8 @@ class PersonPublic(BaseModel):
     phone: str | None = Field(description="office phone (办公电话)")
     username: str | None
     posts: list[PostPublic]
+    # An integration's service account (服务账号): its role, no post; API keys act as one only.
+    service_role: Role | None = None
 
 
 class PetitionerPublic(BaseModel):
@@ -361,8 +363,8 @@ class ApiKeyIn(BaseModel):
     person_id: str = Field(
         min_length=1,
         max_length=64,
-        description="the integration's service account: a directory person holding no post but "
-        "the bureau's dispatcher (never a leader's post)",
+        description="the integration's service account (服务账号: see GET /api/v1/people, "
+        "service_role), never a person",
     )
 
 

@@ -9,7 +9,10 @@ A person's reach follows the posts they hold now:
 - only the head of the petition's unit decides an extension (信访条例第三十三条);
 - a leader who owns a case (包案) reads it, wherever it is, while they hold a leader post;
 - the loop is closed on the petitioner's side (issue 10): their rating and withdrawal are
-  recorded by the bureau on their behalf, never by the chain of the unit being supervised.
+  recorded by the bureau on their behalf, never by the chain of the unit being supervised;
+- an integration (系统对接: 12345热线, the online platform) acts through a service account
+  (服务账号), never in a person's name: it holds no post, only its own role, and registers
+  petitions — nothing else, not even reading them back (what it registered, it sent).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ _ROLE_ORDER = (
     Role.UNIT_HEAD,
     Role.SUPERVISING_LEADER,
     Role.HANDLER,
+    Role.INTEGRATION,
 )
 
 
@@ -87,26 +91,43 @@ PETITIONER_SIDE_RULE = (
 _BUREAU_ONLY = frozenset(
     {Action.REGISTER, Action.ASSIGN, Action.SET_OWNER, Action.ADMINISTER_DIRECTORY}
 )
+# What a service account's role lets it do, and nothing more. An integration registers the
+# petitions it takes in (登记, at the bureau: the bureau assigns them); it reads none back, so a
+# leaked key shows no petitioner's data and no officer's, and acts in no one's name.
+SERVICE_ACTIONS: dict[Role, frozenset[Action]] = {Role.INTEGRATION: frozenset({Action.REGISTER})}
+SERVICE_RULE = (
+    "an integration's service account (系统对接) only registers petitions: it reads, assigns "
+    "and decides nothing"
+)
 
 
 @dataclass(frozen=True)
 class Principal:
-    """A signed-in person (or an integration's API key acting as one) and their posts now."""
+    """A signed-in person and their posts now, or an integration's service account (服务账号,
+    by its API key) with its own role and no post."""
 
     person_id: str
     username: str
     name: str
     posts: frozenset[tuple[str, Role]]  # (unit id, role)
     via: str = "password"  # "password" (a bearer token) or "api_key"
+    service_role: Role | None = None  # a service account's role (系统对接); None: a person
 
     @property
     def roles(self) -> frozenset[Role]:
-        return frozenset(role for _, role in self.posts)
+        held = frozenset(role for _, role in self.posts)
+        return held | {self.service_role} if self.service_role else held
 
     @property
     def role(self) -> Role | None:
         """The widest post held: what the audit trail records beside the username."""
         return next((r for r in _ROLE_ORDER if r in self.roles), None)
+
+    @property
+    def reads(self) -> bool:
+        """Reads anything at all (查阅: petitions within reach, the directory): every person;
+        no service account, whose role only sends petitions in."""
+        return self.service_role is None
 
     @property
     def is_bureau(self) -> bool:
@@ -137,7 +158,7 @@ class Principal:
         """May see the petition (a petition not yet assigned belongs to the bureau). A leader
         who owns the case (包案) sees it wherever it is; the unit that handled it (``handled_by``)
         keeps seeing it during 复查/复核, its reply being what is reviewed."""
-        return (
+        return self.reads and (
             self.reads_all
             or (unit_id is not None and unit_id in self.chain_units)
             or (handled_by is not None and handled_by in self.chain_units)
@@ -146,6 +167,8 @@ class Principal:
 
     def may(self, action: Action, unit_id: str | None = None) -> bool:
         """May give ``action``, on a petition now at ``unit_id`` where it concerns one."""
+        if self.service_role is not None:  # its role's actions, whatever else it may hold
+            return action in SERVICE_ACTIONS.get(self.service_role, frozenset())
         if action in _BUREAU_ONLY:
             return self.is_bureau
         if action is Action.READ_AUDIT:

@@ -100,6 +100,9 @@ class Role(StrEnum):
     AUDITOR = "auditor"  # 审计/监督人员 (reads all and the audit trail, changes nothing)
     CASE_OWNER = "case_owner"  # 包案领导 (a copy of every slip of a key case)
     PETITIONER = "petitioner"  # 信访人 (told in writing; contact details stay in the store)
+    # 系统对接: the role of an integration's service account (服务账号: 12345热线, the online
+    # platform), held by the account itself, never as a post: no person holds it.
+    INTEGRATION = "integration"
 
 
 class UnitKind(StrEnum):

@@ -1,4 +1,5 @@
-"""Accounts: who a username, an API key or a refresh token belongs to, and their posts now.
+"""Accounts: who a username, an API key or a refresh token belongs to, and their posts now;
+integrations' service accounts (服务账号), the only accounts API keys act as.
 
 Secrets are never stored: passwords as Argon2 hashes (made by the caller), API keys and refresh
 tokens as SHA-256 (they are long random strings, so a fast hash is enough)."""
@@ -6,6 +7,7 @@ tokens as SHA-256 (they are long random strings, so a fast hash is enough)."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -37,7 +39,11 @@ async def seed_dev_passwords(session: AsyncSession, make_hash: Callable[[], str]
     production start refuses while any is left). ``make_hash`` is called only when some account
     needs it: an Argon2 hash is slow on purpose, and most starts find every account set.
     Returns how many were set."""
-    needing = Person.username.is_not(None) & Person.password_hash.is_(None)
+    needing = (
+        Person.username.is_not(None)
+        & Person.password_hash.is_(None)
+        & Person.service_role.is_(None)  # a service account never signs in
+    )
     if not await session.scalar(select(func.count()).select_from(Person).where(needing)):
         return 0
     result = await session.execute(
@@ -105,11 +111,53 @@ async def revoke_refresh_tokens(session: AsyncSession, person_id: str, now: date
     )
 
 
+SERVICE_ACCOUNT_TITLE = "系统对接账号"
+API_KEY_PREFIX = "pf_"
+
+
+class NotServiceAccount(ValueError):
+    """An API key asked for an account that is not a service account (a person, or nobody)."""
+
+
+async def create_service_account(
+    session: AsyncSession, account_id: str, name: str, role: str
+) -> Person:
+    """A service account (服务账号) of an integration: a directory entry that is no person, with
+    its own ``role``, no post, no username and no password. ValueError when the id is taken."""
+    if await session.get(Person, account_id) is not None:
+        raise ValueError(f"{account_id!r} exists already in the directory")
+    account = Person(
+        id=account_id, name=name, title=SERVICE_ACCOUNT_TITLE, service_role=role, username=None
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
 async def api_key(session: AsyncSession, key: str) -> ApiKey | None:
     found: ApiKey | None = await session.scalar(
         select(ApiKey).where(ApiKey.key_hash == digest(key), ApiKey.revoked_at.is_(None))
     )
     return found
+
+
+async def issue_api_key(
+    session: AsyncSession, account_id: str, name: str, issued_by: str
+) -> tuple[ApiKey, str]:
+    """A new API key of the service account ``account_id``, and the key itself (shown once,
+    only its hash is kept). NotServiceAccount, saying why, for anyone else: a key acting in a
+    person's name would let whoever holds it act as that person."""
+    account = await session.get(Person, account_id)
+    if account is None:
+        raise NotServiceAccount(f"no service account {account_id!r}")
+    if account.service_role is None:
+        raise NotServiceAccount(
+            f"{account_id} is a person: API keys are issued to integrations' service accounts "
+            "(服务账号) only, never to act in a person's name; an operator creates one with "
+            "`python -m worker.accounts add-service-account`"
+        )
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    return await add_api_key(session, key, name, account_id, datetime.now(UTC), issued_by), key
 
 
 async def add_api_key(

@@ -42,6 +42,14 @@ async def load_directory_if_empty(session: AsyncSession, path: Path) -> bool:
         return people[entry["id"]]
 
     leaders = {entry["id"]: person(entry) for entry in data.get("county_leaders", [])}
+    # Integrations' service accounts (服务账号): their own role, no post, no sign-in.
+    for entry in data.get("service_accounts", []):
+        people[entry["id"]] = Person(
+            id=entry["id"],
+            name=entry["name"],
+            title=entry.get("title", accounts.SERVICE_ACCOUNT_TITLE),
+            service_role=Role(entry.get("role", Role.INTEGRATION)).value,
+        )
     bureau = data["bureau"]
     units = [Unit(id=bureau["id"], name=bureau["name"], kind="bureau", sort_order=0)]
     posts: list[Post] = [
@@ -236,6 +244,8 @@ async def update_person(session: AsyncSession, person_id: str, changes: dict[str
     if unknown:
         raise ValueError(f"not a person's field: {sorted(unknown)}")
     if "username" in changes:
+        if person.service_role is not None and changes["username"] is not None:
+            raise DirectoryConflict(_service_account(person_id))
         await _check_username_free(session, changes["username"], person_id)
         if changes["username"] != person.username:
             # Sessions were granted to the old name: they end with it.
@@ -244,6 +254,13 @@ async def update_person(session: AsyncSession, person_id: str, changes: dict[str
         setattr(person, field, value)
     await session.flush()
     return person
+
+
+def _service_account(person_id: str) -> str:
+    return (
+        f"{person_id} is an integration's service account (服务账号): it holds no post and "
+        "never signs in; it acts only by its API keys"
+    )
 
 
 async def _unit(session: AsyncSession, unit_id: str, *, lock: bool = False) -> Unit:
@@ -272,8 +289,11 @@ async def appoint(
     refusal = post_refusal(role, UnitKind(unit.kind))
     if refusal:
         raise InvalidReference("role", refusal)
-    if await session.get(Person, person_id) is None:
+    person = await session.get(Person, person_id)
+    if person is None:
         raise InvalidReference("person_id", f"no person {person_id!r}; see GET /api/v1/people")
+    if person.service_role is not None:
+        raise InvalidReference("person_id", _service_account(person_id))
     holders = await role_holders(session, unit_id, role.value)
     if any(person.id == person_id for person, _ in holders):
         raise DirectoryConflict(f"{person_id} holds {role.value} at {unit_id} already")

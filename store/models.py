@@ -73,6 +73,9 @@ class Person(Base):
     default_password: Mapped[bool] = mapped_column(Boolean, default=False)
     # Access tokens issued before this moment are refused: a new password ends every session.
     password_changed_at: Mapped[datetime | None]
+    # A service account (服务账号) of an integration: its role (系统对接), held without a post.
+    # None: a person. A service account never signs in with a password; API keys act as one.
+    service_role: Mapped[str | None] = mapped_column(String(32))
     # Where notices reach them (issue 11): ``phone`` is the office phone (办公电话); SMS goes to
     # ``mobile`` (手机). Quiet hours "HH:MM-HH:MM" Beijing time (None: 22:00-07:00), and the
     # channels per notice kind they chose ({"reminder": ["email", "sms"]}; None: the defaults,

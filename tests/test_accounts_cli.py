@@ -14,6 +14,7 @@ from core.passwords import passwords
 from core.settings import Settings
 from store import accounts
 from store.db import dispose
+from store.models import Person
 from worker.accounts import app
 
 
@@ -87,3 +88,35 @@ def test_operators_appoint_and_dismiss_auditors(production: Settings) -> None:
             app, ["set-password", "audit-01", "--password-stdin"], input=f"{weak}\n"
         )
         assert refused.exit_code == 2, refused.output
+
+
+def test_operators_create_service_accounts_and_issue_their_keys(production: Settings) -> None:
+    """Issue 10, item 11: an integration's key acts as its service account, never a person."""
+    runner = CliRunner()
+    made = runner.invoke(app, ["add-service-account", "svc-online", "--name", "网上信访平台"])
+    assert made.exit_code == 0, made.output
+    again = runner.invoke(app, ["add-service-account", "svc-online", "--name", "x"])
+    assert again.exit_code == 1 and "exists" in again.output
+    issued = runner.invoke(app, ["issue-api-key", "svc-online", "--name", "网上信访平台"])
+    assert issued.exit_code == 0, issued.output
+    key = issued.stdout.strip().splitlines()[-1]
+    assert key.startswith("pf_")
+
+    async def stored() -> tuple[str, str | None, str | None]:
+        sessions = await prepare_store(production)
+        try:
+            async with sessions() as session:
+                row = await accounts.api_key(session, key)
+                assert row is not None
+                account = await session.get(Person, row.person_id)
+                assert account is not None
+                return row.person_id, row.issued_by, account.service_role
+        finally:
+            await dispose(sessions)
+
+    person_id, issuer, role = asyncio.run(stored())
+    assert (person_id, role) == ("svc-online", "integration")
+    assert issuer is not None and issuer.startswith("operator:")
+    for person in ("bureau-02", "dongguan-head", "nobody"):
+        refused = runner.invoke(app, ["issue-api-key", person, "--name", "x"])
+        assert refused.exit_code == 1 and "pf_" not in refused.output, person

@@ -3,17 +3,21 @@
 Outside dev mode no account has a password until one is set, and only the bureau sets them
 through the API, so the first bureau account gets its password here, from a shell on the
 machine that reaches the database (the same ``PETITIONFLOW_*`` settings as the API). Auditors
-are appointed, dismissed and given passwords here only: the bureau they audit cannot."""
+are appointed, dismissed and given passwords here only: the bureau they audit cannot. So are
+integrations' service accounts (服务账号) created, the only accounts an API key acts as."""
 
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import prepare_store
 from core.passwords import hash_password, password_problem
@@ -25,6 +29,7 @@ from store.db import dispose
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 out = Console()
 err = Console(stderr=True)
+T = TypeVar("T")
 
 
 @app.callback()
@@ -32,20 +37,28 @@ def main() -> None:
     """Accounts of the org directory (组织名录): set passwords, list who can sign in."""
 
 
-async def _set_password(settings: Settings, username: str, password_hash: str) -> bool:
-    # prepare_store migrates and loads the directory into an empty database, so the first
-    # password can be set before the API has ever started.
+async def _committed(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one session of the store the settings name, and commit it.
+    prepare_store migrates and loads the directory into an empty database, so the first
+    password can be set before the API has ever started."""
     sessions = await prepare_store(settings)
     try:
         async with sessions() as session:
-            person = await accounts.by_username(session, username)
-            if person is None:
-                return False
-            await accounts.set_password(session, person, password_hash)
+            done = await work(session)
             await session.commit()
-            return True
+            return done
     finally:
         await dispose(sessions)
+
+
+async def _set_password(settings: Settings, username: str, password_hash: str) -> bool:
+    async def work(session: AsyncSession) -> bool:
+        person = await accounts.by_username(session, username)
+        if person is not None:
+            await accounts.set_password(session, person, password_hash)
+        return person is not None
+
+    return await _committed(settings, work)
 
 
 @app.command("set-password")
@@ -123,6 +136,52 @@ def dismiss_auditor(
 ) -> None:
     """End a person's auditor term. Exit status 1: they are not an auditor."""
     _run_auditor(person_id, appoint=False)
+
+
+@app.command("add-service-account")
+def add_service_account(
+    account_id: Annotated[str, typer.Argument(help="the account's id, e.g. svc-online")],
+    name: Annotated[str, typer.Option("--name", help="the integration, e.g. 网上信访平台")],
+) -> None:
+    """Create an integration's service account (服务账号, role integration: it registers
+    petitions, nothing else). It holds no post and never signs in; only its API keys act as it.
+    Exit status 1: the id is taken."""
+    try:
+        asyncio.run(
+            _committed(
+                Settings(),
+                lambda session: accounts.create_service_account(
+                    session, account_id, name, Role.INTEGRATION
+                ),
+            )
+        )
+    except ValueError as exc:
+        err.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    out.print(f"service account [bold]{account_id}[/bold] created (integration)")
+
+
+@app.command("issue-api-key")
+def issue_api_key(
+    account_id: Annotated[str, typer.Argument(help="the service account's id, e.g. svc-12345")],
+    name: Annotated[str, typer.Option("--name", help="what the key is for, e.g. 12345热线")],
+) -> None:
+    """Issue an API key acting as a service account; the key is printed once (only its hash
+    is kept). Exit status 1: not a service account (never a person's key)."""
+    try:
+        # The audit trail names the issuer beside every use of the key: the operator here.
+        issuer = f"operator:{getpass.getuser()}"[:64]
+        row, key = asyncio.run(
+            _committed(
+                Settings(),
+                lambda session: accounts.issue_api_key(session, account_id, name, issuer),
+            )
+        )
+    except accounts.NotServiceAccount as exc:
+        err.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    err.print(f"API key {row.id} of {account_id} (shown once; send it as X-API-Key):")
+    print(key)  # alone on standard output, for a script to capture
 
 
 async def _accounts(settings: Settings) -> list[tuple[str, str, str, str]]:

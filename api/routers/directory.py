@@ -157,6 +157,8 @@ async def set_password(
     person = await session.get(Person, person_id)
     if person is None:
         raise HTTPException(404, f"no person {person_id!r}")
+    if person.service_role is not None:
+        raise HTTPException(409, f"{person_id} is a service account: only its API keys act as it")
     problem = password_problem(body.password, person.username)
     if problem:
         raise Invalid("password", "weak_password", problem, None)  # never echo it

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, sta
 from pydantic import BaseModel
 
 from api import service
-from api.auth import CurrentUser
+from api.auth import CurrentUser, Reader
 from api.deps import ServicesDep, SessionDep
 from api.errors import utc_moment
 from api.notice_schemas import NoticePublic
@@ -109,7 +109,7 @@ async def register_petition(
 @router.get("", response_model=PetitionPage)
 async def list_petitions(
     session: SessionDep,
-    user: CurrentUser,
+    user: Reader,
     stage: Stage | None = None,
     phase: Phase | None = None,
     unit_id: Annotated[str | None, Query(max_length=64)] = None,

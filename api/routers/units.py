@@ -25,6 +25,7 @@ def person_public(person: Person, posts: Iterable[tuple[str, str]]) -> PersonPub
         phone=person.phone,
         username=person.username,
         posts=[PostPublic(unit_id=unit, role=Role(role)) for unit, role in posts],
+        service_role=Role(person.service_role) if person.service_role else None,
     )
 
 

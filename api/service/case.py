@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHandle
 
 from api.auth import CurrentUser
 from api.deps import Services, ServicesDep, SessionDep
-from api.errors import Invalid, NotFound, require
+from api.errors import Invalid, NotFound, require, require_reader
 from domain.access import Action, Principal
 from domain.contracts import PETITION_ID_PATTERN
 from store import directory, petitions
@@ -27,6 +27,8 @@ async def reachable(
     """The petition, when ``reader`` may see it: one outside their units is NotFound like a
     petition that does not exist, so not even its existence leaks. With ``action``, one they
     see but may not act on is NotAllowed, naming the rule."""
+    if reader.service_role is not None:  # before the lookup: alike whether the petition exists
+        require(reader, action) if action else require_reader(reader)
     row = (
         await petitions.get(session, petition_id)
         if re.match(PETITION_ID_PATTERN, petition_id)

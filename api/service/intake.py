@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.service import RPCError
 
 from api.deps import Services
-from api.errors import Invalid, Refused, Unavailable, require
+from api.errors import Invalid, NotAllowed, Refused, Unavailable, require
 from api.schemas import PetitionCreate, PetitionPublic
 from api.service.case import responsible_unit
 from api.service.views import petition_public
@@ -42,8 +42,14 @@ async def register(
     reasons), and start its workflow. When Temporal is down the record stays
     (the worker's sweep starts it later) and the answer is Unavailable naming the number."""
     require(reader, Action.REGISTER)
-    if body.unit_id is not None:
+    if body.unit_id is not None:  # 登记 and 交办 at once: the assignment is the bureau's
+        require(reader, Action.ASSIGN)
         await responsible_unit(session, body.unit_id)
+    if body.new_facts is not None and not reader.is_bureau:  # an integration's intake
+        raise NotAllowed(
+            f"{reader.username} may not record new facts and reasons (新的事实和理由): only the "
+            "bureau judges whether a matter terminated after re-review runs again"
+        )
     intake, fingerprint = _intake(body)
     petitioner = body.petitioner
     repeat = await petitions.repeat_match(

@@ -20,8 +20,8 @@ import pytest
 
 from api.main import create_app
 from core.settings import DEV_SECRET_KEY
-from tests.helpers.api import ApiClient, ApiFactory, register
-from tests.helpers.county import BUREAU, PETITION
+from tests.helpers.api import ApiClient, ApiFactory, key_headers, register
+from tests.helpers.county import AT_BUREAU, BUREAU, PETITION, SERVICE_ACCOUNT
 from tests.helpers.settings import make_settings
 from tests.helpers.waiting import eventually
 
@@ -37,10 +37,13 @@ USERS = {
     "other_unit": "xihe-h1",  # a handler of another township
     "principal_leader": "cpl-01",
     "auditor": "audit-01",
+    # An integration's service account (12345热线), by its API key: it registers, nothing else.
+    "integration": SERVICE_ACCOUNT,
 }
 EVERYONE = frozenset(USERS)
+PEOPLE = EVERYONE - {"integration"}  # every person reads (within their reach)
 CHAIN = frozenset({"handler", "supervising_leader", "unit_head", "county_contact_leader"})
-READERS = EVERYONE - {"other_unit"}
+READERS = PEOPLE - {"other_unit"}
 CHAIN_OR_BUREAU = CHAIN | {"bureau"}
 HIDDEN = frozenset({"other_unit"})
 OK = frozenset({"bureau"})
@@ -58,15 +61,15 @@ class Endpoint:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-API_KEY = {"name": "12345热线", "person_id": "bureau-02"}
+API_KEY = {"name": "12345热线", "person_id": SERVICE_ACCOUNT}
 TABLE: dict[tuple[str, str], Endpoint] = {
     (e.method, e.path): e
     for e in [
-        Endpoint("GET", "/units", EVERYONE),
-        Endpoint("GET", "/people", EVERYONE),
+        Endpoint("GET", "/units", PEOPLE),
+        Endpoint("GET", "/people", PEOPLE),
         Endpoint("GET", "/auth/me", EVERYONE),
-        Endpoint("GET", "/petitions", EVERYONE),  # everyone lists, each only their reach
-        Endpoint("POST", "/petitions", OK, body=PETITION),
+        Endpoint("GET", "/petitions", PEOPLE),  # every person lists, each only their reach
+        Endpoint("POST", "/petitions", OK | {"integration"}, body=AT_BUREAU),
         Endpoint("GET", "/petitions/{pid}", READERS, HIDDEN),
         Endpoint("GET", "/petitions/{pid}/notices", READERS, HIDDEN),
         Endpoint("GET", "/petitions/{pid}/documents", READERS, HIDDEN),
@@ -145,12 +148,10 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         ),
         Endpoint("GET", "/audit", frozenset({"auditor"})),
         Endpoint("GET", "/auth/api-keys", OK),
-        Endpoint(
-            "POST", "/auth/api-keys", OK, body={"name": "12345热线", "person_id": "bureau-02"}
-        ),
+        Endpoint("POST", "/auth/api-keys", OK, body=API_KEY),
         Endpoint("DELETE", "/auth/api-keys/{key}", OK, changes=True),
         # The directory (组织名录): everyone reads the history of terms, the bureau writes.
-        Endpoint("GET", "/posts", EVERYONE),
+        Endpoint("GET", "/posts", PEOPLE),
         Endpoint(
             "POST", "/units", OK, body={"id": "beishan", "name": "北山乡", "kind": "township"}
         ),
@@ -164,24 +165,24 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             body={"unit_id": "dongguan", "role": "handler", "person_id": "xihe-h2"},
         ),
         Endpoint("POST", "/posts/{term_id}/end", OK),
-        # Contact channels (issue 11): everyone reads (masked), the bureau writes.
-        Endpoint("GET", "/people/{person_id}/contacts", EVERYONE),
+        # Contact channels (issue 11): every person reads (masked), the bureau writes.
+        Endpoint("GET", "/people/{person_id}/contacts", PEOPLE),
         Endpoint(
             "PUT",
             "/people/{person_id}/contacts",
             OK,
             body={"email": "he.jiaqi@example.org", "mobile": "15400000120"},
         ),
-        Endpoint("GET", "/groups", EVERYONE),
+        Endpoint("GET", "/groups", PEOPLE),
         Endpoint("PUT", "/groups/{group_id}", OK, body={"name": "西河乡工作群", "unit_id": "xihe"}),
         # Workflow histories in clear (Temporal's codec protocol): the bureau and auditors.
         Endpoint("POST", "/codec/decode", frozenset({"bureau", "auditor"}), body={"payloads": []}),
         Endpoint("POST", "/codec/session", frozenset({"bureau", "auditor"})),
-        # The inbox (issue 11): everyone reads their own; only a notice's recipient signs for
+        # The inbox (issue 11): every person reads their own; only a notice's recipient signs for
         # it (the shared petition's 交办单 is the handler's), to anyone else it does not exist.
-        Endpoint("GET", "/me/notices", EVERYONE),
+        Endpoint("GET", "/me/notices", PEOPLE),
         Endpoint(
-            "POST", "/me/notices/{notice_id}/ack", frozenset({"handler"}), EVERYONE - {"handler"}
+            "POST", "/me/notices/{notice_id}/ack", frozenset({"handler"}), PEOPLE - {"handler"}
         ),
         # Everyone's deliveries: the bureau, and who reads every unit.
         Endpoint("GET", "/notices", frozenset({"bureau", "principal_leader", "auditor"})),
@@ -204,7 +205,7 @@ def _b64(part: dict[str, Any]) -> str:
 
 async def _api_key(http: ApiClient) -> int:
     answer = await http.post(
-        f"{V1}/auth/api-keys", json={"name": "对接测试", "person_id": "bureau-02"}
+        f"{V1}/auth/api-keys", json={"name": "对接测试", "person_id": SERVICE_ACCOUNT}
     )
     assert answer.status_code == 201, answer.text
     key_id: int = answer.json()["id"]
@@ -281,7 +282,10 @@ async def test_the_role_table_holds_for_every_endpoint(
         _NOTICES[shared] = await _assignment_slip(http, shared)
         shared_key = await _api_key(http)
         term = await _term(http)
-        headers = {kind: await http.as_user(name) for kind, name in USERS.items()}
+        headers = {
+            kind: await http.as_user(name) for kind, name in USERS.items() if kind != "integration"
+        }
+        headers["integration"] = await key_headers(http)
         expected_refusals: list[tuple[str, int, str]] = []
         for endpoint in TABLE.values():
             # Without a token: 401 everywhere.
@@ -411,10 +415,10 @@ async def test_refresh_tokens_are_good_once(api: ApiFactory) -> None:
         assert unknown.status_code == 401
 
 
-async def test_api_keys_act_as_their_person_until_revoked(api: ApiFactory) -> None:
+async def test_api_keys_act_as_their_service_account_until_revoked(api: ApiFactory) -> None:
     async with api(day_seconds=600) as http:
         issued = await http.post(
-            f"{V1}/auth/api-keys", json={"name": "12345政务服务热线", "person_id": "bureau-02"}
+            f"{V1}/auth/api-keys", json={"name": "12345政务服务热线", "person_id": SERVICE_ACCOUNT}
         )
         assert issued.status_code == 201, issued.text
         key = issued.json()["key"]
@@ -424,11 +428,11 @@ async def test_api_keys_act_as_their_person_until_revoked(api: ApiFactory) -> No
         as_key = {"Authorization": "", "X-API-Key": key}
         me = (await http.get(f"{V1}/auth/me", headers=as_key)).json()
         assert (me["person_id"], me["via"], me["role"]) == (
-            "bureau-02",
+            SERVICE_ACCOUNT,
             "api_key",
-            "bureau_dispatcher",
+            "integration",
         )
-        registered = await http.post(f"{V1}/petitions", json=PETITION, headers=as_key)
+        registered = await http.post(f"{V1}/petitions", json=AT_BUREAU, headers=as_key)
         assert registered.status_code == 201
         revoked = await http.delete(f"{V1}/auth/api-keys/{issued.json()['id']}")
         assert revoked.status_code == 200 and revoked.json()["revoked_at"]
@@ -444,7 +448,7 @@ async def test_api_keys_act_as_their_person_until_revoked(api: ApiFactory) -> No
                 f"{V1}/audit", headers=await http.as_user("audit-01"), params={"limit": 50}
             )
         ).json()["items"]
-        assert ("register_petition", "bureau-02", "bureau_dispatcher") in [
+        assert ("register_petition", SERVICE_ACCOUNT, "integration") in [
             (r["action"], r["actor"], r["role"]) for r in trail
         ]
 

@@ -1,7 +1,8 @@
 """Sign-in, sessions and API keys under attack (issue 10, items 11–13): every audit row says how
 its caller signed in; keys are for integrations, never in a leader's name; auditors are the
 operators'; a session ends with its password, its username or its posts, and at its time limit;
-the throttle holds under concurrency and against spraying; Argon2 never blocks the loop."""
+the throttle holds under concurrency and against spraying; Argon2 never blocks the loop. API
+keys act as integrations' service accounts (服务账号), which register petitions and nothing else."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import pytest
 from sqlalchemy import update
 
 from core.passwords import passwords
-from store.models import RefreshToken
-from tests.helpers.api import V1, ApiClient, ApiFactory
+from store import accounts
+from store.models import Person, RefreshToken
+from tests.helpers.api import PETITIONS, V1, ApiClient, ApiFactory, key_headers
+from tests.helpers.county import AT_BUREAU, PETITION, SERVICE_ACCOUNT
 
 
 async def _key(http: ApiClient, person_id: str) -> httpx.Response:
@@ -42,44 +45,126 @@ def _bearer(pair: httpx.Response) -> dict[str, str]:
 
 async def test_every_audit_row_says_how_its_caller_signed_in(api: ApiFactory) -> None:
     async with api(worker=False) as http:
-        issued = await _key(http, "bureau-02")
+        issued = await _key(http, SERVICE_ACCOUNT)
         assert issued.status_code == 201, issued.text
         assert issued.json()["issued_by"] == "demo-bureau"
         as_key = {"Authorization": "", "X-API-Key": issued.json()["key"]}
         made = await http.post(f"{V1}/people", json={"id": "p-k", "name": "甲", "title": "干事"})
         assert made.status_code == 201
-        by_key = await http.post(
-            f"{V1}/people", json={"id": "p-k2", "name": "乙", "title": "干事"}, headers=as_key
+        by_key = await http.post(PETITIONS, json=AT_BUREAU, headers=as_key)
+        assert by_key.status_code == 201, by_key.text
+        trail = await _trail(http)
+        by_password = next(r for r in trail if r["action"] == "create_person")
+        assert (by_password["actor"], by_password["via"], by_password["api_key_id"]) == (
+            "demo-bureau",
+            "password",
+            None,
         )
-        assert by_key.status_code == 201
-        people = [r for r in await _trail(http) if r["action"] == "create_person"]
-        by = {r["actor"]: r for r in people}
-        assert (by["demo-bureau"]["via"], by["demo-bureau"]["api_key_id"]) == ("password", None)
-        assert (
-            by["bureau-02"]["via"],
-            by["bureau-02"]["api_key_id"],
-            by["bureau-02"]["key_issued_by"],
-        ) == ("api_key", issued.json()["id"], "demo-bureau")
+        row = next(r for r in trail if r["action"] == "register_petition")
+        assert (row["actor"], row["role"], row["via"], row["api_key_id"], row["key_issued_by"]) == (
+            SERVICE_ACCOUNT,
+            "integration",
+            "api_key",
+            issued.json()["id"],
+            "demo-bureau",
+        )
 
 
-async def test_no_api_key_acts_in_a_leaders_name(api: ApiFactory) -> None:
+async def test_no_api_key_acts_in_a_persons_name(api: ApiFactory) -> None:
+    """Issue 10, item 11: a key is issued to a service account only, never to a person — a
+    dispatcher (one dispatcher's key acted as another), a leader, or a person with no post."""
     async with api(worker=False) as http:
-        for leader in ("dongguan-head", "dongguan-h1", "cl-01", "cpl-01", "audit-01"):
-            refused = await _key(http, leader)
-            assert refused.status_code == 422, (leader, refused.text)
-            assert refused.json()["detail"][0]["type"] == "leader_post"
-        # A key issued to an integration's account stops working once that account is given a
-        # leader's post: it never acts with one.
-        issued = await _key(http, "bureau-02")
-        as_key = {"Authorization": "", "X-API-Key": issued.json()["key"]}
-        assert (await http.get(f"{V1}/auth/me", headers=as_key)).status_code == 200
-        head = await http.post(
-            f"{V1}/posts",
-            json={"unit_id": "dongguan", "role": "unit_head", "person_id": "bureau-02"},
+        made = await http.post(f"{V1}/people", json={"id": "p-0", "name": "丙", "title": "干事"})
+        assert made.status_code == 201
+        people = ("bureau-01", "bureau-02", "dongguan-h1", "dongguan-head", "cl-01", "cpl-01")
+        for person in (*people, "audit-01", "p-0"):
+            refused = await _key(http, person)
+            assert refused.status_code == 422, (person, refused.text)
+            assert refused.json()["detail"][0]["type"] == "not_service_account"
+            assert "is a person" in refused.text
+        assert (await _key(http, "nobody")).status_code == 422
+        # A service account is given no post: a key never acts with one.
+        post = {"unit_id": "bureau", "role": "bureau_dispatcher", "person_id": SERVICE_ACCOUNT}
+        appointed = await http.post(f"{V1}/posts", json=post)
+        assert appointed.status_code == 422 and "service account" in appointed.text
+        listed = (await http.get(f"{V1}/people")).json()
+        account = next(p for p in listed if p["id"] == SERVICE_ACCOUNT)
+        assert (account["service_role"], account["posts"], account["username"]) == (
+            "integration",
+            [],
+            None,
         )
-        assert head.status_code == 201, head.text
-        refused_use = await http.get(f"{V1}/auth/me", headers=as_key)
-        assert refused_use.status_code == 401 and "leader" in refused_use.text
+
+
+async def test_a_key_bound_to_a_person_before_service_accounts_is_refused(
+    api: ApiFactory,
+) -> None:
+    """A key issued to a dispatcher before migration 0010 stops working, saying why."""
+    async with api(worker=False) as http:
+        old = "pf_" + "o" * 43
+        async with http.services.sessions() as session:
+            await accounts.add_api_key(
+                session, old, "12345热线", "bureau-02", datetime.now(UTC), "demo-bureau"
+            )
+            await session.commit()
+        refused = await http.get(f"{V1}/auth/me", headers={"Authorization": "", "X-API-Key": old})
+        assert refused.status_code == 401
+        assert "acts as a person" in refused.text and "service account" in refused.text
+        trail = await _trail(http)
+        tried = [r for r in trail if r["status"] == 401 and r["via"] == "api_key"]
+        assert tried and tried[0]["key_issued_by"] == "demo-bureau", trail
+
+
+async def test_a_service_account_never_signs_in_with_a_password(api: ApiFactory) -> None:
+    async with api(worker=False) as http:
+        password = await http.put(
+            f"{V1}/people/{SERVICE_ACCOUNT}/password", json={"password": "对接-口令-2026"}
+        )
+        assert password.status_code == 409 and "service account" in password.text
+        named = await http.patch(f"{V1}/people/{SERVICE_ACCOUNT}", json={"username": "svc"})
+        assert named.status_code == 409 and "service account" in named.text
+        # Even given a username and a password by hand, in the table: no sign-in, no token.
+        async with http.services.sessions() as session:
+            await session.execute(
+                update(Person)
+                .where(Person.id == SERVICE_ACCOUNT)
+                .values(username="svc", password_hash=passwords.hash("对接-口令-2026"))
+            )
+            await session.commit()
+        signed = await http.sign_in("svc", "对接-口令-2026")
+        assert signed.status_code == 401 and "wrong username or password" in signed.text
+
+
+async def test_a_service_accounts_key_registers_and_does_nothing_else(api: ApiFactory) -> None:
+    """Issue 10, item 11: its own role (integration) registers petitions at the bureau; every
+    other door answers 403 naming the rule, even for a petition that exists."""
+    async with api(day_seconds=600) as http:
+        as_key = await key_headers(http)
+        registered = await http.post(PETITIONS, json=AT_BUREAU, headers=as_key)
+        assert registered.status_code == 201, registered.text
+        pid = registered.json()["id"]
+        assigning = await http.post(PETITIONS, json=PETITION, headers=as_key)  # 登记 and 交办
+        assert assigning.status_code == 403, assigning.text
+        renewed = {**AT_BUREAU, "new_facts": "有新的证据材料"}
+        again = await http.post(PETITIONS, json=renewed, headers=as_key)
+        assert again.status_code == 403 and "new facts" in again.text  # the bureau's judgment
+        refused: list[tuple[str, str, Any]] = [
+            ("POST", f"{PETITIONS}/{pid}/assign", {"unit_id": "dongguan"}),
+            ("POST", f"{PETITIONS}/{pid}/accept", {}),
+            ("GET", f"{PETITIONS}/{pid}", None),
+            ("GET", f"{PETITIONS}/XF-2026-999999", None),  # none such: the same answer
+            ("GET", PETITIONS, None),
+            ("GET", f"{V1}/people", None),
+            ("POST", f"{V1}/people", {"id": "p-x", "name": "丁", "title": "干事"}),
+            ("GET", f"{V1}/audit", None),
+            ("POST", f"{V1}/auth/api-keys", {"name": "x", "person_id": SERVICE_ACCOUNT}),
+            ("POST", f"{V1}/codec/decode", {"payloads": []}),
+        ]
+        for method, path, body in refused:
+            answer = await http.request(method, path, json=body, headers=as_key)
+            assert answer.status_code == 403, (method, path, answer.text)
+        accepted = await http.post(f"{PETITIONS}/{pid}/assign", json={"unit_id": "dongguan"})
+        assert accepted.status_code == 200, accepted.text  # the bureau assigns it
 
 
 async def test_auditors_are_appointed_and_given_passwords_by_operators_only(

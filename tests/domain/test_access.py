@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from domain.access import (
@@ -128,3 +130,28 @@ def test_the_unit_that_handled_a_case_keeps_reading_it_during_review() -> None:
     assert HANDLER.may_read("county-review", handled_by="dongguan")
     assert not HANDLER.may_read("county-review", handled_by="xihe")
     assert not HANDLER.may(Action.COMPLETE, "county-review")
+
+
+INTEGRATION = Principal(
+    person_id="svc-12345",
+    username="svc-12345",
+    name="12345政务服务热线",
+    posts=frozenset(),
+    via="api_key",
+    service_role=Role.INTEGRATION,
+)
+
+
+def test_an_integrations_service_account_registers_and_does_nothing_else() -> None:
+    """Issue 10, item 11: API keys act as a service account with its own role, never a person."""
+    assert INTEGRATION.role is Role.INTEGRATION and INTEGRATION.may(Action.REGISTER)
+    others = [a for a in Action if a is not Action.REGISTER]
+    assert not any(INTEGRATION.may(a, unit) for a in others for unit in (None, "dongguan"))
+    assert not INTEGRATION.reads and not INTEGRATION.reads_all
+    assert not INTEGRATION.may_read(None) and not INTEGRATION.may_read("dongguan")
+    # A post on its row (the table edited by hand) gives it nothing: its role is all it has.
+    posing = replace(INTEGRATION, posts=frozenset({("bureau", Role.BUREAU_DISPATCHER)}))
+    assert not posing.may(Action.ASSIGN) and not posing.may_read("dongguan")
+    assert not posing.may(Action.ADMINISTER_DIRECTORY) and not posing.may(Action.READ_AUDIT)
+    # Every person reads (within their reach), whatever their posts.
+    assert all(p.reads for p in (BUREAU, HANDLER, AUDITOR, NOBODY))

@@ -14,6 +14,13 @@ def test_a_role_of_a_petition_is_no_post(role: Role) -> None:
     assert "not a post" in (post_refusal(role, UnitKind.TOWNSHIP) or "")
 
 
+def test_a_service_accounts_role_is_no_post() -> None:
+    """Issue 10, item 11: an integration's role (系统对接) is its account's own, held nowhere."""
+    assert Role.INTEGRATION not in POST_ROLES
+    for kind in UnitKind:
+        assert "not a post" in (post_refusal(Role.INTEGRATION, kind) or "")
+
+
 @pytest.mark.parametrize(
     "role", [Role.BUREAU_DISPATCHER, Role.COUNTY_PRINCIPAL_LEADER, Role.AUDITOR]
 )

@@ -17,7 +17,7 @@ from api.deps import Services
 from api.main import create_app
 from core.settings import Settings
 from store.db import dispose
-from tests.helpers.county import BUREAU, PETITION
+from tests.helpers.county import BUREAU, PETITION, SERVICE_ACCOUNT
 from tests.helpers.store import open_store
 from tests.helpers.temporal import worker_for
 
@@ -81,6 +81,15 @@ async def serve_api(
         http.headers.update(await http.as_user(BUREAU))
         yield http
     await dispose(sessions)
+
+
+async def key_headers(http: ApiClient, account: str = SERVICE_ACCOUNT) -> dict[str, str]:
+    """The headers of a new API key of the service account ``account``, issued by the bureau."""
+    issued = await http.post(
+        f"{V1}/auth/api-keys", json={"name": "12345热线", "person_id": account}
+    )
+    assert issued.status_code == 201, issued.text
+    return {"Authorization": "", "X-API-Key": issued.json()["key"]}
 
 
 async def register(http: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:

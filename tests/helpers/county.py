@@ -13,6 +13,7 @@ from domain.contracts import Person
 from domain.vocabulary import ReachedBy, Role
 
 BUREAU = "demo-bureau"  # the bureau's dispatcher (dev mode: password "demo")
+SERVICE_ACCOUNT = "svc-12345"  # 12345热线's service account (系统对接): API keys act as it
 
 
 def _entries(node: Any) -> Iterator[dict[str, Any]]:
@@ -56,3 +57,5 @@ PETITION: dict[str, Any] = {
     "unit_id": "dongguan",
     "track": "general",
 }
+# The same registered at the bureau only (登记): with a unit it is an assignment (交办) too.
+AT_BUREAU: dict[str, Any] = {k: v for k, v in PETITION.items() if k != "unit_id"}

@@ -7,6 +7,7 @@ removed when the test session ends."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -35,43 +36,61 @@ def _bindir() -> Path:
     return Path(candidates[-1]).parent
 
 
+class Cluster:
+    """A throwaway cluster in a temporary folder: started, stopped (the database going away
+    under a running API) and started again on the same port and data."""
+
+    def __init__(self) -> None:
+        self.bindir = _bindir()
+        self.base = Path(tempfile.mkdtemp(prefix="petitionflow-pg-"))
+        self.data, sockets = self.base / "data", self.base / "sockets"
+        sockets.mkdir()
+        # PostgreSQL refuses to run as root: as root, run it as the postgres user.
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres")
+            shutil.chown(sockets, "postgres")
+            self.base.chmod(0o755)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        port = free_port()
+        self.options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+            "--no-locale",
+        )  # fmt: skip
+
+    def _run(self, program: str, *args: str) -> None:
+        command = [*self.as_user, str(self.bindir / program), *args]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        log = str(self.base / "postgres.log")
+        self._run("pg_ctl", "-D", str(self.data), "-o", self.options, "-l", log, "-w", "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        """``immediate``: as if the server died, every connection cut at once."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+
+@contextmanager
+def stoppable_cluster() -> Iterator[Cluster]:
+    """A cluster of one test's own, which it may stop and start; removed after."""
+    cluster = Cluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):  # stopped already
+            cluster.stop()
+        shutil.rmtree(cluster.base, ignore_errors=True)
+
+
 @contextmanager
 def postgres_cluster() -> Iterator[str]:
     """Start a cluster; yield the asyncpg DSN of its ``postgres`` database."""
-    bindir = _bindir()
-    base = Path(tempfile.mkdtemp(prefix="petitionflow-pg-"))
-    data, sockets, log = base / "data", base / "sockets", base / "postgres.log"
-    sockets.mkdir()
-    # PostgreSQL refuses to run as root: as root, run it as the postgres user.
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(sockets, "postgres")
-        base.chmod(0o755)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-
-    def run(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
-
-    run(
-        str(bindir / "initdb"),
-        "-D",
-        str(data),
-        "-U",
-        "postgres",
-        "--auth=trust",
-        "-E",
-        "UTF8",
-        "--no-locale",
-    )
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+    with stoppable_cluster() as cluster:
+        yield cluster.dsn
 
 
 def url_of(admin_dsn: str, name: str) -> str:
