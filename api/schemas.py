@@ -187,6 +187,9 @@ class PetitionPage(BaseModel):
 
 
 class NoticePublic(BaseModel):
+    id: int
+    # The county's number of the slip (文号, 青信督〔2026〕12号); None for unnumbered kinds.
+    number: str | None = None
     key: str
     kind: str
     level: int | None
@@ -215,6 +218,8 @@ class PendingPublic(BaseModel):
 
 
 class DocumentPublic(BaseModel):
+    id: int
+    number: str | None = None  # 文号, as on the slips
     kind: str
     key: str
     text: str

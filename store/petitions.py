@@ -398,6 +398,18 @@ async def documents(session: AsyncSession, petition_id: str) -> list[Document]:
     )
 
 
+async def document(session: AsyncSession, petition_id: str, document_id: int) -> Document | None:
+    """One written document of the petition (None when it is another petition's)."""
+    row = await session.get(Document, document_id)
+    return row if row is not None and row.petition_id == petition_id else None
+
+
+async def notice(session: AsyncSession, petition_id: str, notice_id: int) -> Notice | None:
+    """One slip of the petition (None when it is another petition's)."""
+    row = await session.get(Notice, notice_id)
+    return row if row is not None and row.petition_id == petition_id else None
+
+
 async def get(session: AsyncSession, petition_id: str) -> Petition | None:
     return await session.get(Petition, petition_id)
 

@@ -57,10 +57,14 @@ async def detail(case: Case) -> PetitionPublic:
 async def notices(case: Case) -> list[NoticePublic]:
     """The slips (交办/催办/督办/逾期/告知) the petition has sent, oldest first."""
     await case.petition()
-    return [notice_public(n) for n in await petitions.notices(case.session, case.petition_id)]
+    prefix = case.services.settings.document_prefix
+    rows = await petitions.notices(case.session, case.petition_id)
+    return [notice_public(n, prefix) for n in rows]
 
 
 async def documents(case: Case) -> list[DocumentPublic]:
-    """Written documents: the acceptance notice (四告知) of each round."""
+    """Written documents: the acceptance notice (四告知) of each round, the reply (答复意见书)."""
     await case.petition()
-    return [document_public(d) for d in await petitions.documents(case.session, case.petition_id)]
+    prefix = case.services.settings.document_prefix
+    rows = await petitions.documents(case.session, case.petition_id)
+    return [document_public(d, prefix) for d in rows]
