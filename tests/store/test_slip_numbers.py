@@ -83,7 +83,7 @@ async def test_numbers_are_gap_free_and_unique_under_concurrent_steps(
             await session.scalars(select(NoticeRow).where(NoticeRow.petition_id == pids[0]))
         )
     first, second = sorted((r for r in rows if r.kind == "supervision"), key=lambda r: r.key)
-    assert second.serial == first.serial + 1  # type: ignore[operator]
+    assert second.serial == first.serial + 1
     # The deadline ahead when it was issued, kept with the slip for its printed form.
     assert first.deadline is not None and first.deadline["description"] == "第二周"
 
