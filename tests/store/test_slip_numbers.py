@@ -8,13 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import Connection, select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from domain.contracts import Deadline, Notice, Person, PetitionState, StepRecord, TimelineEvent
 from domain.slips import document_number, slip_deadline
 from domain.vocabulary import Category, EventKind, NoticeKind, Role, Stage, Track
-from store import petitions
+from store import numbering, petitions
+from store.db import alembic_config, make_engine, make_sessionmaker, migrate
 from store.models import Document, DocumentCounter
 from store.models import Notice as NoticeRow
 from tests.helpers.settings import make_settings
@@ -152,3 +154,73 @@ def test_how_a_number_reads_and_which_deadline_a_slip_names() -> None:
     later = DUE.model_copy(update={"due_at": NOW + timedelta(days=30), "description": "办结"})
     assert slip_deadline([later, passed, DUE], NOW) == DUE
     assert slip_deadline([passed], NOW) is None
+
+
+async def test_migration_numbers_what_was_written_before_in_written_order(
+    database_url: str,
+) -> None:
+    """0013 numbers the slips and documents already written, per kind and Beijing year in the
+    order they were written, and writes the 答复意见书 of a reply already given."""
+    engine = make_engine(database_url)
+    dec31 = datetime(2026, 12, 31, 15, 0, tzinfo=UTC)  # 23:00 in Beijing: still 2026
+    try:
+
+        def at_0009(connection: Connection) -> None:
+            command.upgrade(alembic_config(connection), "0009")
+            connection.execute(text("INSERT INTO units VALUES ('u', '东关镇', 'township', 1)"))
+            connection.execute(
+                text(
+                    "INSERT INTO petitions (id, channel, petitioner_name, petitioner_phone, "
+                    "persons, category, summary, content, unit_id, track, registered_at, "
+                    "policy_version, policy, workflow_started, stage, phase, overdue, "
+                    "uploaded, deadlines, projected_seq, updated_at, handling_unit_id) VALUES "
+                    "('XF-2026-000001', 'visit', '张三', '138', 1, 'other', '摘要', '内容', 'u', "
+                    "'general', :at, '2026.1', '{}', true, 'replied', 'handling', false, false, "
+                    "'[]', 3, :at, 'u')"
+                ),
+                {"at": dec31},
+            )
+            for key, kind, minutes in [
+                ("b", "reminder", 90),  # 01:30 on 1 January in Beijing: 2027's first
+                ("a", "reminder", 0),
+                ("c", "reminder", 30),
+                ("t", "petitioner", 10),
+            ]:
+                connection.execute(
+                    text(
+                        "INSERT INTO notices (petition_id, key, kind, recipient_id, "
+                        "recipient_name, recipient_role, text, created_at) VALUES "
+                        "('XF-2026-000001', :key, :kind, 'h', '张', 'handler', '催办', :at)"
+                    ),
+                    {"key": key, "kind": kind, "at": dec31 + timedelta(minutes=minutes)},
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO timeline_events (petition_id, seq, at, kind, note) VALUES "
+                    "('XF-2026-000001', 4, :at, 'completed', '已答复')"
+                ),
+                {"at": dec31},
+            )
+
+        async with engine.begin() as conn:
+            await conn.run_sync(at_0009)
+        await migrate(engine)
+
+        async with make_sessionmaker(engine)() as session:
+            numbers = {
+                n.key: (n.serial_year, n.serial) for n in await session.scalars(select(NoticeRow))
+            }
+            assert numbers == {
+                "a": (2026, 1),
+                "c": (2026, 2),
+                "b": (2027, 1),
+                "t": (None, None),
+            }
+            reply = (await session.scalars(select(Document))).one()
+            assert (reply.kind, reply.key, reply.text) == ("reply_opinion", "reply-4", "已答复")
+            assert (reply.serial_year, reply.serial) == (2026, 1)
+            assert reply.details == {"unit_id": "u", "phase": "handling"}
+            # The counters go on from there.
+            assert await numbering.take(session, "reminder", 2026) == 3
+    finally:
+        await engine.dispose()
