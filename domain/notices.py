@@ -138,6 +138,35 @@ def revisit_deadline(
     return _deadline("revisit", due, "回访期限：答复后回访并请信访人评价", reason)
 
 
+def upload_deadline(
+    policy: EscalationPolicy, replied_at: datetime, calendar: WorkdayCalendar | None = None
+) -> Deadline:
+    """上传期限: the reply reaches the upper-level system within ``upload_days``."""
+    days = policy.upload_days
+    due = window_end(policy, replied_at, days, calendar)
+    unit = day_unit(policy, calendar)
+    reason = f"答复后{days:g}{unit}内上传上级信访信息系统（闭环管理：答复、上传、回访）"
+    return _deadline("upload", due, "上传期限：答复后上传上级信访信息系统", reason)
+
+
+def reminder_at(policy: EscalationPolicy, deadline: Deadline, since: datetime) -> datetime:
+    """When a 催办单 goes before ``deadline`` (a window opened at ``since``): the policy's lead
+    before it, or half the window when the window is shorter than twice the lead."""
+    lead = min(policy.duration(policy.reminder_lead_days), (deadline.due_at - since) / 2)
+    return deadline.due_at - lead
+
+
+def due_soon(deadline: Deadline) -> str:
+    """The note of a reminder sent before its deadline (the slip says 即将到期)."""
+    return f"{deadline.description}即将到期"
+
+
+# What an aftercare 催办单 asks: before the window closes (即将到期), or after it (已超期).
+REVISIT_DUE_SOON = "该信访事项回访期限即将到期，请及时回访并请信访人评价。"
+UPLOAD_DUE_SOON = "该信访事项的答复尚未上传上级信访信息系统，上传期限即将到期，请核查并及时上传。"
+UPLOAD_EXPIRED = "该信访事项的答复上传已超期，请立即核查上传情况。"
+
+
 def review_request_deadline(
     policy: EscalationPolicy,
     replied_at: datetime,

@@ -80,6 +80,8 @@ class EscalationPolicy(BaseModel):
     accept_days: float = Field(default=1, gt=0)
     # the follow-up visit (回访) after the reply;
     revisit_days: float = Field(default=7, gt=0)
+    # the reply uploaded (上传) to the upper-level system after it is given (闭环管理);
+    upload_days: float = Field(default=1, gt=0)
     # review (复查) asked for within 30 days of the reply and decided within 30 (arts. 34, 35).
     review_request_days: float = Field(default=30, gt=0)
     review_days: float = Field(default=30, gt=0)
@@ -143,6 +145,7 @@ class PolicyOverride(BaseModel):
     assign_days: float | None = Field(default=None, gt=0)
     accept_days: float | None = Field(default=None, gt=0)
     revisit_days: float | None = Field(default=None, gt=0)
+    upload_days: float | None = Field(default=None, gt=0)
     review_request_days: float | None = Field(default=None, gt=0)
     review_days: float | None = Field(default=None, gt=0)
 

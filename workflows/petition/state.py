@@ -67,6 +67,9 @@ class RunState:
     # A repeat of a terminated matter (三级终结), declined from the start (the patch
     # ``TERMINATED_NOT_RUN_AGAIN``).
     declines_repeat: bool = False
+    # Issue 11 (the patch ``AFTERCARE_REMINDERS``): 催办 before the revisit window closes and
+    # when the upload is slow, with the upload's own deadline.
+    aftercare_reminders: bool = False
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:

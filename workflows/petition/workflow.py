@@ -64,6 +64,8 @@ ASSIGNMENT_TO_HANDLER = "assignment-to-handler"
 PETITIONER_SIDE = "petitioner-side-closes"
 # issue 10: a repeat of a matter terminated after re-review (三级终结) is declined, not run.
 TERMINATED_NOT_RUN_AGAIN = "terminated-not-run-again"
+# issue 11: the revisit window and a slow upload get their 催办单 (more 催办, seed 004).
+AFTERCARE_REMINDERS = "aftercare-reminders"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -78,6 +80,7 @@ class PetitionWorkflow:
         self._run.working_windows = workflow.patched(WORKING_DAY_WINDOWS)
         self._run.assignment_to_handler = workflow.patched(ASSIGNMENT_TO_HANDLER)
         self._run.on_petitioner_side = workflow.patched(PETITIONER_SIDE)
+        self._run.aftercare_reminders = workflow.patched(AFTERCARE_REMINDERS)
         if start.terminated_repeat_of and workflow.patched(TERMINATED_NOT_RUN_AGAIN):
             self._run.declines_repeat = True
             self._run.state.stage, self._run.state.closure = Stage.DECLINED, Closure.DECLINED
