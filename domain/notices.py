@@ -127,26 +127,44 @@ def assign_statutory_deadline(policy: EscalationPolicy, registered_at: datetime)
     return _deadline("assign_statutory", due, "依法交办或转送的期限", reason)
 
 
+# The aftercare windows: each one's description and its rule, done within its days of the reply.
+_AFTER_REPLY = {
+    "revisit": (
+        "回访期限：答复后回访并请信访人评价",
+        "回访（闭环管理：必回访）；逾期未评价按“未联系上”结案",
+    ),
+    "upload": (
+        "上传期限：答复后上传上级信访信息系统",
+        "上传上级信访信息系统（闭环管理：答复、上传、回访）",
+    ),
+}
+
+
+def _after_reply(
+    kind: str,
+    days: float,
+    policy: EscalationPolicy,
+    replied_at: datetime,
+    calendar: WorkdayCalendar | None,
+) -> Deadline:
+    description, rule = _AFTER_REPLY[kind]
+    due = window_end(policy, replied_at, days, calendar)
+    reason = f"答复后{days:g}{day_unit(policy, calendar)}内{rule}"
+    return _deadline(kind, due, description, reason)
+
+
 def revisit_deadline(
     policy: EscalationPolicy, replied_at: datetime, calendar: WorkdayCalendar | None = None
 ) -> Deadline:
     """回访期限: the revisit follows the reply within ``revisit_days``."""
-    days = policy.revisit_days
-    due = window_end(policy, replied_at, days, calendar)
-    unit = day_unit(policy, calendar)
-    reason = f"答复后{days:g}{unit}内回访（闭环管理：必回访）；逾期未评价按“未联系上”结案"
-    return _deadline("revisit", due, "回访期限：答复后回访并请信访人评价", reason)
+    return _after_reply("revisit", policy.revisit_days, policy, replied_at, calendar)
 
 
 def upload_deadline(
     policy: EscalationPolicy, replied_at: datetime, calendar: WorkdayCalendar | None = None
 ) -> Deadline:
     """上传期限: the reply reaches the upper-level system within ``upload_days``."""
-    days = policy.upload_days
-    due = window_end(policy, replied_at, days, calendar)
-    unit = day_unit(policy, calendar)
-    reason = f"答复后{days:g}{unit}内上传上级信访信息系统（闭环管理：答复、上传、回访）"
-    return _deadline("upload", due, "上传期限：答复后上传上级信访信息系统", reason)
+    return _after_reply("upload", policy.upload_days, policy, replied_at, calendar)
 
 
 def reminder_at(policy: EscalationPolicy, deadline: Deadline, since: datetime) -> datetime:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from typing import Any
 
 import pytest
@@ -100,7 +101,7 @@ async def test_without_the_chinese_fonts_the_pdf_is_refused_naming_the_package(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(core_printing, "_fonts_seen", False)
-    monkeypatch.setattr(core_printing.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no fontconfig, no fonts
     with pytest.raises(Unavailable) as refused:
         await printing.as_pdf("<p>督办单</p>")
     assert "fonts-noto-cjk" in str(refused.value.detail)

@@ -36,41 +36,35 @@ NUMBERED = (
 
 PHASES = ("handling", "review", "re_review")
 
-notices = sa.table(
-    "notices",
-    sa.column("id", sa.Integer),
-    sa.column("kind", sa.String),
-    sa.column("created_at", sa.DateTime(timezone=True)),
-    sa.column("serial_year", sa.Integer),
-    sa.column("serial", sa.Integer),
-)
-documents = sa.table(
+
+def _numbered(name: str, *more: sa.ColumnClause[Any]) -> sa.TableClause:
+    """A table whose rows take numbers: as much of it as this revision reads and writes."""
+    return sa.table(
+        name,
+        sa.column("id", sa.Integer),
+        sa.column("kind", sa.String),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("serial_year", sa.Integer),
+        sa.column("serial", sa.Integer),
+        *more,
+    )
+
+
+notices = _numbered("notices")
+documents = _numbered(
     "documents",
-    sa.column("id", sa.Integer),
     sa.column("petition_id", sa.String),
-    sa.column("kind", sa.String),
     sa.column("key", sa.String),
     sa.column("text", sa.Text),
-    sa.column("created_at", sa.DateTime(timezone=True)),
-    sa.column("serial_year", sa.Integer),
-    sa.column("serial", sa.Integer),
     sa.column("details", sa.JSON),
 )
-events = sa.table(
-    "timeline_events",
-    sa.column("petition_id", sa.String),
-    sa.column("seq", sa.Integer),
-    sa.column("at", sa.DateTime(timezone=True)),
-    sa.column("kind", sa.String),
-    sa.column("note", sa.Text),
-)
-petitions = sa.table(
-    "petitions",
-    sa.column("id", sa.String),
-    sa.column("unit_id", sa.String),
-    sa.column("phase", sa.String),
-    sa.column("handling_unit_id", sa.String),
-)
+# What 0013 reads of the replies already given and of their petitions, typed so that SQLite's
+# stored times come back as datetimes.
+REPLIES = sa.text(
+    "SELECT e.petition_id, e.seq, e.at, e.note, p.unit_id, p.phase, p.handling_unit_id "
+    "FROM timeline_events e JOIN petitions p ON p.id = e.petition_id "
+    "WHERE e.kind = 'completed' AND e.note IS NOT NULL ORDER BY e.at, e.petition_id, e.seq"
+).columns(at=sa.DateTime(timezone=True))
 counters = sa.table(
     "document_counters",
     sa.column("kind", sa.String),
@@ -110,24 +104,15 @@ def upgrade() -> None:
 
 def _write_replies(bind: sa.Connection) -> None:
     """The 答复意见书 of every reply already given (the projection writes them from now on)."""
-    rows = bind.execute(
-        sa.select(events.c.petition_id, events.c.seq, events.c.at, events.c.note)
-        .where(events.c.kind == "completed", events.c.note.is_not(None))
-        .order_by(events.c.at, events.c.petition_id, events.c.seq)
-    ).all()
-    current = {p.id: p for p in bind.execute(sa.select(petitions)).all()}
     rounds: dict[str, int] = {}
     new = []
-    for r in rows:
-        petition = current.get(r.petition_id)
-        if petition is None:
-            continue
+    for r in bind.execute(REPLIES).all():
         # A round replies once: the first reply is 办理's, then 复查's, then 复核's.
         phase = PHASES[min(rounds.get(r.petition_id, 0), len(PHASES) - 1)]
         rounds[r.petition_id] = rounds.get(r.petition_id, 0) + 1
-        unit = petition.handling_unit_id if phase == "handling" else None
-        if phase == petition.phase:
-            unit = petition.unit_id
+        unit = r.unit_id if phase == r.phase else None
+        if phase == "handling":
+            unit = r.handling_unit_id or unit
         new.append(
             {
                 "petition_id": r.petition_id,
@@ -142,7 +127,7 @@ def _write_replies(bind: sa.Connection) -> None:
         op.bulk_insert(documents, new)
 
 
-def _number(bind: sa.Connection, table: Any, last: dict[tuple[str, int], int]) -> None:
+def _number(bind: sa.Connection, table: sa.TableClause, last: dict[tuple[str, int], int]) -> None:
     """Number the rows of the numbered kinds in the order they were written (created_at, then
     id), per kind and Beijing year, as the projection would have."""
     rows = bind.execute(
