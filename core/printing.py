@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -53,17 +54,20 @@ def cjk_fonts_installed() -> bool:
 
 
 _fonts_seen = False
+# One page at a time, on one thread of its own: pango and fontconfig are not made to be called
+# from several threads at once, and a burst of PDFs then queues instead of taking every core.
+_renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf")
 
 
 async def render_pdf(html: str) -> bytes:
-    """The page as PDF (A4, fonts subset and embedded). Rendering takes a fraction of a second
-    of CPU: it runs in a thread, so the API keeps answering meanwhile."""
+    """The page as PDF (A4, fonts subset and embedded). Rendering takes about half a second of
+    CPU: it runs on the renderer's thread, so the API keeps answering meanwhile."""
     global _fonts_seen
     if not _fonts_seen:  # checked until found: installing the package needs no restart
         _fonts_seen = await asyncio.to_thread(cjk_fonts_installed)
         if not _fonts_seen:
             raise PrintingUnavailable(FONTS_MISSING)
-    return await asyncio.to_thread(_write_pdf, html)
+    return await asyncio.get_running_loop().run_in_executor(_renderer, _write_pdf, html)
 
 
 def _write_pdf(html: str) -> bytes:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.slips import numbered
+from domain.slips import NUMBER_CODES, number_year, numbered
 from store.models import Document, DocumentCounter, Notice
 
 Numbered = Notice | Document
@@ -58,3 +58,32 @@ async def number(session: AsyncSession, rows: Sequence[Numbered], year: int) -> 
         first = await take(session, kind, year, len(by_kind[kind]))
         for offset, row in enumerate(by_kind[kind]):
             row.serial_year, row.serial = year, first + offset
+
+
+async def renumber(session: AsyncSession) -> None:
+    """Number every slip and document again, per kind and Beijing year, in the order they were
+    written (``created_at``, then id), and set the counters to match: what a rebuild of a lost
+    read model does once every petition is back, as their steps were restored petition by
+    petition rather than in the order they happened."""
+    counts: dict[tuple[str, int], int] = {}
+    notices = await session.scalars(
+        select(Notice).where(Notice.kind.in_(NUMBER_CODES)).order_by(Notice.created_at, Notice.id)
+    )
+    documents = await session.scalars(
+        select(Document)
+        .where(Document.kind.in_(NUMBER_CODES))
+        .order_by(Document.created_at, Document.id)
+    )
+    batches: list[Sequence[Numbered]] = [list(notices), list(documents)]
+    for rows in batches:
+        for row in rows:  # cleared first: no number is held twice on the way
+            row.serial_year = row.serial = None
+        await session.flush()
+        for row in rows:
+            year = number_year(row.created_at)
+            counts[(row.kind, year)] = serial = counts.get((row.kind, year), 0) + 1
+            row.serial_year, row.serial = year, serial
+        await session.flush()
+    await session.execute(delete(DocumentCounter))
+    session.add_all(DocumentCounter(kind=k, year=y, last=n) for (k, y), n in counts.items())
+    await session.flush()

@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.contracts import PetitionStart, StepRecord
 from domain.lifecycle import terminated_repeat
-from domain.slips import REPLY_OPINION, number_year, numbered, slip_deadline
+from domain.slips import (
+    ACCEPTANCE_NOTICE,
+    REPLY_OPINION,
+    number_year,
+    numbered,
+    slip_deadline,
+)
 from domain.vocabulary import EventKind, Phase
 from store import numbering
 from store.models import (
@@ -390,10 +396,16 @@ async def save_document(
     await session.commit()
 
 
-async def documents(session: AsyncSession, petition_id: str) -> list[Document]:
+async def documents(
+    session: AsyncSession, petition_id: str, kind: str = ACCEPTANCE_NOTICE
+) -> list[Document]:
+    """The petition's written documents of ``kind``: the acceptance notices (四告知) unless
+    another kind is asked for (the 答复意见书, since issue 11)."""
     return list(
         await session.scalars(
-            select(Document).where(Document.petition_id == petition_id).order_by(Document.id)
+            select(Document)
+            .where(Document.petition_id == petition_id, Document.kind == kind)
+            .order_by(Document.id)
         )
     )
 

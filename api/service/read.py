@@ -14,6 +14,7 @@ from api.service.case import Case
 from api.service.views import document_public, notice_public, petition_public, petition_summary
 from domain.access import Principal
 from domain.contracts import TimelineEvent
+from domain.slips import ACCEPTANCE_NOTICE
 from store import petitions
 
 
@@ -62,9 +63,10 @@ async def notices(case: Case) -> list[NoticePublic]:
     return [notice_public(n, prefix) for n in rows]
 
 
-async def documents(case: Case) -> list[DocumentPublic]:
-    """Written documents: the acceptance notice (四告知) of each round, the reply (答复意见书)."""
+async def documents(case: Case, kind: str = ACCEPTANCE_NOTICE) -> list[DocumentPublic]:
+    """Written documents of one kind: the acceptance notice (四告知) of each round, or the
+    reply of each round (答复意见书)."""
     await case.petition()
     prefix = case.services.settings.document_prefix
-    rows = await petitions.documents(case.session, case.petition_id)
+    rows = await petitions.documents(case.session, case.petition_id, kind)
     return [document_public(d, prefix) for d in rows]

@@ -28,6 +28,7 @@ MINUTE = timedelta(minutes=1)
 POLICY = """
 version: "test-aftercare"
 default:
+  aftercare_reminders: true
   upload_days: 0.02
 """
 

@@ -74,7 +74,7 @@ class Aftercare:
             return run.state.rating is not None or run.review_requested
 
         reminding = None
-        if run.aftercare_reminders:  # 催办 before the revisit window closes (patched)
+        if self._reminds:  # 催办 before the revisit window closes
             reminding = asyncio.create_task(
                 self._remind(
                     answered,
@@ -182,9 +182,14 @@ class Aftercare:
         self._uploaded()
         await recorder.record(EventKind.UPLOADED, person=None, note=uploaded(ack))
 
+    @property
+    def _reminds(self) -> bool:
+        """Aftercare 催办 (the patch ``AFTERCARE_REMINDERS``), where the policy turns it on."""
+        return self._run.aftercare_reminders and self._run.policy.aftercare_reminders
+
     def _uploaded(self) -> None:
-        """The upload's deadline is met (or moot, refused): no longer pending (patched)."""
-        if self._run.aftercare_reminders:
+        """The upload's deadline is met (or moot, refused): no longer pending."""
+        if self._reminds:
             self._recorder.drop_deadlines("upload")
             self._recorder.refresh_deadlines()
 
