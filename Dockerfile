@@ -11,6 +11,13 @@ RUN groupadd --system --gid 10001 petitionflow \
     && useradd --system --uid 10001 --gid petitionflow --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin petitionflow
 
+# The slips as PDF (core/printing.py): pango draws, HarfBuzz subsets, the pages name the Noto
+# CJK fonts. Without them the API answers 503 to a PDF, never a page of empty boxes.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk libpango-1.0-0 \
+        libpangoft2-1.0-0 libharfbuzz-subset0 \
+    && rm -rf /var/lib/apt/lists/*
+
 # Build from a scratch copy of the project, then drop it: the processes import the installed
 # packages (with store's package data), never a source tree in the working directory.
 COPY . /tmp/petitionflow

@@ -10,7 +10,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint pytest setup clean histories postgres-binaries bench
+.PHONY: run test lint pytest setup clean histories postgres-binaries print-fonts bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "petitionflow needs Python >= 3.11")'
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) print-fonts
 	$(BIN)/python -m worker.stack
 
 lint: $(STAMP)
@@ -39,10 +39,20 @@ postgres-binaries:
 		{ echo "installing PostgreSQL (Debian package postgresql) for the store tests"; \
 		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
+# The slips as PDF (core/printing.py): WeasyPrint draws with pango and subsets fonts with
+# HarfBuzz (fontTools, its fallback, takes half a minute a page on the CJK fonts); the pages name
+# the Noto CJK families. Install Debian's packages when the fonts or the libraries are missing.
+PRINT_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+print-fonts:
+	@{ fc-list ':lang=zh' family 2>/dev/null | grep -q 'Noto Sans CJK SC' && \
+	   ls /usr/lib/*/libharfbuzz-subset.so.0 /usr/lib/*/libpangoft2-1.0.so.0 >/dev/null 2>&1; } || \
+		{ echo "installing the Chinese fonts and PDF libraries (Debian: $(PRINT_PACKAGES))"; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PRINT_PACKAGES) >/dev/null; }
+
 # The linters and pytest run side by side: the tests spend much of their time waiting on
 # timers, so mypy costs them little; each line of output comes out whole and make
 # fails when either fails.
-test: $(STAMP) postgres-binaries
+test: $(STAMP) postgres-binaries print-fonts
 	@$(MAKE) --no-print-directory -j2 --output-sync=line lint pytest
 
 pytest: $(STAMP)

@@ -158,7 +158,9 @@ class PetitionActivities:
                 kind="acceptance_notice",
                 key=f"acceptance-{notice.phase}",
                 text=text,
-                now=petitions.utcnow(),
+                # Issued on the day of acceptance (its date, its number's year and place in the
+                # year's count), however late it is written: a rebuild writes it again.
+                now=notice.accepted_at,
             )
 
     @activity.defn(name=UPLOAD_REPLY)

@@ -33,7 +33,7 @@ COMMANDS = {"POST", "PUT", "PATCH", "DELETE"}
 REFUSED_READS = {401, 403, 404}
 # Reads that open a petitioner's file (查阅): on record even when they succeed, so the trail
 # answers who has seen a citizen's name, phone and complaint.
-RECORDED_READS = {"get_petition"}
+RECORDED_READS = {"get_petition", "notice_html", "notice_pdf", "document_html", "document_pdf"}
 
 
 # Refusals whose reason the trail keeps: the messages of these answers are ours (the access

@@ -45,6 +45,8 @@ class DeliveryStatusPage(BaseModel):
 
 class NoticePublic(BaseModel):
     id: int
+    # The county's number of the slip (文号, 青信督〔2026〕12号); None for unnumbered kinds.
+    number: str | None = None
     petition_id: str
     key: str
     kind: str

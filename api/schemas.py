@@ -206,6 +206,8 @@ class PendingPublic(BaseModel):
 
 
 class DocumentPublic(BaseModel):
+    id: int
+    number: str | None = None  # 文号, as on the slips
     kind: str
     key: str
     text: str

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     sms_signature: str = ""
     # Seconds one send to the SMS gateway or a group robot may take before it is retried.
     channel_timeout_seconds: float = Field(default=10, gt=0)
+    # The county's prefix of its document numbers (文号): its abbreviation and 信 for the
+    # petition bureau, e.g. 青信 → 青信督〔2026〕12号. Printed, never stored: set it once.
+    document_prefix: str = Field(default="青信", min_length=1, max_length=16)
     # The review bodies (复查, 复核) of the org directory: the next levels up.
     review_units: list[str] = Field(default_factory=lambda: ["county-review", "city-review"])
     # The largest request body the API reads (a petition's content is at most 20,000

@@ -127,15 +127,62 @@ def assign_statutory_deadline(policy: EscalationPolicy, registered_at: datetime)
     return _deadline("assign_statutory", due, "依法交办或转送的期限", reason)
 
 
+# The aftercare windows: each one's description and its rule, done within its days of the reply.
+_AFTER_REPLY = {
+    "revisit": (
+        "回访期限：答复后回访并请信访人评价",
+        "回访（闭环管理：必回访）；逾期未评价按“未联系上”结案",
+    ),
+    "upload": (
+        "上传期限：答复后上传上级信访信息系统",
+        "上传上级信访信息系统（闭环管理：答复、上传、回访）",
+    ),
+}
+
+
+def _after_reply(
+    kind: str,
+    days: float,
+    policy: EscalationPolicy,
+    replied_at: datetime,
+    calendar: WorkdayCalendar | None,
+) -> Deadline:
+    description, rule = _AFTER_REPLY[kind]
+    due = window_end(policy, replied_at, days, calendar)
+    reason = f"答复后{days:g}{day_unit(policy, calendar)}内{rule}"
+    return _deadline(kind, due, description, reason)
+
+
 def revisit_deadline(
     policy: EscalationPolicy, replied_at: datetime, calendar: WorkdayCalendar | None = None
 ) -> Deadline:
     """回访期限: the revisit follows the reply within ``revisit_days``."""
-    days = policy.revisit_days
-    due = window_end(policy, replied_at, days, calendar)
-    unit = day_unit(policy, calendar)
-    reason = f"答复后{days:g}{unit}内回访（闭环管理：必回访）；逾期未评价按“未联系上”结案"
-    return _deadline("revisit", due, "回访期限：答复后回访并请信访人评价", reason)
+    return _after_reply("revisit", policy.revisit_days, policy, replied_at, calendar)
+
+
+def upload_deadline(
+    policy: EscalationPolicy, replied_at: datetime, calendar: WorkdayCalendar | None = None
+) -> Deadline:
+    """上传期限: the reply reaches the upper-level system within ``upload_days``."""
+    return _after_reply("upload", policy.upload_days, policy, replied_at, calendar)
+
+
+def reminder_at(policy: EscalationPolicy, deadline: Deadline, since: datetime) -> datetime:
+    """When a 催办单 goes before ``deadline`` (a window opened at ``since``): the policy's lead
+    before it, or half the window when the window is shorter than twice the lead."""
+    lead = min(policy.duration(policy.reminder_lead_days), (deadline.due_at - since) / 2)
+    return deadline.due_at - lead
+
+
+def due_soon(deadline: Deadline) -> str:
+    """The note of a reminder sent before its deadline (the slip says 即将到期)."""
+    return f"{deadline.description}即将到期"
+
+
+# What an aftercare 催办单 asks: before the window closes (即将到期), or after it (已超期).
+REVISIT_DUE_SOON = "该信访事项回访期限即将到期，请及时回访并请信访人评价。"
+UPLOAD_DUE_SOON = "该信访事项的答复尚未上传上级信访信息系统，上传期限即将到期，请核查并及时上传。"
+UPLOAD_EXPIRED = "该信访事项的答复上传已超期，请立即核查上传情况。"
 
 
 def review_request_deadline(

@@ -80,6 +80,11 @@ class EscalationPolicy(BaseModel):
     accept_days: float = Field(default=1, gt=0)
     # the follow-up visit (回访) after the reply;
     revisit_days: float = Field(default=7, gt=0)
+    # the reply uploaded (上传) to the upper-level system after it is given (闭环管理);
+    upload_days: float = Field(default=1, gt=0)
+    # 催办 in aftercare (seed 004: 上传, 评价): a reminder before the upload's deadline and after
+    # it, and before the revisit window closes unrated. Off unless the book turns it on.
+    aftercare_reminders: bool = False
     # review (复查) asked for within 30 days of the reply and decided within 30 (arts. 34, 35).
     review_request_days: float = Field(default=30, gt=0)
     review_days: float = Field(default=30, gt=0)
@@ -146,6 +151,8 @@ class PolicyOverride(BaseModel):
     assign_days: float | None = Field(default=None, gt=0)
     accept_days: float | None = Field(default=None, gt=0)
     revisit_days: float | None = Field(default=None, gt=0)
+    upload_days: float | None = Field(default=None, gt=0)
+    aftercare_reminders: bool | None = None
     review_request_days: float | None = Field(default=None, gt=0)
     review_days: float | None = Field(default=None, gt=0)
     sign_for_days: float | None = Field(default=None, gt=0)

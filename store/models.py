@@ -269,6 +269,7 @@ class Notice(Base):
     __table_args__ = (
         UniqueConstraint("petition_id", "key"),
         Index("ix_notices_recipient", "recipient_id", "signed_at"),  # the inbox, unsigned first
+        UniqueConstraint("kind", "serial_year", "serial", name="uq_notices_number"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -285,6 +286,12 @@ class Notice(Base):
     delivered_at: Mapped[datetime | None]
     # 签收: when the recipient acknowledged it in their inbox (issue 11).
     signed_at: Mapped[datetime | None]
+    # The county's yearly number (文号, domain.slips): its year and serial, taken in the
+    # transaction that writes the slip. None for the kinds that carry none.
+    serial_year: Mapped[int | None] = mapped_column(Integer)
+    serial: Mapped[int | None] = mapped_column(Integer)
+    # The deadline the slip asks to be met, as it stood when the slip was issued.
+    deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class NoticeDelivery(Base):
@@ -311,10 +318,13 @@ class NoticeDelivery(Base):
 
 
 class Document(Base):
-    """Written documents of a petition (告知书), one per petition, kind and key."""
+    """Written documents of a petition (告知书, 答复意见书), one per petition, kind and key."""
 
     __tablename__ = "documents"
-    __table_args__ = (UniqueConstraint("petition_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("petition_id", "key"),
+        UniqueConstraint("kind", "serial_year", "serial", name="uq_documents_number"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     petition_id: Mapped[str] = mapped_column(ForeignKey("petitions.id"), index=True)
@@ -322,6 +332,22 @@ class Document(Base):
     key: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # The county's yearly number (文号), as on the slips.
+    serial_year: Mapped[int | None] = mapped_column(Integer)
+    serial: Mapped[int | None] = mapped_column(Integer)
+    # What the printed document needs beyond its text (答复意见书: the unit and the round).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class DocumentCounter(Base):
+    """The last number issued per document kind and year (文号: 青信督〔2026〕12号). Bumped in the
+    transaction that writes the slip, so numbers are gap-free and never given twice."""
+
+    __tablename__ = "document_counters"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class PetitionCounter(Base):

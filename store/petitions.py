@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.contracts import PetitionStart, StepRecord
 from domain.lifecycle import terminated_repeat
-from domain.vocabulary import Phase
+from domain.slips import (
+    ACCEPTANCE_NOTICE,
+    REPLY_OPINION,
+    number_year,
+    numbered,
+    slip_deadline,
+)
+from domain.vocabulary import EventKind, Phase
+from store import numbering
 from store.models import (
     Document,
     IdempotencyKey,
@@ -314,12 +322,26 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
     )
     # The state's timeline (histories before v3) or the steps written together (since v3).
     events = {e.seq: e for e in (*state.timeline, *record.earlier, event) if e.seq <= event.seq}
-    session.add_all(
-        TimelineEvent(petition_id=state.id, **e.model_dump())
-        for seq, e in sorted(events.items())
-        if seq not in have
-    )
+    new_events = [e for seq, e in sorted(events.items()) if seq not in have]
+    session.add_all(TimelineEvent(petition_id=state.id, **e.model_dump()) for e in new_events)
+    # 答复意见书: a reply given is a numbered document, written once with its timeline entry.
+    replies = [
+        Document(
+            petition_id=state.id,
+            kind=REPLY_OPINION,
+            key=f"reply-{e.seq}",
+            text=e.note,
+            created_at=e.at,
+            details={"unit_id": state.unit_id, "phase": state.phase.value},
+        )
+        for e in new_events
+        if e.kind == EventKind.COMPLETED and e.note
+    ]
+    session.add_all(replies)
+    for reply in replies:
+        await numbering.number(session, [reply], number_year(reply.created_at))
     written: set[str] = set()
+    new_notices: list[Notice] = []
     if record.notices:
         seen = set(
             await session.scalars(
@@ -329,10 +351,11 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
                 )
             )
         )
+        slip_due = slip_deadline(state.deadlines, event.at)
         for notice in record.notices:
             if notice.key in seen:
                 continue
-            session.add(
+            new_notices.append(
                 Notice(
                     petition_id=state.id,
                     key=notice.key,
@@ -343,9 +366,14 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
                     recipient_role=notice.recipient.role.value,
                     text=notice.text,
                     created_at=now,
+                    deadline=_json(slip_due) if numbered(notice.kind) else None,
                 )
             )
             written.add(notice.key)
+        session.add_all(new_notices)
+        # Numbered in the transaction that writes them: a retry finds them written and takes
+        # none; a failed write gives its numbers back.
+        await numbering.number(session, new_notices, number_year(now))
     await session.flush()
     return written
 
@@ -362,18 +390,36 @@ async def save_document(
         select(Document.id).where(Document.petition_id == petition_id, Document.key == key)
     )
     if exists is None:
-        session.add(
-            Document(petition_id=petition_id, kind=kind, key=key, text=text, created_at=now)
-        )
+        document = Document(petition_id=petition_id, kind=kind, key=key, text=text, created_at=now)
+        session.add(document)
+        await numbering.number(session, [document], number_year(now))
     await session.commit()
 
 
-async def documents(session: AsyncSession, petition_id: str) -> list[Document]:
+async def documents(
+    session: AsyncSession, petition_id: str, kind: str = ACCEPTANCE_NOTICE
+) -> list[Document]:
+    """The petition's written documents of ``kind``: the acceptance notices (四告知) unless
+    another kind is asked for (the 答复意见书, since issue 11)."""
     return list(
         await session.scalars(
-            select(Document).where(Document.petition_id == petition_id).order_by(Document.id)
+            select(Document)
+            .where(Document.petition_id == petition_id, Document.kind == kind)
+            .order_by(Document.id)
         )
     )
+
+
+async def document(session: AsyncSession, petition_id: str, document_id: int) -> Document | None:
+    """One written document of the petition (None when it is another petition's)."""
+    row = await session.get(Document, document_id)
+    return row if row is not None and row.petition_id == petition_id else None
+
+
+async def notice(session: AsyncSession, petition_id: str, notice_id: int) -> Notice | None:
+    """One slip of the petition (None when it is another petition's)."""
+    row = await session.get(Notice, notice_id)
+    return row if row is not None and row.petition_id == petition_id else None
 
 
 async def get(session: AsyncSession, petition_id: str) -> Petition | None:

@@ -44,7 +44,7 @@ from domain.contracts import (
     PetitionStart,
     StepRecord,
 )
-from store import petitions
+from store import numbering, petitions
 from store.db import dispose
 
 log = logging.getLogger("petitionflow.rebuild")
@@ -117,6 +117,13 @@ async def rebuild(
             report.incomplete.append(execution.id)
         else:
             report.restored.append(execution.id)
+    if report.restored and not report.present:
+        # The read model was lost whole: the slips and documents (文号) are numbered again in
+        # the order they were written. Beside petitions still present, the restored ones keep
+        # the numbers they took as they came back, after the present ones'.
+        async with sessions() as session:
+            await numbering.renumber(session)
+            await session.commit()
     return report
 
 

@@ -29,6 +29,7 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 @router.get("/me/notices", response_model=NoticePage)
 async def my_notices(
     session: SessionDep,
+    services: ServicesDep,
     user: CurrentUser,
     kind: NoticeKind | None = None,
     limit: Limit = 50,
@@ -36,7 +37,8 @@ async def my_notices(
 ) -> NoticePage:
     """Your inbox: the slips sent to you, those not yet signed for (签收) first, each with its
     deliveries (channel, status, attempts, last error, delivered at)."""
-    return await inbox.inbox(session, user, kind=kind, limit=limit, offset=offset)
+    prefix = services.settings.document_prefix
+    return await inbox.inbox(session, user, kind=kind, limit=limit, offset=offset, prefix=prefix)
 
 
 @router.post("/me/notices/{notice_id}/ack", response_model=NoticePublic, responses=NOT_YOURS)

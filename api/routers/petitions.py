@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel
@@ -160,9 +160,16 @@ async def list_notices(case: Readable) -> list[NoticePublic]:
 
 
 @router.get("/{petition_id}/documents", response_model=list[DocumentPublic], responses=NOT_FOUND)
-async def list_documents(case: Readable) -> list[DocumentPublic]:
-    """Written documents: the acceptance notice (四告知) of each round."""
-    return await service.documents(case)
+async def list_documents(
+    case: Readable,
+    kind: Annotated[
+        Literal["acceptance_notice", "reply_opinion"],
+        Query(description="acceptance_notice (四告知, the default) or reply_opinion (答复意见书)"),
+    ] = "acceptance_notice",
+) -> list[DocumentPublic]:
+    """Written documents: the acceptance notice (四告知) of each round, or with
+    ``kind=reply_opinion`` the reply of each round (答复意见书)."""
+    return await service.documents(case, kind)
 
 
 @router.get(

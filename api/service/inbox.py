@@ -18,6 +18,7 @@ from api.notice_schemas import (
     NoticePage,
     NoticePublic,
 )
+from api.service.views import notice_public
 from domain.access import Principal
 from domain.contracts import TimelineEvent
 from domain.notice_delivery import SIGNED_FOR, notice_workflow_id
@@ -29,11 +30,14 @@ from store.petitions import utcnow
 log = logging.getLogger("petitionflow.inbox")
 
 
-async def with_deliveries(session: AsyncSession, rows: Sequence[Notice]) -> list[NoticePublic]:
-    """Each notice with its deliveries, channel by channel."""
+async def with_deliveries(
+    session: AsyncSession, rows: Sequence[Notice], prefix: str | None = None
+) -> list[NoticePublic]:
+    """Each notice with its deliveries, channel by channel, and its number (文号) when the
+    county's ``prefix`` is given."""
     found = await notices.deliveries_of(session, [n.id for n in rows])
     return [
-        NoticePublic.model_validate(n, from_attributes=True).model_copy(
+        notice_public(n, prefix).model_copy(
             update={"deliveries": [DeliveryPublic.model_validate(d) for d in found[n.id]]}
         )
         for n in rows
@@ -41,13 +45,19 @@ async def with_deliveries(session: AsyncSession, rows: Sequence[Notice]) -> list
 
 
 async def inbox(
-    session: AsyncSession, reader: Principal, *, kind: NoticeKind | None, limit: int, offset: int
+    session: AsyncSession,
+    reader: Principal,
+    *,
+    kind: NoticeKind | None,
+    limit: int,
+    offset: int,
+    prefix: str | None = None,
 ) -> NoticePage:
     """The reader's own notices: those not yet signed for first, then newest first."""
     rows, total = await notices.inbox(
         session, reader.person_id, kind=kind.value if kind else None, limit=limit, offset=offset
     )
-    items = await with_deliveries(session, rows)
+    items = await with_deliveries(session, rows, prefix)
     return NoticePage(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -67,7 +77,7 @@ async def sign(
         await handle.signal(SIGNED_FOR)
     except (RPCError, ServiceError) as exc:
         log.info("签收 of notice %s recorded; its delivery not told: %s", notice.id, exc)
-    [public] = await with_deliveries(session, [notice])
+    [public] = await with_deliveries(session, [notice], services.settings.document_prefix)
     return public
 
 

@@ -16,6 +16,7 @@ from api.service.case import Case
 from api.service.views import document_public, petition_public, petition_summary
 from domain.access import Principal
 from domain.contracts import TimelineEvent
+from domain.slips import ACCEPTANCE_NOTICE
 from store import notices as inboxes
 from store import petitions
 
@@ -61,11 +62,15 @@ async def detail(case: Case) -> PetitionPublic:
 async def notices(case: Case) -> list[NoticePublic]:
     """The slips (交办/催办/督办/逾期/告知) the petition has sent, oldest first."""
     await case.petition()
+    prefix = case.services.settings.document_prefix
     rows = await petitions.notices(case.session, case.petition_id)
-    return await inbox.with_deliveries(case.session, rows)
+    return await inbox.with_deliveries(case.session, rows, prefix)
 
 
-async def documents(case: Case) -> list[DocumentPublic]:
-    """Written documents: the acceptance notice (四告知) of each round."""
+async def documents(case: Case, kind: str = ACCEPTANCE_NOTICE) -> list[DocumentPublic]:
+    """Written documents of one kind: the acceptance notice (四告知) of each round, or the
+    reply of each round (答复意见书)."""
     await case.petition()
-    return [document_public(d) for d in await petitions.documents(case.session, case.petition_id)]
+    prefix = case.services.settings.document_prefix
+    rows = await petitions.documents(case.session, case.petition_id, kind)
+    return [document_public(d, prefix) for d in rows]

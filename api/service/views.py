@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from api.notice_schemas import NoticePublic
 from api.schemas import (
     DocumentPublic,
     PetitionerPublic,
@@ -17,7 +18,8 @@ from api.schemas import (
 )
 from domain.access import Principal, mask_id_number, mask_phone, sees_contact_details
 from domain.contracts import Deadline, PetitionState, TimelineEvent
-from store.models import Document, Petition
+from domain.slips import document_number
+from store.models import Document, Notice, Petition
 
 # What the workflow decides and the read model projects, by the same names on both: the
 # workflow's live state when it answers, else the read model's copy (at most one step behind).
@@ -100,5 +102,18 @@ def petition_summary(row: Petition) -> PetitionSummary:
     return PetitionSummary.model_validate(row, from_attributes=True)
 
 
-def document_public(document: Document) -> DocumentPublic:
-    return DocumentPublic.model_validate(document, from_attributes=True)
+def notice_public(notice: Notice, prefix: str | None = None) -> NoticePublic:
+    """A slip, with its number (文号) when the county's ``prefix`` is given."""
+    public = NoticePublic.model_validate(notice, from_attributes=True)
+    if prefix is not None:
+        public.number = document_number(prefix, notice.kind, notice.serial_year, notice.serial)
+    return public
+
+
+def document_public(document: Document, prefix: str | None = None) -> DocumentPublic:
+    public = DocumentPublic.model_validate(document, from_attributes=True)
+    if prefix is not None:
+        public.number = document_number(
+            prefix, document.kind, document.serial_year, document.serial
+        )
+    return public

@@ -59,6 +59,7 @@ class Endpoint:
     form: dict[str, str] | None = None
     changes: bool = False  # allowed calls get a petition of their own
     extra: dict[str, Any] = field(default_factory=dict)
+    printed: bool = False  # called on an accepted petition, which has a slip and a document
 
 
 API_KEY = {"name": "12345热线", "person_id": SERVICE_ACCOUNT}
@@ -73,6 +74,12 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         Endpoint("GET", "/petitions/{pid}", READERS, HIDDEN),
         Endpoint("GET", "/petitions/{pid}/notices", READERS, HIDDEN),
         Endpoint("GET", "/petitions/{pid}/documents", READERS, HIDDEN),
+        # The slips and documents as pages: read as the petition is (issue 11).
+        *(
+            Endpoint("GET", f"/petitions/{{pid}}/{what}.{form}", READERS, HIDDEN, printed=True)
+            for what in ("notices/{notice_id}", "documents/{document_id}")
+            for form in ("html", "pdf")
+        ),
         # The outcome of an action (by the id its answer named) is the petition's to read.
         Endpoint("GET", "/petitions/{pid}/actions/{action}", READERS, HIDDEN),
         Endpoint(
@@ -237,6 +244,10 @@ async def _assignment_slip(http: ApiClient, pid: str) -> int:
     return notice_id
 
 
+# An accepted petition's 交办单 and 告知书, by petition: (notice id, document id).
+_PRINTED: dict[str, tuple[int, int]] = {}
+
+
 async def _call(
     http: ApiClient, endpoint: Endpoint, headers: dict[str, str], pid: str, key: int, term: int
 ) -> int:
@@ -246,12 +257,28 @@ async def _call(
         person_id=DIRECTORY_PERSON,
         term_id=term,
         action=_ACTIONS.get(pid, ""),
-        notice_id=_NOTICES.get(pid, 0),
+        notice_id=_NOTICES.get(pid, _PRINTED.get(pid, (0, 0))[0]),
+        document_id=_PRINTED.get(pid, (0, 0))[1],
         group_id="xihe",
     )
     answer = await http.request(endpoint.method, path, json=endpoint.body, headers=headers)
     assert answer.status_code < 500, (endpoint, answer.text)
     return answer.status_code
+
+
+async def _printed(http: ApiClient) -> str:
+    """An accepted petition, its 交办单 and 告知书 written: the pages' endpoints read them."""
+    pid: str = (await register(http))["id"]
+    accepted = await http.post(f"{V1}/petitions/{pid}/accept", json={})
+    assert accepted.status_code == 200, accepted.text
+
+    async def written() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        notices = (await http.get(f"{V1}/petitions/{pid}/notices")).json()
+        return notices, (await http.get(f"{V1}/petitions/{pid}/documents")).json()
+
+    notices, documents = await eventually(written, lambda both: all(both))
+    _PRINTED[pid] = (notices[0]["id"], documents[0]["id"])
+    return pid
 
 
 def test_the_table_covers_every_endpoint(tmp_path: Path) -> None:
@@ -280,6 +307,7 @@ async def test_the_role_table_holds_for_every_endpoint(
         assert owned.status_code == 200, owned.text
         _ACTIONS[shared] = owned.headers["Action-Id"]
         _NOTICES[shared] = await _assignment_slip(http, shared)
+        printed = await _printed(http)
         shared_key = await _api_key(http)
         term = await _term(http)
         headers = {
@@ -295,7 +323,7 @@ async def test_the_role_table_holds_for_every_endpoint(
                 if kind in endpoint.allowed and endpoint.changes:
                     pid, key = (await register(http))["id"], await _api_key(http)
                 else:
-                    pid, key = shared, shared_key
+                    pid, key = (printed if endpoint.printed else shared), shared_key
                 status = await _call(http, endpoint, headers[kind], pid, key, term)
                 if kind in endpoint.allowed:
                     assert status not in (401, 403, 404), (endpoint.method, endpoint.path, kind)

@@ -4,14 +4,17 @@ system (上传), the revisit (回访) and its rating, the case's closure (结案
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.contracts import UPLOAD_REPLY, UploadRequest
+    from domain.calendar import WorkdayCalendar
+    from domain.contracts import UPLOAD_REPLY, Deadline, UploadRequest
     from domain.lifecycle import (
         NEXT_PHASE,
         closure_after_revisit,
@@ -19,8 +22,15 @@ with workflow.unsafe.imports_passed_through():
         reviewing_unit,
     )
     from domain.notices import (
+        REVISIT_DUE_SOON,
+        UPLOAD_DUE_SOON,
+        UPLOAD_EXPIRED,
+        due_soon,
+        lapsed,
+        reminder_at,
         review_request_deadline,
         revisit_deadline,
+        upload_deadline,
         upload_refused,
         uploaded,
     )
@@ -57,10 +67,29 @@ class Aftercare:
             window = review_request_deadline(run.policy, replied_at, NEXT_PHASE[phase], calendar)
             run.review_due = window.due_at
             recorder.add_deadline(window)
+
         # 上传, then 回访. The windows above run from the reply whatever the upload takes, and
         # a rating or a review request given meanwhile is kept.
-        await self.upload_reply()
-        await until(lambda: run.state.rating is not None or run.review_requested, revisit.due_at)
+        def answered() -> bool:
+            return run.state.rating is not None or run.review_requested
+
+        reminding = None
+        if self._reminds:  # 催办 before the revisit window closes
+            reminding = asyncio.create_task(
+                self._remind(
+                    answered,
+                    revisit,
+                    replied_at,
+                    key=f"reminder-revisit-{phase}",
+                    ask=REVISIT_DUE_SOON,
+                )
+            )
+            await self._watched_upload(replied_at, calendar)
+        else:
+            await self.upload_reply()
+        await until(answered, revisit.due_at)
+        if reminding is not None:
+            await reminding  # done by now (it fires before the window closes): its step first
         if not run.review_requested:
             closure = closure_after_revisit(run.state.rating, phase)
             await self._close(closure)
@@ -73,6 +102,49 @@ class Aftercare:
             return False
         self._start_review()
         return True
+
+    async def _watched_upload(self, replied_at: datetime, calendar: WorkdayCalendar | None) -> None:
+        """上传 with its own deadline: a 催办单 to the bureau before it passes with the upper-level
+        system still not acknowledging (即将到期), and another once it has (已超期)."""
+        run, recorder = self._run, self._recorder
+        phase = run.state.phase
+        deadline = upload_deadline(run.policy, replied_at, calendar)
+        recorder.add_deadline(deadline)
+        uploading = asyncio.create_task(self.upload_reply())
+        done = uploading.done
+        key = f"reminder-upload-{phase}"
+        await self._remind(done, deadline, replied_at, key=key, ask=UPLOAD_DUE_SOON)
+        await until(done, deadline.due_at)
+        if not done():
+            await self._remind(done, deadline, None, key=f"{key}-lapsed", ask=UPLOAD_EXPIRED)
+        await uploading
+
+    async def _remind(
+        self,
+        done: Callable[[], bool],
+        deadline: Deadline,
+        since: datetime | None,
+        *,
+        key: str,
+        ask: str,
+    ) -> None:
+        """A 催办单 to the bureau's dispatcher (who follows up what they handed out: 上传, 回访)
+        unless ``done``: before ``deadline`` when the window opened ``since``, else at once."""
+        run, recorder = self._run, self._recorder
+        if since is not None:
+            await until(done, reminder_at(run.policy, deadline, since))
+        if done():
+            return
+        bureau = await recorder.holder(Role.BUREAU_DISPATCHER)
+        if done():
+            return
+        await recorder.record(
+            EventKind.REMINDER,
+            person=bureau,
+            notice=(NoticeKind.REMINDER, key),
+            note=due_soon(deadline) if since is not None else lapsed(deadline),
+            ask=ask,
+        )
 
     async def upload_reply(self) -> None:
         """上传: retried until the upper-level system acknowledges; a permanent refusal is
@@ -96,6 +168,7 @@ class Aftercare:
                 retry_policy=UPLOAD_RETRY,
             )
         except ActivityError as err:
+            self._uploaded()
             bureau = await recorder.holder(Role.BUREAU_DISPATCHER)
             cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
             await recorder.record(
@@ -106,7 +179,19 @@ class Aftercare:
             )
             return
         run.state.uploaded = True
+        self._uploaded()
         await recorder.record(EventKind.UPLOADED, person=None, note=uploaded(ack))
+
+    @property
+    def _reminds(self) -> bool:
+        """Aftercare 催办 (the patch ``AFTERCARE_REMINDERS``), where the policy turns it on."""
+        return self._run.aftercare_reminders and self._run.policy.aftercare_reminders
+
+    def _uploaded(self) -> None:
+        """The upload's deadline is met (or moot, refused): no longer pending."""
+        if self._reminds:
+            self._recorder.drop_deadlines("upload")
+            self._recorder.refresh_deadlines()
 
     async def _close(self, closure: Closure) -> None:
         state = self._run.state

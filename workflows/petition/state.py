@@ -70,6 +70,9 @@ class RunState:
     # Workflows started since issue 9 (the patch ``PLAN_IN_WORKFLOW``): the round's plan is
     # computed here from ``calendar``; older histories looked it up (``plan_handling``).
     plans_in_workflow: bool = False
+    # Issue 11 (the patch ``AFTERCARE_REMINDERS``): 催办 before the revisit window closes and
+    # when the upload is slow, with the upload's own deadline.
+    aftercare_reminders: bool = False
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:

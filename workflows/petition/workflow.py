@@ -67,6 +67,8 @@ TERMINATED_NOT_RUN_AGAIN = "terminated-not-run-again"
 # issue 9: a round is planned in the workflow from the working days it already holds, not by a
 # lookup of its own: an acceptance answers after one lookup (the handler), not two.
 PLAN_IN_WORKFLOW = "plan-in-workflow"
+# issue 11: the revisit window and a slow upload get their 催办单 (more 催办, seed 004).
+AFTERCARE_REMINDERS = "aftercare-reminders"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -82,6 +84,7 @@ class PetitionWorkflow:
         self._run.assignment_to_handler = workflow.patched(ASSIGNMENT_TO_HANDLER)
         self._run.on_petitioner_side = workflow.patched(PETITIONER_SIDE)
         self._run.plans_in_workflow = workflow.patched(PLAN_IN_WORKFLOW)
+        self._run.aftercare_reminders = workflow.patched(AFTERCARE_REMINDERS)
         if start.terminated_repeat_of and workflow.patched(TERMINATED_NOT_RUN_AGAIN):
             self._run.declines_repeat = True
             self._run.state.stage, self._run.state.closure = Stage.DECLINED, Closure.DECLINED
