@@ -5,9 +5,11 @@ notice and channel, as far as the channel allows), and the slips a delivery writ
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +19,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.channels import Sender
+from domain.calendar import WorkdayCalendar, china_calendar
 from domain.delivery import DeliveryChannel, Outgoing, PermanentDeliveryFailure
 from domain.notice_delivery import (
     DELIVER_NOTICE,
@@ -38,9 +41,10 @@ from domain.notice_delivery import (
     undelivered_key,
     undelivered_text,
 )
-from domain.policy import EscalationPolicy, PolicyBook
+from domain.policy import BEIJING, EscalationPolicy, PolicyBook
+from domain.quiet_hours import quiet_hours_apply, release_at
 from domain.vocabulary import NOTICE_LABELS, NoticeKind, Role
-from store import directory, notices, petitions
+from store import contacts, directory, notices, petitions
 from store.models import Notice, Petition
 
 log = logging.getLogger("petitionflow.delivery")
@@ -53,12 +57,44 @@ class AddressBook(Protocol):
 
 
 class DirectoryAddresses:
-    """The directory's contacts: the recipient's email. The directory's mobiles and group robots
-    (issue 11, item 2) add their channels here."""
+    """The directory's contact channels (store.contacts.routes_for): the recipient's email and
+    mobile as routing chooses them, the unit's group robots, the petitioner's SMS; each held
+    until the recipient's quiet hours end (domain.quiet_hours), on a production clock only."""
+
+    def __init__(self, clock: Callable[[], datetime] = petitions.utcnow) -> None:
+        self._clock = clock  # the tests' fixed hour of the day
 
     async def targets(self, session: AsyncSession, notice: Notice) -> list[DeliveryTarget]:
-        email = await notices.email_of(session, notice.recipient_id)
-        return [DeliveryTarget(channel=DeliveryChannel.EMAIL, address=email)] if email else []
+        found = await contacts.routes_for(session, notice)
+        if not found.routes:
+            return []
+        petition = await petitions.get(session, notice.petition_id)
+        quiet = found.quiet_hours
+        if petition is None or not quiet_hours_apply(_policy(petition).day_seconds):
+            quiet = None
+        now = self._clock()
+        release = release_at(
+            now,
+            NoticeKind(notice.kind),
+            Role(notice.recipient_role),
+            quiet,
+            _working_days(now.astimezone(BEIJING).year),
+        )
+        return [
+            DeliveryTarget(
+                channel=route.channel,
+                address=route.address,
+                text=route.text if route.text != notice.text else None,
+                not_before=release if release != now else None,
+            )
+            for route in found.routes
+        ]
+
+
+@functools.lru_cache(maxsize=4)
+def _working_days(year: int) -> WorkdayCalendar:
+    """The holiday tables of this year and the next (a morning after New Year's Eve)."""
+    return china_calendar(range(year, year + 2))
 
 
 class NoticeDispatch:
@@ -175,7 +211,7 @@ class DeliveryActivities:
             channel=channel,
             address=attempt.target.address,
             subject=f"【{NOTICE_LABELS.get(kind, notice.kind)}】信访事项 {notice.petition_id}",
-            text=notice.text,
+            text=attempt.target.text or notice.text,
             dedup_key=f"{notice.id}:{channel.value}",
         )
         try:

@@ -63,6 +63,10 @@ class DeliveryTarget(_Frozen):
 
     channel: DeliveryChannel
     address: str
+    # The text sent when it is not the notice's own (the petitioner's short SMS).
+    text: str | None = None
+    # Not before this moment: the recipient's quiet hours (domain.quiet_hours); None: at once.
+    not_before: datetime | None = None
 
 
 class DeliveryAttempt(_Frozen):

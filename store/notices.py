@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -213,15 +213,3 @@ async def by_key(session: AsyncSession, petition_id: str, key: str) -> Notice | 
         select(Notice).where(Notice.petition_id == petition_id, Notice.key == key)
     )
     return notice
-
-
-async def email_of(session: AsyncSession, person_id: str) -> str | None:
-    """A person's email address from the directory, when it keeps one. Read by name so this
-    works before and after the directory's contact columns (issue 11, item 2) exist."""
-    row = (
-        await session.execute(text("SELECT * FROM people WHERE id = :id"), {"id": person_id})
-    ).first()
-    if row is None:
-        return None
-    email = row._mapping.get("email")
-    return str(email) if email else None

@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.channels import Sender
+from activities.channels.configured import http_senders
 from activities.channels.email import EmailSender, SmtpServer
 from activities.delivery import AddressBook, DeliveryActivities, NoticeDispatch
 from activities.metrics import HISTOGRAM_BUCKETS
@@ -98,7 +99,11 @@ def senders(settings: Settings) -> dict[DeliveryChannel, Sender]:
         found[DeliveryChannel.EMAIL] = EmailSender(server, settings.mail_from)
         log.info("email channel on: %s:%s", server.host, server.port)
     else:
-        log.info("email channel off (no PETITIONFLOW_SMTP_URL): notices reach the inbox only")
+        log.info("email channel off (no PETITIONFLOW_SMTP_URL)")
+    # SMS when a gateway is set; the group robots always: their URLs are in the directory.
+    found.update(http_senders(settings))
+    if DeliveryChannel.SMS not in found:
+        log.info("SMS channel off (no PETITIONFLOW_SMS_GATEWAY_URL)")
     return found
 
 

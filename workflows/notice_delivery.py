@@ -77,6 +77,9 @@ class NoticeDelivery:
         await asyncio.gather(*(self._send(notice, target) for target in targets))
 
     async def _send(self, notice: NoticeToDeliver, target: DeliveryTarget) -> None:
+        if target.not_before is not None and target.not_before > workflow.now():
+            # The recipient's quiet hours (a reminder waits for a working morning).
+            await workflow.sleep(target.not_before - workflow.now())
         try:
             await workflow.execute_activity(
                 DELIVER_NOTICE,

@@ -107,7 +107,7 @@ async def test_the_bureau_points_a_unit_at_its_group_chat(api: ApiFactory) -> No
         }
         listed = (await http.get(f"{V1}/groups", headers=await http.as_user("xihe-h1"))).json()
         assert shown in listed
-        assert {"township-secretaries", "bureau-chiefs", "dongguan"} <= {g["id"] for g in listed}
+        assert {"township-secretaries", "bureau-chiefs", "xihe"} <= {g["id"] for g in listed}
         assert SECRET not in str(listed) and "wecom-key" not in str(listed)
         # A group that is no unit cannot take a unit's id, nor name a unit that is not there.
         posing = await http.put(f"{V1}/groups/xihe", json={"name": "假群"})

@@ -18,7 +18,7 @@ from core.database import prepare_store
 from core.settings import Settings
 from store import petitions
 from store.db import dispose, make_engine, make_sessionmaker
-from store.models import PetitionCounter
+from store.models import Notice, PetitionCounter
 from tests.helpers.postgres import new_database
 from tests.helpers.settings import make_settings
 
@@ -131,3 +131,20 @@ async def register_petition(
             fingerprint="test",
         )
     return registration.petition.id
+
+
+def outbox_notice(
+    petition_id: str, key: str, kind: str, recipient: tuple[str, str], text: str, at: datetime
+) -> Notice:
+    """A slip as the record activity writes it: ``recipient`` is (person id, role)."""
+    return Notice(
+        petition_id=petition_id,
+        key=key,
+        kind=kind,
+        level=None,
+        recipient_id=recipient[0],
+        recipient_name="某",
+        recipient_role=recipient[1],
+        text=text,
+        created_at=at,
+    )

@@ -1,4 +1,4 @@
-"""Contact channels in the store (issue 11): the demo county's emails, mobiles and robots as
+"""Contact channels in the store (issue 11): the demo county's emails, mobiles and groups as
 loaded, what the delivery reads of a recipient, and the bureau's edits, on SQLite and
 PostgreSQL alike."""
 
@@ -16,7 +16,7 @@ from domain.quiet_hours import DEFAULT_QUIET_WINDOW, QuietWindow
 from store import contacts
 from store.models import Notice, Person
 from tests.helpers.settings import make_settings
-from tests.helpers.store import register_petition
+from tests.helpers.store import outbox_notice, register_petition
 
 
 async def test_the_demo_county_has_addresses_that_reach_no_one(
@@ -35,21 +35,34 @@ async def test_the_demo_county_has_addresses_that_reach_no_one(
         assert other.contacts.email.endswith("@qingchuan.example.org")
 
 
-async def test_a_unit_and_the_named_groups_have_their_robots(
+DONGGUAN_ROBOTS = {
+    "wecom_url": "http://127.0.0.1:9/cgi-bin/webhook/send?key=demo-dongguan",
+    "dingtalk_url": "http://127.0.0.1:9/robot/send?access_token=demo-dongguan",
+    "dingtalk_secret": "SECdemo-dongguan-not-a-real-secret",
+}
+
+
+async def test_the_named_groups_are_loaded_and_no_unit_posts_to_a_robot_unasked(
     sessions: async_sessionmaker[Any],
 ) -> None:
+    """The demo county has the named groups; no unit has a robot until the bureau gives it its
+    group's real one (a unit's slips would be posted there)."""
     async with sessions() as session:
         robots = await contacts.unit_robots(session, "dongguan")
-        none = await contacts.unit_robots(session, "xihe")
         groups = {g.id: g for g in await contacts.list_groups(session)}
-    assert robots is not None
-    assert robots.wecom_url == "http://127.0.0.1:9/cgi-bin/webhook/send?key=demo-dongguan"
-    assert robots.dingtalk_secret == "SECdemo-dongguan-not-a-real-secret"
-    assert none is None
+    assert robots is None
     assert groups["township-secretaries"].name == "乡镇书记群"
     assert groups["township-secretaries"].unit_id is None
     assert groups["bureau-chiefs"].dingtalk_url is not None
-    assert groups["dongguan"].unit_id == "dongguan"
+
+
+def test_a_units_robots_in_the_directory_file_are_its_own_group() -> None:
+    data = {"bureau": {"id": "bureau"}, "groups": []}
+    unit = {"id": "dongguan", "name": "东关镇人民政府", "robots": DONGGUAN_ROBOTS}
+    [group] = contacts.groups_of(data, [unit, {"id": "xihe", "name": "西河乡人民政府"}])
+    assert (group.id, group.unit_id, group.name) == ("dongguan", "dongguan", "东关镇人民政府工作群")
+    assert group.wecom_url == DONGGUAN_ROBOTS["wecom_url"]
+    assert group.dingtalk_secret == DONGGUAN_ROBOTS["dingtalk_secret"]
 
 
 async def test_the_bureau_points_a_unit_at_its_group_and_edits_a_persons_channels(
@@ -107,17 +120,7 @@ async def test_the_routes_of_a_notice(sessions: async_sessionmaker[Any], tmp_pat
     now = datetime.now(UTC)
 
     def notice(key: str, kind: str, recipient: str, role: str, text: str, on: str = pid) -> Notice:
-        return Notice(
-            petition_id=on,
-            key=key,
-            kind=kind,
-            level=None,
-            recipient_id=recipient,
-            recipient_name="某",
-            recipient_role=role,
-            text=text,
-            created_at=now,
-        )
+        return outbox_notice(on, key, kind, (recipient, role), text, now)
 
     slips = {
         "supervision": notice(
@@ -137,6 +140,8 @@ async def test_the_routes_of_a_notice(sessions: async_sessionmaker[Any], tmp_pat
         ),
     }
     async with sessions() as session:
+        robots = GroupRobots(**DONGGUAN_ROBOTS)
+        await contacts.put_group(session, "dongguan", "东关镇工作群", "dongguan", robots)
         session.add_all(slips.values())
         await session.flush()
         routes = {name: await contacts.routes_for(session, n) for name, n in slips.items()}
