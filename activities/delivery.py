@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,8 @@ from store import contacts, directory, notices, petitions
 from store.models import Notice, Petition
 
 log = logging.getLogger("petitionflow.delivery")
+# How long the answer "does any unit have a group robot?" is trusted before it is read again.
+ROBOTS_RECHECK_SECONDS = 30.0
 
 
 class AddressBook(Protocol):
@@ -109,17 +112,33 @@ class NoticeDispatch:
         sessions: async_sessionmaker[Any],
         *,
         channels_on: bool,
+        robots_on: bool = False,
     ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._sessions = sessions
         # Without a channel only a 督办单 has anything to do (wait for 签收): the others stay
-        # in the inbox and start nothing.
+        # in the inbox and start nothing. ``channels_on``: email or SMS is configured;
+        # ``robots_on``: robots may post, when some unit has given its group's robot.
         self._channels_on = channels_on
+        self._robots_on = robots_on
+        self._robots_seen: tuple[float, bool] | None = None
+
+    async def _sending(self) -> bool:
+        """Whether a notice may go anywhere besides the inbox. Whether any unit has a robot is
+        read again after ROBOTS_RECHECK_SECONDS, so a robot the bureau adds is used soon."""
+        if self._channels_on or not self._robots_on:
+            return self._channels_on
+        now = time.monotonic()
+        if self._robots_seen is None or now - self._robots_seen[0] > ROBOTS_RECHECK_SECONDS:
+            async with self._sessions() as session:
+                self._robots_seen = (now, await contacts.any_unit_robots(session))
+        return self._robots_seen[1]
 
     async def dispatch(self, petition_id: str, kinds: Mapping[str, NoticeKind]) -> None:
         """Start the delivery of the notices ``kinds`` names (key → kind) of the petition."""
-        if not (self._channels_on or any(needs_signature(k) for k in kinds.values())):
+        sending = await self._sending()
+        if not (sending or any(needs_signature(k) for k in kinds.values())):
             return  # nothing to send, nothing to wait for: spare the database a read
         async with self._sessions() as session:
             rows = await notices.of_record(session, petition_id, kinds)
@@ -128,7 +147,7 @@ class NoticeDispatch:
         for row in rows:
             kind = NoticeKind(row.kind)
             signs = needs_signature(kind)
-            if not (self._channels_on or signs):
+            if not (sending or signs):
                 continue
             if signs and sign_within is None and petition is not None:
                 policy = _policy(petition)

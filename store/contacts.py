@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.contacts import Contacts, GroupRobots
@@ -65,6 +65,15 @@ async def unit_robots(session: AsyncSession, unit_id: str) -> GroupRobots | None
     """The robots of a unit's own group chat; None when it has none."""
     group = await session.scalar(select(ChatGroup).where(ChatGroup.unit_id == unit_id))
     return robots_of(group) if group is not None else None
+
+
+async def any_unit_robots(session: AsyncSession) -> bool:
+    """Whether some unit's group has a robot (a unit's slips are posted there)."""
+    robot = or_(ChatGroup.wecom_url.is_not(None), ChatGroup.dingtalk_url.is_not(None))
+    found = await session.scalar(
+        select(ChatGroup.id).where(ChatGroup.unit_id.is_not(None), robot).limit(1)
+    )
+    return found is not None
 
 
 async def list_groups(session: AsyncSession) -> list[ChatGroup]:

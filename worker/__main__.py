@@ -12,6 +12,7 @@ from activities.upload import upstream_from_url
 from core.database import prepare_store
 from core.settings import get_settings
 from core.temporal import connect, ensure_search_attributes
+from domain.routing import PERSONAL_CHANNELS
 from worker.runtime import (
     build_notice_worker,
     build_worker,
@@ -42,7 +43,11 @@ async def main() -> None:
     dispatch = None
     if settings.notice_delivery:
         dispatch = NoticeDispatch(
-            client, settings.notice_queue(), sessions, channels_on=bool(channels)
+            client,
+            settings.notice_queue(),
+            sessions,
+            channels_on=bool(channels.keys() & PERSONAL_CHANNELS),
+            robots_on=bool(channels.keys() - PERSONAL_CHANNELS),
         )
     worker = build_worker(
         client, settings.task_queue, sessions, upstream, dispatch, **sizing(settings)

@@ -51,6 +51,12 @@ async def test_the_named_groups_are_loaded_and_no_unit_posts_to_a_robot_unasked(
         robots = await contacts.unit_robots(session, "dongguan")
         groups = {g.id: g for g in await contacts.list_groups(session)}
     assert robots is None
+    async with sessions() as session:
+        # Deliveries start only for 督办单 (签收) until a unit has a robot (activities.delivery).
+        assert not await contacts.any_unit_robots(session)
+        robots = GroupRobots(wecom_url="http://127.0.0.1:8/cgi-bin/webhook/send?key=dongguan")
+        await contacts.put_group(session, "dongguan", "东关镇工作群", "dongguan", robots)
+        assert await contacts.any_unit_robots(session)
     assert groups["township-secretaries"].name == "乡镇书记群"
     assert groups["township-secretaries"].unit_id is None
     assert groups["bureau-chiefs"].dingtalk_url is not None
