@@ -8,7 +8,7 @@ import json
 import socket
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from typing import Any
 
@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.helpers.blackbox import Stack
 from tests.helpers.county import PETITION
 from tests.helpers.mail import Mailbox, smtp_server
+from tests.helpers.robots import Providers
 from tests.helpers.settings import binary
 from tests.helpers.waiting import eventually
 
@@ -117,7 +118,10 @@ async def mailed_once(http: httpx.AsyncClient, mailbox: Mailbox, pid: str) -> No
         return [n for n in found if not n["recipient_id"].startswith("petitioner:")]
 
     def all_sent(found: list[dict[str, Any]]) -> bool:
-        return all([d["status"] for d in n["deliveries"]] == ["sent"] for n in found)
+        # Email, and the unit's group robot for the unit's own people's slips.
+        return all(
+            n["deliveries"] and {d["status"] for d in n["deliveries"]} == {"sent"} for n in found
+        )
 
     delivered = await eventually(slips, all_sent, timeout=30)
     kinds = {n["kind"] for n in delivered}
@@ -130,10 +134,34 @@ async def mailed_once(http: httpx.AsyncClient, mailbox: Mailbox, pid: str) -> No
         assert ids.count(mine) == 1, notice["key"]
 
 
-async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack, mailbox: Mailbox) -> None:
+@pytest.fixture
+async def robots() -> AsyncIterator[Providers]:
+    """A WeCom group robot of 东关镇 on 127.0.0.1, checking WeCom's format and key."""
+    async with Providers() as serving:
+        yield serving
+
+
+async def posted_once(http: httpx.AsyncClient, robots: Providers, pid: str) -> None:
+    """Every slip to the unit's own people reached its group's robot once (README, "SMS and
+    group robots")."""
+    found: list[dict[str, Any]] = (await http.get(f"/petitions/{pid}/notices")).json()
+    grouped = [n for n in found if any(d["channel"] == "wecom" for d in n["deliveries"])]
+    assert {"assignment", "reminder", "supervision"} <= {n["kind"] for n in grouped}
+    posted = [body["text"]["content"] for _, body in robots.wecom]
+    for notice in grouped:
+        assert posted.count(notice["text"]) == 1, notice["key"]
+    assert len(posted) == len(grouped)
+
+
+async def test_make_run_stack_survives_a_restart_mid_chain(
+    stack: Stack, mailbox: Mailbox, robots: Providers
+) -> None:
     stack.start()
     await stack.wait_up()
     give_everyone_an_address(stack)
+    async with await stack.client() as http:
+        group = {"name": "东关镇工作群", "unit_id": "dongguan", "wecom_url": robots.wecom_url()}
+        assert (await http.put("/groups/dongguan", json=group)).status_code in (200, 201)
     text = stack.log.read_text(encoding="utf-8")
     assert f"http://127.0.0.1:{stack.api_port}/docs" in text
     assert "Temporal UI" in text
@@ -199,6 +227,7 @@ async def test_make_run_stack_survives_a_restart_mid_chain(stack: Stack, mailbox
         # Issue 11: each slip, the 催办 of the unsigned 督办单 among them, mailed once to its
         # recipient's address, across the restart.
         await mailed_once(http, mailbox, pid)
+        await posted_once(http, robots, pid)
     assert stack.stop() == 0
 
 
