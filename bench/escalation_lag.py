@@ -18,17 +18,26 @@ lag's p50/p99/max per kind of step, of every step, and of the steps planned once
 petition was open (none opening beside them), and checks that every planned notice is present
 exactly once (by petition and key) and every step is on the timeline once. Targets of issue 9:
 p99 ≤ 1 s (of every step), every planned notice exactly once.
+
+With --deliver the worker mails every notice (issue 11) to a local SMTP server (aiosmtpd, as the
+tests use), and the lag is also measured to each step notice's email delivery
+(``notice_deliveries.delivered_at``): issue 11's target is that delivery adds no more than 1 s
+to the p99.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import socket
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from bench import harness
@@ -36,7 +45,7 @@ from bench.harness import Stack, percentile, verdict
 from core.starter import start_input
 from domain.plan import PlannedStep, StepKind, handling_plan
 from domain.vocabulary import EventKind, NoticeKind, Track
-from store.models import Notice, Petition, TimelineEvent
+from store.models import Notice, NoticeDelivery, Petition, TimelineEvent
 
 LAG_TARGET_SECONDS = 1.0
 CHUNK = 1000  # petitions per query: an IN list PostgreSQL plans quickly
@@ -82,6 +91,49 @@ async def landed(running: Stack) -> Landed:
             .group_by(Notice.petition_id, Notice.key)
         )
         return [(p, k, n, at) for p, k, n, at in rows.all()]
+
+
+async def delivered(running: Stack) -> dict[tuple[str, str], datetime]:
+    """When each step notice was delivered by email, by (petition, key)."""
+    kinds = [NoticeKind.REMINDER.value, NoticeKind.SUPERVISION.value, NoticeKind.OVERDUE.value]
+    async with running.sessions() as session:
+        rows = await session.execute(
+            select(Notice.petition_id, Notice.key, NoticeDelivery.delivered_at)
+            .join(NoticeDelivery, NoticeDelivery.notice_id == Notice.id)
+            .where(Notice.kind.in_(kinds), NoticeDelivery.delivered_at.is_not(None))
+        )
+        return {(p, k): at for p, k, at in rows.all()}
+
+
+async def wait_for_deliveries(running: Stack, plans: Plans, grace: float) -> None:
+    """Until every planned notice was delivered by email, or ``grace`` seconds."""
+    planned = {(pid, step.key) for pid, steps in plans.items() for step in steps}
+    deadline = time.monotonic() + grace
+    while True:
+        count = len(planned & (await delivered(running)).keys())
+        print(f"  {count:,} of {len(planned):,} step notices delivered by email", flush=True)
+        if count >= len(planned) or time.monotonic() > deadline:
+            return
+        await asyncio.sleep(5)
+
+
+def report_deliveries(plans: Plans, sent: dict[tuple[str, str], datetime]) -> None:
+    """The lag from each planned moment to its email delivery, beside the lag to the row."""
+    lags = [
+        (sent[(pid, step.key)] - step.at).total_seconds()
+        for pid, plan in plans.items()
+        for step in plan
+        if (pid, step.key) in sent
+    ]
+    expected = sum(len(plan) for plan in plans.values())
+    if not lags:
+        print("no step notice was delivered by email")
+        return
+    p99 = percentile(lags, 99)
+    print(
+        f"delivered by email {len(lags):,} of {expected:,}: lag p50 {percentile(lags, 50):.2f} s,"
+        f" p99 {p99:.2f} s, max {max(lags):.2f} s"
+    )
 
 
 async def recorded(running: Stack) -> Counter[tuple[str, str]]:
@@ -154,7 +206,37 @@ def report(plans: Plans, notices: Landed, steps: Counter[Any], all_open: datetim
     print(f"target every planned notice exactly once: {verdict(not missing and not doubled)}")
 
 
-async def main(count: int, day_seconds: float, concurrency: int, grace: float) -> None:
+async def main(
+    count: int, day_seconds: float, concurrency: int, grace: float, deliver: bool
+) -> None:
+    with contextlib.ExitStack() as servers:
+        if deliver:
+            port = _free_port()
+            smtp = Controller(_Accepting(), hostname="127.0.0.1", port=port)
+            smtp.start()
+            servers.callback(smtp.stop)
+            # The worker child inherits this (bench/harness.py passes the environment on).
+            os.environ["PETITIONFLOW_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+        await _measure(count, day_seconds, concurrency, grace, deliver)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class _Accepting:
+    """An SMTP server's handler that takes every message and keeps nothing."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
+
+
+async def _measure(
+    count: int, day_seconds: float, concurrency: int, grace: float, deliver: bool
+) -> None:
     async with harness.stack(postgres=True, day_seconds=day_seconds) as running:
         print(
             f"opening {count:,} petitions on PostgreSQL (policy day {day_seconds:g} s), "
@@ -169,6 +251,9 @@ async def main(count: int, day_seconds: float, concurrency: int, grace: float) -
         await wait_for_steps(running, plans, grace)
         print(f"waited {time.perf_counter() - started:.0f} s for the steps", flush=True)
         report(plans, await landed(running), await recorded(running), all_open)
+        if deliver:
+            await wait_for_deliveries(running, plans, grace)
+            report_deliveries(plans, await delivered(running))
 
 
 if __name__ == "__main__":
@@ -177,5 +262,6 @@ if __name__ == "__main__":
     parser.add_argument("--day-seconds", type=float, default=6.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--grace", type=float, default=120.0)
+    parser.add_argument("--deliver", action="store_true", help="mail every notice (issue 11)")
     args = parser.parse_args()
-    harness.run(main(args.petitions, args.day_seconds, args.concurrency, args.grace))
+    harness.run(main(args.petitions, args.day_seconds, args.concurrency, args.grace, args.deliver))
