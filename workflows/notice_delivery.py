@@ -44,8 +44,11 @@ SEND_RETRY = RetryPolicy(
     non_retryable_error_types=[PERMANENT_FAILURE],
 )
 SEND_TIMEOUT = timedelta(minutes=1)
-# The send beats every 2 s while it waits (activities/delivery.py): a worker gone is noticed soon.
-HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+# The send beats every 2 s (activities/delivery.py): a worker gone is noticed within 30 s. Not
+# sooner: the SDK passes heartbeats on at most every 80 % of this timeout, and on a loaded
+# machine a live send timed out at 10 s was retried on the other worker while still sending,
+# which mails the slip twice (tests/test_delivery_crash.py saw three).
+HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 # A channel down for a whole day has failed that slip: the bureau is told and calls instead.
 GIVE_UP_AFTER = timedelta(days=1)
 STORE_TIMEOUT = timedelta(seconds=30)
