@@ -1,0 +1,63 @@
+"""A petition's history stays far below Temporal's limits over the longest case the county
+sees (issue 9): so the workflow needs no ``continue_as_new``, and this test fails the day a
+change makes the history grow with the square of the steps again.
+
+The longest case: an owner (包案领导), an extension, the whole chain to 逾期 in each of the three
+rounds (办理 → 复查 → 复核), every 催办 and 督办 on time, then 三级终结. Temporal warns at
+10,240 events or 10 MB of history (its hard limits are 51,200 and 50 MB); the budget here is a
+fifth of the warning, so a case could be several times longer than this one and still fit."""
+
+from __future__ import annotations
+
+from domain.contracts import (
+    ExtensionDecision,
+    ExtensionRequest,
+    OwnerRequest,
+    RateRequest,
+    ReviewRequest,
+)
+from domain.vocabulary import Closure, EventKind, Rating
+from tests.helpers.county import COUNTY_LEADER, DONGGUAN_HEAD, ON_BEHALF
+from tests.helpers.workflows import DAY, Case, CaseFactory
+from workflows.petition import PetitionWorkflow
+
+EVENT_BUDGET = 2_048  # a fifth of the 10,240 events at which Temporal warns
+BYTE_BUDGET = 2 * 1024 * 1024  # a fifth of its 10 MB warning
+
+
+async def _to_overdue_then_reply(case: Case, reply: str) -> None:
+    await case.sleep(DAY * 31)  # every level of the round's chain, then 逾期
+    await case.until(lambda s: s.overdue)
+    await case.complete(reply)
+    await case.update(
+        PetitionWorkflow.rate,
+        RateRequest(rating=Rating.DISSATISFIED, comment="不满意", **ON_BEHALF),
+    )
+
+
+async def test_the_longest_case_stays_far_below_the_history_limits(
+    case_factory: CaseFactory,
+) -> None:
+    case = await case_factory(phone="13900002222", category="demolition_compensation")
+    await case.update(PetitionWorkflow.set_owner, OwnerRequest(owner=COUNTY_LEADER))
+    await case.accept()
+    await case.update(
+        PetitionWorkflow.request_extension, ExtensionRequest(days=30, reason="需要委托鉴定")
+    )
+    await case.update(
+        PetitionWorkflow.decide_extension, ExtensionDecision(approve=True, approver=DONGGUAN_HEAD)
+    )
+    await case.sleep(DAY * 30)  # the extension's 30 days on top of the round's
+    await _to_overdue_then_reply(case, "经核查，补偿标准符合规定。")
+    for reason, reply in (("对补偿标准不服", "复查意见：维持。"), ("申请复核", "复核意见：维持。")):
+        await case.update(PetitionWorkflow.request_review, ReviewRequest(reason=reason))
+        await _to_overdue_then_reply(case, reply)
+    final = await case.until(lambda s: s.closure == Closure.TERMINATED)
+    await case.handle.result()
+    history = await case.handle.fetch_history()
+    size = sum(event.ByteSize() for event in history.events)  # as the server counts it
+    # The case went where it should: three rounds, each up the whole chain to 逾期.
+    assert [e.kind for e in final.timeline].count(EventKind.OVERDUE) == 3
+    assert len(history.events) <= EVENT_BUDGET, len(history.events)
+    assert size <= BYTE_BUDGET, size
+    print(f"longest case: {len(history.events)} events, {size / 1024:.0f} KiB of history")
