@@ -32,7 +32,7 @@ async def receptions(
         .where(LeaderReception.day >= start, LeaderReception.day <= end)
         .order_by(LeaderReception.day, LeaderReception.id)
     )
-    return [(reception, person) for reception, person in rows.tuples()]
+    return [(reception, person) for reception, person in rows]
 
 
 async def set_duty(session: AsyncSession, duty: DutyDay) -> DutyDay:
@@ -57,7 +57,7 @@ async def duty_roster(session: AsyncSession, start: date, end: date) -> list[Dut
 
 async def names(session: AsyncSession, person_ids: set[str]) -> dict[str, str]:
     rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(person_ids)))
-    return {person_id: name for person_id, name in rows.tuples()}
+    return {person_id: name for person_id, name in rows}
 
 
 @dataclass(frozen=True)
@@ -130,4 +130,4 @@ async def specials(
         .where(SpecialReport.marked_at >= start, SpecialReport.marked_at < end)
         .order_by(SpecialReport.marked_at, SpecialReport.id)
     )
-    return [(r, summary, unit, stage) for r, summary, unit, stage in rows.tuples()]
+    return [(r, summary, unit, stage) for r, summary, unit, stage in rows]

@@ -302,11 +302,7 @@ async def _problems(
         ]
         tables = found.setdefault(
             unit,
-            [
-                ReportTable(
-                    title=f"{unit_label(names, unit)}存在问题", columns=["编号", "问题", "摘要"]
-                )
-            ],
+            [ReportTable(title="存在问题", columns=["编号", "问题", "摘要"])],
         )
         tables[0].rows.append([row.id, "、".join(problems), row.summary])
     return found
@@ -314,4 +310,4 @@ async def _problems(
 
 async def unit_names(session: AsyncSession) -> dict[str, str]:
     rows = await session.execute(select(Unit.id, Unit.name).order_by(Unit.sort_order, Unit.id))
-    return {unit_id: name for unit_id, name in rows.tuples()}
+    return {unit_id: name for unit_id, name in rows}

@@ -123,14 +123,12 @@ async def patrol(session: AsyncSession, period: ReportPeriod, now: datetime) -> 
         Petition.unit_id.not_in(staffed),
         Petition.stage.in_(OPEN_STAGES - {Stage.REGISTERED}),
     )
-    unsigned = (
-        await session.execute(
-            select(Notice, Petition.unit_id)
-            .join(Petition, Petition.id == Notice.petition_id)
-            .where(Notice.signed_at.is_(None), Notice.kind.in_([k.value for k in SLIPS]))
-            .order_by(Notice.created_at, Notice.id)
-        )
-    ).tuples()
+    unsigned = await session.execute(
+        select(Notice, Petition.unit_id)
+        .join(Petition, Petition.id == Notice.petition_id)
+        .where(Notice.signed_at.is_(None), Notice.kind.in_([k.value for k in SLIPS]))
+        .order_by(Notice.created_at, Notice.id)
+    )
     unsigned_rows = [(n, unit) for n, unit in unsigned]
 
     def listing(rows: list[Petition]) -> list[Row]:
