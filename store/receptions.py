@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.special import Step, notice_text
-from domain.vocabulary import NoticeKind, Role
+from domain.vocabulary import EventKind, NoticeKind, Role
 from store import directory, petitions
 from store.models import DutyDay, LeaderReception, Notice, Person, Petition, SpecialReport
 
@@ -84,6 +84,11 @@ async def mark_special(
         Step(at=e.at, kind=e.kind, who=e.person_name, note=e.note)
         for e in await petitions.timeline(session, petition_id)
     ]
+    if not any(step.kind == EventKind.REGISTERED for step in steps):
+        # The workflow has not projected its first step yet: the intake record says when.
+        steps.insert(
+            0, Step(at=petition.registered_at, kind=EventKind.REGISTERED, who=None, note=None)
+        )
     text = notice_text(
         petition_id,
         petition.summary,

@@ -177,7 +177,7 @@ async def test_the_weekly_and_special_reports(
         weekly = await build_report(session, ReportKind.WEEKLY, week, NOW)
         special = await build_report(session, ReportKind.SPECIAL, week, NOW)
     assert [n.recipient_id for n in marked.notices] == ["cpl-01"]
-    assert "【专报·扬言】" in marked.notices[0].text and "登记" not in marked.notices[0].text
+    assert "【专报·扬言】" in marked.notices[0].text and "登记" in marked.notices[0].text
     leaders = table(weekly, "县领导接访情况")
     assert leaders.rows == [["陈志远", "县委常委、常务副县长", 2, 17, 4, 2]]
     assert table(weekly, "重点信访人在办事项").rows[0][0] == pid
