@@ -103,11 +103,13 @@ class Facts:
 
     count: int
     persons: int
-    month: str  # the Beijing month it was registered in, "2026-10"
-    unit_id: str | None
-    channel: str
-    category: str
-    track: str
+    # The fields below are what the petitions of the group share; a count that did not group
+    # by one of them (a year's totals need no category) leaves it at its default.
+    month: str = ""  # the Beijing month it was registered in, "2026-10"
+    unit_id: str | None = None
+    channel: str = ""
+    category: str = ""
+    track: str = ""
     destination: str = DestinationLevel.COUNTY
     collective: bool = False  # 集体访: each of the group brought ≥ COLLECTIVE_PERSONS
     first_time: bool = True  # 初信初访; otherwise a 重复信访

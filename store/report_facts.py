@@ -28,18 +28,25 @@ def day_start(day: date) -> datetime:
 
 
 def _month(dialect: str) -> ColumnElement[Any]:
-    """The Beijing month of registration, "2026-10", in the database's own words."""
+    """The Beijing month of registration in the database's own words: on PostgreSQL the
+    month's first instant (date_trunc in Asia/Shanghai, cheaper per row than formatting it),
+    on SQLite "2026-10" already. ``_month_key`` names both alike."""
     if dialect == "postgresql":
-        return func.to_char(func.timezone("Asia/Shanghai", Petition.registered_at), "YYYY-MM")
+        return func.date_trunc("month", Petition.registered_at, "Asia/Shanghai")
     # SQLite keeps UTC text: shift it by Beijing's eight hours (no daylight saving in China).
     return func.strftime("%Y-%m", Petition.registered_at, "+8 hours")
 
 
-async def facts(session: AsyncSession, period: ReportPeriod) -> list[Facts]:
-    """The petitions registered within ``period``, grouped as the reports count them."""
-    start, end = bounds(period)
-    dimensions: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]] = {
-        "month": _month(session.get_bind().dialect.name),
+def _month_key(value: datetime | str) -> str:
+    if isinstance(value, str):
+        return value
+    moment = value.astimezone(BEIJING)
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def _columns(dialect: str) -> dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]]:
+    return {
+        "month": _month(dialect),
         "unit_id": Petition.unit_id,
         "channel": Petition.channel,
         "category": Petition.category,
@@ -57,18 +64,51 @@ async def facts(session: AsyncSession, period: ReportPeriod) -> list[Facts]:
         "rating": Petition.rating,
         "closure": Petition.closure,
     }
-    labelled = [column.label(name) for name, column in dimensions.items()]
+
+
+# The groupings a report asks for: grouping by everything at once would return nearly one
+# group per petition over a year (months × units × categories × stages…), so each table asks
+# the database for only the dimensions it reads; the others keep Facts' defaults.
+SERIES = ("month", "channel", "collective", "destination")  # totals, 来访, 集体访, 越级访
+RATES = (
+    "first_time",
+    "stage",
+    "phase",
+    "accepted",
+    "unaccepted_overdue",
+    "completed",
+    "handling_overdue",
+    "rating",
+    "closure",
+)
+UNITS = ("unit_id", "channel", "collective", "destination", *RATES)  # the ranking, the rates
+
+
+async def facts(
+    session: AsyncSession, period: ReportPeriod, dimensions: tuple[str, ...]
+) -> list[Facts]:
+    """The petitions registered within ``period``, grouped by ``dimensions`` (names of Facts'
+    fields), counted by the database."""
+    start, end = bounds(period)
+    columns = _columns(session.get_bind().dialect.name)
+    chosen = [columns[name] for name in dimensions]
     rows = await session.execute(
-        select(func.count().label("count"), func.sum(Petition.persons).label("persons"), *labelled)
+        select(
+            func.count().label("count"),
+            func.sum(Petition.persons).label("persons"),
+            *(column.label(name) for name, column in zip(dimensions, chosen, strict=True)),
+        )
         .where(Petition.registered_at >= start, Petition.registered_at < end)
-        .group_by(*(column for column in dimensions.values()))
+        .group_by(*chosen)
     )
+    flags = [name for name in dimensions if name in _FLAGS]
     return [
         Facts(
             **{
                 **row._asdict(),
                 "persons": int(row.persons),
-                **{flag: bool(getattr(row, flag)) for flag in _FLAGS},
+                **({"month": _month_key(row.month)} if "month" in dimensions else {}),
+                **{flag: bool(getattr(row, flag)) for flag in flags},
             }
         )
         for row in rows

@@ -19,7 +19,7 @@ from domain.report_summary import monthly as monthly_paragraph
 from domain.reports import Cell, Report, ReportKind, ReportPeriod, ReportTable
 from domain.vocabulary import Channel, Rating
 from store.models import Petition, Unit
-from store.report_facts import bounds, facts, within
+from store.report_facts import SERIES, UNITS, bounds, facts, within
 
 UNASSIGNED = "（未交办）"
 Row = list[Cell]
@@ -88,14 +88,16 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
         "to_date": to_date,
         "to_date_last_year": periods.last_year(to_date),
     }
-    everything = await facts(
-        session, ReportPeriod(start=date(period.start.year - 1, 1, 1), end=period.end)
+    series = await facts(
+        session, ReportPeriod(start=date(period.start.year - 1, 1, 1), end=period.end), SERIES
     )
     if period.start.month == 1:  # 环比 of January: December of the year before last
-        everything += await facts(session, spans["previous"])
-    of = {name: within(everything, span) for name, span in spans.items()}
+        series += await facts(session, spans["previous"], SERIES)
+    of = {name: within(series, span) for name, span in spans.items()}
     names = await unit_names(session)
     month = of["month"]
+    # The month per unit with what the rates look at; per category and per track on their own.
+    per_unit = await facts(session, period, UNITS)
 
     overview_rows: list[Row] = []
     for name, (which, persons) in INDICATORS.items():
@@ -125,23 +127,25 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
         ],
         rows=overview_rows,
     )
-    ranked = rules.ranking(rules.by(month, lambda f: f.unit_id))
-    units = _ranking_table(ranked, month, names)
-    rates = {name: rate(month) for name, rate in rules.RATES.items()}
+    ranked = rules.ranking(rules.by(per_unit, lambda f: f.unit_id))
+    units = _ranking_table(ranked, per_unit, names)
+    rates = {name: rate(per_unit) for name, rate in rules.RATES.items()}
     quality = ReportTable(
         title="工作质量",
-        columns=["指标", "本月符合数", "本月应计数", "本月(%)", "本年累计(%)"],
-        rows=[
-            [name, r.numerator, r.denominator, r.percent, rules.RATES[name](of["to_date"]).percent]
-            for name, r in rates.items()
-        ],
+        columns=["指标", "符合数", "应计数", "比率(%)"],
+        rows=[[name, r.numerator, r.denominator, r.percent] for name, r in rates.items()],
     )
     tables = [
         overview,
         units,
         breakdown("按信访渠道", "渠道", month, lambda f: f.channel, rules.CHANNEL_LABELS),
         breakdown(
-            "按内容分类", "类别", month, lambda f: f.category, rules.CATEGORY_LABELS, share=True
+            "按内容分类",
+            "类别",
+            await facts(session, period, ("category",)),
+            lambda f: f.category,
+            rules.CATEGORY_LABELS,
+            share=True,
         ),
         breakdown(
             "来访去向层级",
@@ -150,7 +154,13 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
             lambda f: f.destination,
             rules.DESTINATION_LABELS,
         ),
-        breakdown("按办理程序", "程序", month, lambda f: f.track, rules.TRACK_LABELS),
+        breakdown(
+            "按办理程序",
+            "程序",
+            await facts(session, period, ("track",)),
+            lambda f: f.track,
+            rules.TRACK_LABELS,
+        ),
         quality,
         _by_month(of["to_date"], of["to_date_last_year"], period),
     ]

@@ -24,9 +24,9 @@ from store.report_monthly import Row, breakdown, unit_label, unit_names
 
 
 async def weekly(session: AsyncSession, period: ReportPeriod) -> Report:
-    week = await facts(session, period)
+    week = await facts(session, period, ("channel",))
     before = periods.previous(period)
-    previous = await facts(session, before)
+    previous = await facts(session, before, ("channel",))
     held = await receptions.receptions(session, period.start, period.end)
     held_before = await receptions.receptions(session, before.start, before.end)
     names = await unit_names(session)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.policy import BEIJING
@@ -97,6 +97,7 @@ async def daily(session: AsyncSession, period: ReportPeriod) -> Report:
 
 
 PATROL_COLUMNS = ["编号", "单位", "摘要"]
+Listed = tuple[str, str | None, str]  # a petition as the 巡查 lists it: number, unit, summary
 
 
 async def patrol(session: AsyncSession, period: ReportPeriod, now: datetime) -> Report:
@@ -105,10 +106,14 @@ async def patrol(session: AsyncSession, period: ReportPeriod, now: datetime) -> 
     own part of it, for its handler."""
     names = await unit_names(session)
 
-    async def petitions_where(*conditions: object) -> list[Petition]:
-        return list(
-            await session.scalars(select(Petition).where(*conditions).order_by(Petition.id))  # type: ignore[arg-type]
+    async def petitions_where(*conditions: ColumnElement[bool]) -> list[Listed]:
+        # The three columns listed, not whole rows: a county's overdue list may be long.
+        rows = await session.execute(
+            select(Petition.id, Petition.unit_id, Petition.summary)
+            .where(*conditions)
+            .order_by(Petition.id)
         )
+        return [(pid, unit, summary) for pid, unit, summary in rows]
 
     overdue = await petitions_where(Petition.overdue.is_(True))
     due_soon = await petitions_where(
@@ -131,8 +136,8 @@ async def patrol(session: AsyncSession, period: ReportPeriod, now: datetime) -> 
     )
     unsigned_rows = [(n, unit) for n, unit in unsigned]
 
-    def listing(rows: list[Petition]) -> list[Row]:
-        return [[p.id, names.get(p.unit_id or "", UNASSIGNED), p.summary] for p in rows]
+    def listing(rows: list[Listed]) -> list[Row]:
+        return [[pid, names.get(unit or "", UNASSIGNED), summary] for pid, unit, summary in rows]
 
     slip_columns = ["编号", "单位", "单据", "签收人", "发出时间"]
 
@@ -149,18 +154,18 @@ async def patrol(session: AsyncSession, period: ReportPeriod, now: datetime) -> 
         ]
 
     per_unit: dict[str, list[ReportTable]] = {}
-    units = {p.unit_id for p in [*overdue, *due_soon]} | {u for _, u in unsigned_rows}
+    units = {p[1] for p in [*overdue, *due_soon]} | {u for _, u in unsigned_rows}
     for unit in sorted(u for u in units if u is not None):
         per_unit[unit] = [
             ReportTable(
                 title="逾期",
                 columns=PATROL_COLUMNS,
-                rows=listing([p for p in overdue if p.unit_id == unit]),
+                rows=listing([p for p in overdue if p[1] == unit]),
             ),
             ReportTable(
                 title="一日内到期",
                 columns=PATROL_COLUMNS,
-                rows=listing([p for p in due_soon if p.unit_id == unit]),
+                rows=listing([p for p in due_soon if p[1] == unit]),
             ),
             ReportTable(
                 title="未签收",
