@@ -18,6 +18,7 @@ from domain.contracts import (
     TimelineEvent,
     Title,
 )
+from domain.report_rules import DestinationLevel
 from domain.vocabulary import (
     Category,
     Channel,
@@ -87,6 +88,14 @@ class PetitionCreate(StrictIn):
         description="新的事实和理由: what is new in a matter terminated after re-review "
         "(三级终结); without it, a repeat of a terminated matter is declined (不予受理)",
     )
+    # What the reports count (issue 13); left out, a first petition to the county bureau.
+    destination_level: DestinationLevel = Field(
+        default=DestinationLevel.COUNTY,
+        description="where a visit went: county (到县访), city (到市访), province (赴省访) or "
+        "beijing (进京访); above the county it is a 越级访",
+    )
+    first_time: bool = Field(default=True, description="初信初访 (false: a 重复信访)")
+    key_petitioner: bool = Field(default=False, description="重点信访人")
 
 
 class UnitPublic(BaseModel):

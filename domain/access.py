@@ -67,6 +67,11 @@ class Action(StrEnum):
     SET_OWNER = "set_owner"  # 领导包案
     ADMINISTER_DIRECTORY = "administer_directory"  # 组织名录维护, API keys
     READ_AUDIT = "read_audit"  # 审计
+    # Issue 13: the 四报 and the 巡查 are read by the bureau and the county leaders; the bureau
+    # records the leaders' reception days and the AB roster, and marks 专报.
+    READ_REPORTS = "read_reports"  # 报表查阅
+    RECORD_RECEPTION = "record_reception"  # 领导接访、AB岗登记
+    MARK_SPECIAL = "mark_special"  # 专报
 
 
 # Commands on one petition that its unit's chain or the bureau may give.
@@ -89,8 +94,17 @@ PETITIONER_SIDE_RULE = (
     "never the accountable unit's chain"
 )
 _BUREAU_ONLY = frozenset(
-    {Action.REGISTER, Action.ASSIGN, Action.SET_OWNER, Action.ADMINISTER_DIRECTORY}
+    {
+        Action.REGISTER,
+        Action.ASSIGN,
+        Action.SET_OWNER,
+        Action.ADMINISTER_DIRECTORY,
+        Action.RECORD_RECEPTION,
+        Action.MARK_SPECIAL,
+    }
 )
+# Who reads the reports besides the bureau: the county's leaders, to whom they go.
+REPORT_READERS = frozenset({Role.COUNTY_PRINCIPAL_LEADER, Role.COUNTY_CONTACT_LEADER})
 # What a service account's role lets it do, and nothing more. An integration registers the
 # petitions it takes in (登记, at the bureau: the bureau assigns them); it reads none back, so a
 # leaked key shows no petitioner's data and no officer's, and acts in no one's name.
@@ -173,6 +187,8 @@ class Principal:
             return self.is_bureau
         if action is Action.READ_AUDIT:
             return Role.AUDITOR in self.roles
+        if action is Action.READ_REPORTS:
+            return self.is_bureau or bool(self.roles & REPORT_READERS)
         if action is Action.DECIDE_EXTENSION:
             return unit_id is not None and (unit_id, Role.UNIT_HEAD) in self.posts
         if action in _CHAIN_OR_BUREAU:

@@ -127,6 +127,10 @@ class Intake(Strict):
     repeat_of: str | None = None
     repeat_rule: str | None = None
     new_facts: str | None = None
+    # What the reports count (issue 13): absent in workflows started before, the defaults.
+    destination_level: str = "county"
+    first_time: bool = True
+    key_petitioner: bool = False
 
 
 class PetitionStart(Strict):

@@ -124,6 +124,8 @@ class NoticeKind(StrEnum):
     # Issue 11: written by a notice's delivery, not by the petition's chain.
     SIGN_REMINDER = "sign_reminder"  # 催办单: a 督办单 not signed for (未签收) in time
     UNDELIVERED = "undelivered"  # 送达失败通知: a slip did not reach its recipient
+    # Issue 13: written when the bureau marks a petition for the principal leaders (专报).
+    SPECIAL_REPORT = "special_report"  # 专报
 
 
 class EventKind(StrEnum):
@@ -175,6 +177,7 @@ NOTICE_LABELS: dict[NoticeKind, str] = {
     NoticeKind.UPLOAD_REFUSED: "上传拒收通知",
     NoticeKind.SIGN_REMINDER: "催办单",
     NoticeKind.UNDELIVERED: "送达失败通知",
+    NoticeKind.SPECIAL_REPORT: "专报",
 }
 
 PHASE_LABELS: dict[Phase, str] = {

@@ -4,7 +4,7 @@ directory and the outbox of notices."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -216,6 +217,11 @@ class Petition(Base):
     # (新的事实和理由) the bureau recorded to run it again all the same.
     repeat_rule: Mapped[str | None] = mapped_column(String(32))
     new_facts: Mapped[str | None] = mapped_column(Text)
+    # What the reports count of the intake (issue 13, domain.report_rules): where a visit went
+    # (到县/到市/赴省/进京访), 初信初访 (else a 重复信访), and the 重点信访人 flag.
+    destination_level: Mapped[str] = mapped_column(String(16), server_default="county")
+    first_time: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    key_petitioner: Mapped[bool] = mapped_column(Boolean, server_default=false())
     workflow_started: Mapped[bool] = mapped_column(Boolean, default=False)
     # Projection of the workflow's live state.
     stage: Mapped[str] = mapped_column(String(32))
@@ -395,3 +401,50 @@ class AuditEntry(Base):
     via: Mapped[str | None] = mapped_column(String(16))
     api_key_id: Mapped[int | None] = mapped_column(Integer)
     key_issued_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class SpecialReport(Base):
+    """专报 (issue 13): the bureau marked a petition for the county's principal leaders at once
+    (进京访, 扬言, 极端, 不稳定), with a short reason. A petition may be marked again later."""
+
+    __tablename__ = "special_reports"
+    __table_args__ = (Index("ix_special_reports_marked_at", "marked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    petition_id: Mapped[str] = mapped_column(ForeignKey("petitions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(500))
+    marked_by: Mapped[str] = mapped_column(String(64))  # the dispatcher's username
+    marked_at: Mapped[datetime]
+
+
+class LeaderReception(Base):
+    """A leader's reception day (领导接访, issue 13): who received, when, how many people, how
+    many petitions were registered from it and how many the leader signed (签批). The 周报
+    counts them per county leader."""
+
+    __tablename__ = "leader_receptions"
+    __table_args__ = (Index("ix_leader_receptions_day", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    leader_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    day: Mapped[date]
+    persons: Mapped[int] = mapped_column(Integer)  # 接访人次
+    petitions: Mapped[int] = mapped_column(Integer)  # 登记信访事项
+    signed_instructions: Mapped[int] = mapped_column(Integer)  # 签批件次
+    note: Mapped[str | None] = mapped_column(String(500))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]
+
+
+class DutyDay(Base):
+    """The AB-post duty roster (接访AB岗, issue 13): each day a leader on post A receives, and
+    the one on post B stands in when A cannot."""
+
+    __tablename__ = "duty_roster"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    a_person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    b_person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime]

@@ -63,6 +63,14 @@ class Endpoint:
 
 
 API_KEY = {"name": "12345热线", "person_id": SERVICE_ACCOUNT}
+REPORT_READERS = frozenset({"bureau", "county_contact_leader", "principal_leader"})
+RECEPTION = {
+    "leader_id": "cl-01",
+    "day": "2026-10-20",
+    "persons": 12,
+    "petitions": 3,
+    "signed_instructions": 2,
+}
 TABLE: dict[tuple[str, str], Endpoint] = {
     (e.method, e.path): e
     for e in [
@@ -193,6 +201,22 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         ),
         # Everyone's deliveries: the bureau, and who reads every unit.
         Endpoint("GET", "/notices", frozenset({"bureau", "principal_leader", "auditor"})),
+        # The reports (issue 13): the bureau and the county leaders read them; the bureau
+        # records reception days and the AB roster, and marks a petition for a 专报.
+        Endpoint("GET", "/reports/{kind}", REPORT_READERS),
+        Endpoint("GET", "/receptions", REPORT_READERS),
+        Endpoint("POST", "/receptions", OK, body=RECEPTION),
+        Endpoint("GET", "/duty-roster", REPORT_READERS),
+        Endpoint(
+            "PUT", "/duty-roster/{day}", OK, body={"a_person_id": "cl-01", "b_person_id": "cl-02"}
+        ),
+        Endpoint(
+            "POST",
+            "/petitions/{pid}/special-report",
+            OK,
+            HIDDEN,
+            {"kind": "threat", "reason": "扬言到市政府上访"},
+        ),
     ]
 }
 # Whom the directory's rows act on: a person and a term no user of USERS depends on.
@@ -260,6 +284,8 @@ async def _call(
         notice_id=_NOTICES.get(pid, _PRINTED.get(pid, (0, 0))[0]),
         document_id=_PRINTED.get(pid, (0, 0))[1],
         group_id="xihe",
+        kind="monthly",
+        day="2026-10-20",
     )
     answer = await http.request(endpoint.method, path, json=endpoint.body, headers=headers)
     assert answer.status_code < 500, (endpoint, answer.text)
