@@ -142,11 +142,18 @@ class Settings(BaseSettings):
 
     # The reports' schedules (issue 13), Beijing time: the 巡查 at each of patrol_times, the 日报
     # each working day, the 周报 on Monday, the 月报 on the 1st. Off: the worker deletes them.
-    report_schedules: bool = True
+    # Unset: on with the real clock, off under a compressed policy day (a demo, a test), where
+    # the times shrink with the day and a report every few seconds is noise unless asked for.
+    report_schedules: bool | None = None
     patrol_times: list[ClockTime] = Field(default_factory=lambda: ["09:00", "15:00"])
     daily_report_time: ClockTime = "17:30"
     weekly_report_time: ClockTime = "09:00"
     monthly_report_time: ClockTime = "09:00"
+
+    def reports_scheduled(self) -> bool:
+        if self.report_schedules is not None:
+            return self.report_schedules
+        return self.day_seconds >= 86400
 
     def notice_queue(self) -> str:
         return self.notice_task_queue or f"{self.task_queue}-notices"

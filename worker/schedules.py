@@ -128,11 +128,11 @@ def schedule_for(settings: Settings, kind: ReportKind) -> Schedule:
 
 async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
     """Create the reports' schedules, or bring existing ones to the settings' times (keeping
-    an operator's pause); with ``report_schedules`` off, delete them. Returns their ids."""
+    an operator's pause); with them off (``Settings.reports_scheduled``), delete them. Returns their ids."""
     ids: list[str] = []
     for kind in SCHEDULED:
         handle = client.get_schedule_handle(schedule_id(kind))
-        if not settings.report_schedules:
+        if not settings.reports_scheduled():
             with contextlib.suppress(RPCError):  # none there: nothing to delete
                 await handle.delete()
             continue
