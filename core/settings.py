@@ -7,7 +7,7 @@ import binascii
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +26,8 @@ MIN_SECRET_BYTES = 32
 #   python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"
 DEV_PAYLOAD_KEY = "cGV0aXRpb25mbG93LWRldi1wYXlsb2FkLWtleS0zMmI="
 PAYLOAD_KEY_BYTES = 32
+# A time of day on Beijing's clock, HH:MM (the reports' schedules).
+ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
 class Settings(BaseSettings):
@@ -137,6 +139,21 @@ class Settings(BaseSettings):
     smtp_validate_certs: bool = True
     smtp_timeout_seconds: float = Field(default=30, gt=0)
     mail_from: str = "县信访局 <noreply@petitionflow.invalid>"
+
+    # The reports' schedules (issue 13), Beijing time: the 巡查 at each of patrol_times, the 日报
+    # each working day, the 周报 on Monday, the 月报 on the 1st. Off: the worker deletes them.
+    # Unset: on with the real clock, off under a compressed policy day (a demo, a test), where
+    # the times shrink with the day and a report every few seconds is noise unless asked for.
+    report_schedules: bool | None = None
+    patrol_times: list[ClockTime] = Field(default_factory=lambda: ["09:00", "15:00"])
+    daily_report_time: ClockTime = "17:30"
+    weekly_report_time: ClockTime = "09:00"
+    monthly_report_time: ClockTime = "09:00"
+
+    def reports_scheduled(self) -> bool:
+        if self.report_schedules is not None:
+            return self.report_schedules
+        return self.day_seconds >= 86400
 
     def notice_queue(self) -> str:
         return self.notice_task_queue or f"{self.task_queue}-notices"

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -448,3 +449,47 @@ class DutyDay(Base):
     b_person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime]
+
+
+class ReportRun(Base):
+    """One scheduled run of a report (定时报送, issue 13): the 巡查, 日报, 周报 or 月报 as built
+    at the run, kept whole so its inbox entries show what was sent. Its id is the run's
+    workflow id (the schedule's id and the scheduled time): a run is filed once."""
+
+    __tablename__ = "report_runs"
+
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)  # domain.reports.Report
+    created_at: Mapped[datetime]
+
+
+class ReportReceipt(Base):
+    """A run to one recipient on one channel: an inbox entry (channel ``inbox``, a person) or a
+    post to a group's robot (``wecom``/``dingtalk``, a group). At most one row each, written
+    before the send, so a retried run posts nothing twice (notices need a petition; reports
+    have none, hence their own rows)."""
+
+    __tablename__ = "report_receipts"
+    __table_args__ = (
+        UniqueConstraint("run_id", "channel", "recipient_id"),
+        Index("ix_report_receipts_recipient", "recipient_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("report_runs.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient_id: Mapped[str] = mapped_column(String(64))  # a person's id, or a group's
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[str | None] = mapped_column(String(64))  # whose section it is
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending / sent / failed; inbox: sent
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]  # an inbox entry opened (已阅)
+    created_at: Mapped[datetime]

@@ -15,12 +15,14 @@ from core.temporal import connect, ensure_search_attributes
 from domain.routing import PERSONAL_CHANNELS
 from worker.runtime import (
     build_notice_worker,
+    build_report_worker,
     build_worker,
     senders,
     sizing,
     sweep_missing_workflows,
     worker_runtime,
 )
+from worker.schedules import ensure_schedules, report_queue
 
 log = logging.getLogger("petitionflow.worker")
 
@@ -65,11 +67,13 @@ async def main() -> None:
         if dispatch is not None
         else contextlib.nullcontext()
     )
+    report_worker = build_report_worker(client, report_queue(settings), sessions, channels)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with worker, notice_worker:
+    async with worker, notice_worker, report_worker:
+        await ensure_schedules(client, settings)
         sweeper = asyncio.create_task(
             sweep_missing_workflows(client, settings.task_queue, sessions, settings.review_units)
         )

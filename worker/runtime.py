@@ -19,6 +19,7 @@ from activities.channels.email import EmailSender, SmtpServer
 from activities.delivery import AddressBook, DeliveryActivities, NoticeDispatch
 from activities.metrics import HISTOGRAM_BUCKETS
 from activities.petition import PetitionActivities
+from activities.reports import ReportActivities
 from activities.upload import UpstreamSystem
 from core.settings import Settings
 from core.starter import WorkflowIdentityConflict, ensure_started, start_input
@@ -27,6 +28,7 @@ from domain.delivery import DeliveryChannel
 from store import petitions
 from workflows.notice_delivery import NoticeDelivery
 from workflows.petition import PetitionWorkflow
+from workflows.reports import ReportRunWorkflow
 
 log = logging.getLogger("petitionflow.worker")
 
@@ -79,6 +81,28 @@ def build_notice_worker(
             activities.deliver_notice,
             activities.report_undelivered,
             activities.remind_unsigned,
+        ],
+        **options,
+    )
+
+
+def build_report_worker(
+    client: Client,
+    task_queue: str,
+    sessions: async_sessionmaker[Any],
+    senders: dict[DeliveryChannel, Sender],
+    **options: Any,
+) -> Worker:
+    """The reports' scheduled runs (issue 13, worker/schedules.py) on their own task queue."""
+    activities = ReportActivities(sessions, senders)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ReportRunWorkflow],
+        activities=[
+            activities.report_workday,
+            activities.file_report_run,
+            activities.post_report,
         ],
         **options,
     )
