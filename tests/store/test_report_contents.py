@@ -5,7 +5,7 @@ opens with openpyxl, and every number of the summary paragraph is a number of th
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,11 @@ from domain import report_periods as periods
 from domain.report_summary import numbers_in
 from domain.reports import Report, ReportKind
 from store import petitions, receptions
-from store.models import LeaderReception, Petition
+from store.models import LeaderReception, Petition, Unit
 from store.report_monthly import unit_names
 from store.reports import build_report
 from tests.helpers.settings import make_settings
+from tests.helpers.store import outbox_notice
 
 NOW = datetime(2026, 11, 2, 2, tzinfo=UTC)
 
@@ -187,3 +188,35 @@ async def test_the_weekly_and_special_reports(
     assert said <= table_numbers(weekly)
     assert special.tables[0].rows[0][:2] == [pid, "扬言"]
     assert special.summary.endswith("专报信访事项1件，其中扬言1件。")
+
+
+async def test_the_patrol_finds_what_needs_a_person_now(
+    sessions: async_sessionmaker[Any], tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    now = datetime(2026, 10, 20, 1, tzinfo=UTC)  # 09:00 Beijing, the morning round
+    due = await register(sessions, settings, at(2026, 10, 12))
+    later = await register(sessions, settings, at(2026, 10, 13))
+    async with sessions() as session:  # a new township, no handler appointed yet
+        session.add(Unit(id="beishan", name="北山乡人民政府", kind="township", sort_order=99))
+        await session.commit()
+    nobody = await register(sessions, settings, at(2026, 10, 14), unit_id="beishan")
+    async with sessions() as session:
+        for pid, due_at in ((due, now + timedelta(hours=20)), (later, now + timedelta(days=3))):
+            await session.execute(
+                update(Petition)
+                .where(Petition.id == pid)
+                .values(stage="handling", next_due_at=due_at)
+            )
+        session.add(
+            outbox_notice(due, "assign-1", "assignment", ("dongguan-h1", "handler"), "交办", now)
+        )
+        await session.commit()
+        patrol = await build_report(session, ReportKind.PATROL, periods.day(now.date()), now)
+    listed = {t.title: [row[0] for row in t.rows] for t in patrol.tables}
+    assert listed["一日内到期"] == [due]
+    assert listed["单据未签收"] == [due]
+    assert listed["无承办人"] == [nobody]
+    assert "一日内到期1件，单据未签收1份，无承办人1件" in patrol.summary
+    mine = {t.title: t.rows for t in patrol.per_unit["dongguan"]}
+    assert [row[0] for row in mine["一日内到期"]] == [due] and mine["未签收"][0][3] == "某"
