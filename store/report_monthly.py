@@ -6,7 +6,6 @@ ranked, and its problems named one by one in its own section. What is counted is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,11 +87,9 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
         "to_date": to_date,
         "to_date_last_year": periods.last_year(to_date),
     }
-    series = await facts(
-        session, ReportPeriod(start=date(period.start.year - 1, 1, 1), end=period.end), SERIES
-    )
-    if period.start.month == 1:  # 环比 of January: December of the year before last
-        series += await facts(session, spans["previous"], SERIES)
+    # This year and last year to date, and December before a January (its 环比): one scan.
+    january = [spans["previous"]] if period.start.month == 1 else []
+    series = await facts(session, to_date, SERIES, spans["to_date_last_year"], *january)
     of = {name: within(series, span) for name, span in spans.items()}
     names = await unit_names(session)
     month = of["month"]

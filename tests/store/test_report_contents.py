@@ -76,8 +76,8 @@ async def test_the_monthly_report_on_two_years(
     sessions: async_sessionmaker[Any], tmp_path: Path
 ) -> None:
     settings = make_settings(tmp_path)
-    # Last year: 4 in October 2025, 6 earlier in the year.
-    for month in (10, 10, 10, 10, 3, 4, 5, 6, 7, 8):
+    # Last year: 4 in October 2025, 6 earlier in the year, 1 in December.
+    for month in (10, 10, 10, 10, 3, 4, 5, 6, 7, 8, 12):
         await register(sessions, settings, at(2025, month), unit_id="xihe")
     # This year: 5 in September, 3 earlier, and October's 8 below.
     for month in (9, 9, 9, 9, 9, 2, 5, 7):
@@ -108,7 +108,10 @@ async def test_the_monthly_report_on_two_years(
         await session.commit()
         report = await build_report(session, ReportKind.MONTHLY, periods.month(2026, 10), NOW)
         names = await unit_names(session)
+        january = await build_report(session, ReportKind.MONTHLY, periods.month(2026, 1), NOW)
 
+    # January's 环比 is against December of the year before.
+    assert table(january, "总体情况").rows[0][1:4] == [0, 1, -100.0]
     overview = {row[0]: row for row in table(report, "总体情况").rows}
     # 本月, 上月, 环比, 去年同月, 同比, 本年累计, 去年同期累计, 累计同比
     assert overview["信访总量（批次）"][1:] == [8, 5, 60.0, 4, 100.0, 16, 10, 60.0]
