@@ -151,11 +151,11 @@ class Tally:
 
 
 def tally(facts: Iterable[Facts], where: Callable[[Facts], bool] = lambda _: True) -> Tally:
-    total = Tally()
+    batches = persons = 0
     for f in facts:
         if where(f):
-            total += Tally(f.count, f.persons)
-    return total
+            batches, persons = batches + f.count, persons + f.persons
+    return Tally(batches, persons)
 
 
 K = TypeVar("K")
@@ -163,10 +163,12 @@ K = TypeVar("K")
 
 def by(facts: Iterable[Facts], key: Callable[[Facts], K]) -> dict[K, Tally]:
     """批次 and 人次 per value of ``key`` (channel, category, unit, track, destination)."""
-    found: dict[K, Tally] = {}
+    found: dict[K, list[int]] = {}
     for f in facts:
-        found[key(f)] = found.get(key(f), Tally()) + Tally(f.count, f.persons)
-    return found
+        counted = found.setdefault(key(f), [0, 0])
+        counted[0] += f.count
+        counted[1] += f.persons
+    return {value: Tally(b, p) for value, (b, p) in found.items()}
 
 
 @dataclass(frozen=True)

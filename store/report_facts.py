@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -85,11 +85,11 @@ UNITS = ("unit_id", "channel", "collective", "destination", *RATES)  # the ranki
 
 
 async def facts(
-    session: AsyncSession, period: ReportPeriod, dimensions: tuple[str, ...]
+    session: AsyncSession, period: ReportPeriod, dimensions: tuple[str, ...], *more: ReportPeriod
 ) -> list[Facts]:
-    """The petitions registered within ``period``, grouped by ``dimensions`` (names of Facts'
-    fields), counted by the database."""
-    start, end = bounds(period)
+    """The petitions registered within ``period`` (and the ``more`` periods, which must not
+    overlap it), grouped by ``dimensions`` (names of Facts' fields), counted by the database."""
+    ranges = [bounds(p) for p in (period, *more)]
     columns = _columns(session.get_bind().dialect.name)
     chosen = [columns[name] for name in dimensions]
     rows = await session.execute(
@@ -98,7 +98,14 @@ async def facts(
             func.sum(Petition.persons).label("persons"),
             *(column.label(name) for name, column in zip(dimensions, chosen, strict=True)),
         )
-        .where(Petition.registered_at >= start, Petition.registered_at < end)
+        .where(
+            or_(
+                *(
+                    and_(Petition.registered_at >= start, Petition.registered_at < end)
+                    for start, end in ranges
+                )
+            )
+        )
         .group_by(*chosen)
     )
     flags = [name for name in dimensions if name in _FLAGS]

@@ -6,7 +6,6 @@ ranked, and its problems named one by one in its own section. What is counted is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,11 +87,9 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
         "to_date": to_date,
         "to_date_last_year": periods.last_year(to_date),
     }
-    series = await facts(
-        session, ReportPeriod(start=date(period.start.year - 1, 1, 1), end=period.end), SERIES
-    )
-    if period.start.month == 1:  # 环比 of January: December of the year before last
-        series += await facts(session, spans["previous"], SERIES)
+    # This year and last year to date, and December before a January (its 环比): one scan.
+    january = [spans["previous"]] if period.start.month == 1 else []
+    series = await facts(session, to_date, SERIES, spans["to_date_last_year"], *january)
     of = {name: within(series, span) for name, span in spans.items()}
     names = await unit_names(session)
     month = of["month"]
@@ -194,9 +191,10 @@ def _ranking_table(
     """Each unit's month, most petitions first: its numbers and its rates; 合计 is the county."""
 
     def numbers(found: list[Facts]) -> Row:
+        total = rules.tally(found)
         return [
-            rules.tally(found).batches,
-            rules.tally(found).persons,
+            total.batches,
+            total.persons,
             rules.tally(found, _collective_visits).batches,
             rules.tally(found, rules.beyond_level).batches,
             rules.tally(found, rules.to_beijing).batches,
@@ -206,13 +204,11 @@ def _ranking_table(
             rules.satisfaction(found).percent,
         ]
 
+    of_unit: dict[str | None, list[Facts]] = {}
+    for f in month:
+        of_unit.setdefault(f.unit_id, []).append(f)
     rows: list[Row] = [
-        [
-            r.rank,
-            unit_label(names, r.unit_id),
-            *numbers([f for f in month if f.unit_id == r.unit_id]),
-        ]
-        for r in ranked
+        [r.rank, unit_label(names, r.unit_id), *numbers(of_unit[r.unit_id])] for r in ranked
     ]
     return ReportTable(
         title="各单位信访情况排名",
@@ -310,11 +306,9 @@ async def _problems(
             )
             if flagged
         ]
-        tables = found.setdefault(
-            unit,
-            [ReportTable(title="存在问题", columns=["编号", "问题", "摘要"])],
-        )
-        tables[0].rows.append([row.id, "、".join(problems), row.summary])
+        if unit not in found:
+            found[unit] = [ReportTable(title="存在问题", columns=["编号", "问题", "摘要"])]
+        found[unit][0].rows.append([row.id, "、".join(problems), row.summary])
     return found
 
 

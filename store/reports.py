@@ -153,26 +153,25 @@ async def patrol(session: AsyncSession, period: ReportPeriod, now: datetime) -> 
             for n, unit in rows
         ]
 
-    per_unit: dict[str, list[ReportTable]] = {}
-    units = {p[1] for p in [*overdue, *due_soon]} | {u for _, u in unsigned_rows}
-    for unit in sorted(u for u in units if u is not None):
-        per_unit[unit] = [
-            ReportTable(
-                title="逾期",
-                columns=PATROL_COLUMNS,
-                rows=listing([p for p in overdue if p[1] == unit]),
-            ),
-            ReportTable(
-                title="一日内到期",
-                columns=PATROL_COLUMNS,
-                rows=listing([p for p in due_soon if p[1] == unit]),
-            ),
-            ReportTable(
-                title="未签收",
-                columns=slip_columns,
-                rows=slips([r for r in unsigned_rows if r[1] == unit]),
-            ),
+    # Each unit's own part, gathered in one pass over each list.
+    sections: dict[str, tuple[list[Listed], list[Listed], list[tuple[Notice, str | None]]]] = {}
+    for late in overdue:
+        if late[1] is not None:
+            sections.setdefault(late[1], ([], [], []))[0].append(late)
+    for soon in due_soon:
+        if soon[1] is not None:
+            sections.setdefault(soon[1], ([], [], []))[1].append(soon)
+    for slip in unsigned_rows:
+        if slip[1] is not None:
+            sections.setdefault(slip[1], ([], [], []))[2].append(slip)
+    per_unit = {
+        unit: [
+            ReportTable(title="逾期", columns=PATROL_COLUMNS, rows=listing(lates)),
+            ReportTable(title="一日内到期", columns=PATROL_COLUMNS, rows=listing(soons)),
+            ReportTable(title="未签收", columns=slip_columns, rows=slips(slips_of_unit)),
         ]
+        for unit, (lates, soons, slips_of_unit) in sorted(sections.items())
+    }
     at = f"{now.astimezone(BEIJING):%Y年%m月%d日%H时}"
     return Report(
         kind=ReportKind.PATROL,

@@ -5,7 +5,7 @@ opens with openpyxl, and every number of the summary paragraph is a number of th
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,11 @@ from domain import report_periods as periods
 from domain.report_summary import numbers_in
 from domain.reports import Report, ReportKind
 from store import petitions, receptions
-from store.models import LeaderReception, Petition
+from store.models import LeaderReception, Petition, Unit
 from store.report_monthly import unit_names
 from store.reports import build_report
 from tests.helpers.settings import make_settings
+from tests.helpers.store import outbox_notice
 
 NOW = datetime(2026, 11, 2, 2, tzinfo=UTC)
 
@@ -75,8 +76,8 @@ async def test_the_monthly_report_on_two_years(
     sessions: async_sessionmaker[Any], tmp_path: Path
 ) -> None:
     settings = make_settings(tmp_path)
-    # Last year: 4 in October 2025, 6 earlier in the year.
-    for month in (10, 10, 10, 10, 3, 4, 5, 6, 7, 8):
+    # Last year: 4 in October 2025, 6 earlier in the year, 1 in December.
+    for month in (10, 10, 10, 10, 3, 4, 5, 6, 7, 8, 12):
         await register(sessions, settings, at(2025, month), unit_id="xihe")
     # This year: 5 in September, 3 earlier, and October's 8 below.
     for month in (9, 9, 9, 9, 9, 2, 5, 7):
@@ -107,7 +108,10 @@ async def test_the_monthly_report_on_two_years(
         await session.commit()
         report = await build_report(session, ReportKind.MONTHLY, periods.month(2026, 10), NOW)
         names = await unit_names(session)
+        january = await build_report(session, ReportKind.MONTHLY, periods.month(2026, 1), NOW)
 
+    # January's 环比 is against December of the year before.
+    assert table(january, "总体情况").rows[0][1:4] == [0, 1, -100.0]
     overview = {row[0]: row for row in table(report, "总体情况").rows}
     # 本月, 上月, 环比, 去年同月, 同比, 本年累计, 去年同期累计, 累计同比
     assert overview["信访总量（批次）"][1:] == [8, 5, 60.0, 4, 100.0, 16, 10, 60.0]
@@ -187,3 +191,35 @@ async def test_the_weekly_and_special_reports(
     assert said <= table_numbers(weekly)
     assert special.tables[0].rows[0][:2] == [pid, "扬言"]
     assert special.summary.endswith("专报信访事项1件，其中扬言1件。")
+
+
+async def test_the_patrol_finds_what_needs_a_person_now(
+    sessions: async_sessionmaker[Any], tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    now = datetime(2026, 10, 20, 1, tzinfo=UTC)  # 09:00 Beijing, the morning round
+    due = await register(sessions, settings, at(2026, 10, 12))
+    later = await register(sessions, settings, at(2026, 10, 13))
+    async with sessions() as session:  # a new township, no handler appointed yet
+        session.add(Unit(id="beishan", name="北山乡人民政府", kind="township", sort_order=99))
+        await session.commit()
+    nobody = await register(sessions, settings, at(2026, 10, 14), unit_id="beishan")
+    async with sessions() as session:
+        for pid, due_at in ((due, now + timedelta(hours=20)), (later, now + timedelta(days=3))):
+            await session.execute(
+                update(Petition)
+                .where(Petition.id == pid)
+                .values(stage="handling", next_due_at=due_at)
+            )
+        session.add(
+            outbox_notice(due, "assign-1", "assignment", ("dongguan-h1", "handler"), "交办", now)
+        )
+        await session.commit()
+        patrol = await build_report(session, ReportKind.PATROL, periods.day(now.date()), now)
+    listed = {t.title: [row[0] for row in t.rows] for t in patrol.tables}
+    assert listed["一日内到期"] == [due]
+    assert listed["单据未签收"] == [due]
+    assert listed["无承办人"] == [nobody]
+    assert "一日内到期1件，单据未签收1份，无承办人1件" in patrol.summary
+    mine = {t.title: t.rows for t in patrol.per_unit["dongguan"]}
+    assert [row[0] for row in mine["一日内到期"]] == [due] and mine["未签收"][0][3] == "某"

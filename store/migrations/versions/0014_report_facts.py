@@ -22,18 +22,28 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("petitions", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "destination_level", sa.String(length=16), server_default="county", nullable=False
-            )
-        )
-        batch_op.add_column(
-            sa.Column("first_time", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("key_petitioner", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # Plain ALTER TABLE … ADD COLUMN, on SQLite too: a batch would copy the table, which the
+    # timeline's and the notices' foreign keys refuse to let go.
+    op.add_column(
+        "petitions",
+        sa.Column(
+            "destination_level", sa.String(length=16), server_default="county", nullable=False
+        ),
+    )
+    op.add_column(
+        "petitions",
+        sa.Column("first_time", sa.Boolean(), server_default=sa.true(), nullable=False),
+    )
+    op.add_column(
+        "petitions",
+        sa.Column("key_petitioner", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.create_index(
+        "ix_petitions_report_series",
+        "petitions",
+        ["registered_at"],
+        postgresql_include=["channel", "persons", "destination_level"],
+    )
     op.create_table(
         "special_reports",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -82,6 +92,7 @@ def downgrade() -> None:
     op.drop_index("ix_special_reports_petition_id", table_name="special_reports")
     op.drop_index("ix_special_reports_marked_at", table_name="special_reports")
     op.drop_table("special_reports")
+    op.drop_index("ix_petitions_report_series", table_name="petitions")
     with op.batch_alter_table("petitions", schema=None) as batch_op:
         batch_op.drop_column("key_petitioner")
         batch_op.drop_column("first_time")
