@@ -22,6 +22,7 @@ from api.console import forms, pages
 from api.errors import ServiceError, answer_service_error
 from api.console.render import page
 from api.console.session import BadCsrf, SignInFirst
+from api.console.view import refusal_in_words
 
 STATIC = Path(__file__).parent / "static"
 # Static files change only with a release: a day in the browser's cache, revalidated after.
@@ -56,7 +57,8 @@ async def _refused(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         return await answer_service_error(request, exc)
     user = getattr(request.state, "principal", None)
-    return page(request, "error.html.j2", user, status_code=exc.status, message=str(exc.detail))
+    message = refusal_in_words(exc.status, exc.detail)
+    return page(request, "error.html.j2", user, status_code=exc.status, message=message)
 
 
 def install(app: FastAPI) -> None:

@@ -5,6 +5,7 @@ checks, the same refusals, shown here in words on the page they came from."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -15,7 +16,7 @@ from api import service
 from api.console.pages import petition_page
 from api.console.render import page, units_of
 from api.console.session import ConsoleUser, check_csrf
-from api.console.view import in_words
+from api.console.view import in_words, refusal_in_words
 from api.deps import ServicesDep, SessionDep
 from api.errors import ServiceError, require
 from api.routers import directory as directory_api
@@ -26,10 +27,12 @@ from domain.access import Action, Principal
 from domain.contracts import AcceptRequest
 from domain.vocabulary import Role
 from store import directory, petitions
+from store.models import Petition as PetitionRow
 from store.petitions import PetitionFilter
 
 router = APIRouter(include_in_schema=False)
 Form = dict[str, Any]
+PROJECTION_POLLS = 40  # at most two seconds
 
 
 async def posted(request: Request, user: ConsoleUser) -> tuple[Principal, Form]:
@@ -78,18 +81,32 @@ async def console_act(
     case = Case(session, services, user, petition_id, action, form.pop("key", None))
     try:
         body = model.model_validate(_filled(form))
-        await call(case, body)
+        answer = await call(case, body)
     except ValidationError as exc:
-        return await _refused(request, case, "；".join(str(e["msg"]) for e in exc.errors()), 422)
+        why = "；".join(str(e["msg"]) for e in exc.errors())
+        return await _refused(request, case, f"填写有误：{why}", 422)
     except ServiceError as exc:
-        return await _refused(request, case, in_words(exc.detail), exc.status)
+        return await _refused(request, case, refusal_in_words(exc.status, exc.detail), exc.status)
+    await _projected(session, petition_id, answer.stage)
     return RedirectResponse(f"/petitions/{petition_id}", status_code=303)
+
+
+async def _projected(session: SessionDep, petition_id: str, stage: str) -> None:
+    """Wait a moment for the read model to show the action's outcome, so the page the browser
+    is sent to shows it too (the workflow writes its step right after deciding it)."""
+    for _ in range(PROJECTION_POLLS):
+        row = await session.get(PetitionRow, petition_id, populate_existing=True)
+        current = row.stage if row else None
+        await session.rollback()  # no transaction held open while the worker writes
+        if current == stage:
+            return
+        await asyncio.sleep(0.05)
 
 
 async def _refused(request: Request, case: Case, why: str, status: int) -> HTMLResponse:
     await case.session.rollback()  # a fresh read of the petition as it is now
     reader = Case(case.session, case.services, case.reader, case.petition_id)
-    return await petition_page(request, reader, error=f"未能办理：{why}", status_code=status)
+    return await petition_page(request, reader, error=why, status_code=status)
 
 
 @router.post("/notices/{notice_id}/sign")

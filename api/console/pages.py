@@ -14,7 +14,7 @@ from api.auth import check_password
 from api.console import session as console_session
 from api.console.render import handlers_of, page, sees_board, units_of
 from api.console.session import ConsoleUser
-from api.console.view import beijing, next_due, notice_label, offered, pending
+from api.console.view import beijing, next_due, notice_label, offered, pending, refusal_in_words
 from api.deps import ServicesDep, SessionDep
 from api.errors import NotAllowed, ServiceError
 from api.service import Case, inbox, printing
@@ -194,7 +194,8 @@ async def petition_page(
     try:
         view = await service.detail(case)
     except ServiceError as exc:
-        return page(request, "error.html.j2", case.reader, status_code=exc.status, message=str(exc.detail))
+        message = refusal_in_words(exc.status, exc.detail)
+        return page(request, "error.html.j2", case.reader, status_code=exc.status, message=message)
     slips = await service.notices(case)
     documents = await service.documents(case) + await service.documents(case, "reply_opinion")
     units = await units_of(case.session)
@@ -253,9 +254,10 @@ async def console_board(
     category: Category | None = None,
     phase: Phase | None = None,
     part: bool = False,
+    every: Annotated[int, Query(ge=1, le=3600)] = 30,
 ) -> HTMLResponse:
     """督查 board: open petitions by unit × level, overdue and due-soon lists; ``part`` is the
-    board alone, which the page fetches again every 30 seconds."""
+    board alone, which the page fetches again ``every`` seconds."""
     if not sees_board(user):
         raise NotAllowed("督查看板仅供信访局和各级领导查看")
     filters = within_reach(
@@ -270,11 +272,13 @@ async def console_board(
     grid: dict[str | None, dict[int | None, board.Cell]] = {}
     for cell in cells:
         grid.setdefault(cell.unit_id, {})[cell.level] = cell
+    # In the directory's order; those still at the bureau (待交办) last.
+    rows = [(u, grid[u]) for u in [*units, None] if u in grid]
     return page(
         request,
         "board_part.html.j2" if part else "board.html.j2",
         user,
-        grid=grid,
+        rows=rows,
         levels=levels,
         units=units,
         overdue=overdue,
@@ -282,5 +286,6 @@ async def console_board(
         category=category,
         phase=phase,
         query=request.url.query.replace("part=true", "").strip("&"),
+        refresh_seconds=every,
         next_due=next_due,
     )

@@ -61,6 +61,7 @@ def page(
             "nav": nav(user),
             "csrf": getattr(request.state, "csrf", None),
             "path": request.url.path,
+            "status": status_code,
             **context,
         },
         status_code=status_code,

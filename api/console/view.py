@@ -229,6 +229,22 @@ def offered(view: PetitionPublic, reader: Principal, settings: Settings) -> list
     ]
 
 
+# What kind of refusal it is, in words, before the service layer's own reason.
+REFUSAL_KINDS = {
+    403: "无权办理",
+    404: "未找到该信访事项，或不在您的查阅范围内",
+    409: "当前阶段不能办理",
+    422: "填写有误",
+    503: "系统暂时无法办理，请稍后再试",
+}
+
+
+def refusal_in_words(status: int, detail: object) -> str:
+    """A refusal of the service layer as a person reads it: what kind, then why."""
+    kind = REFUSAL_KINDS.get(status, "未能办理")
+    return kind if status == 404 else f"{kind}：{in_words(detail)}"
+
+
 def in_words(detail: object) -> str:
     """A refusal of the service layer as a sentence (never a status code)."""
     if isinstance(detail, list):  # Invalid: the fields and why

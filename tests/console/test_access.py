@@ -1,0 +1,129 @@
+"""The console keeps the access table of the API (domain.access): per role, a person sees no
+petition and no button outside their reach; a form posted without the session's CSRF token is
+refused; the sign-in keeps the API's lockout. Pages are tested in Chromium, found by label and
+role as a person finds them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from tests.console.conftest import Console, shoot, sign_in
+from tests.helpers.api import detail, register
+from tests.helpers.waiting import eventually
+
+
+async def _registered(console: Console) -> dict[str, str]:
+    """Three petitions: at 东关镇 and at 西河乡 (both assigned), and one left at the bureau."""
+    api = console.api
+    found = {
+        "dongguan": (await register(api))["id"],
+        "xihe": (await register(api, unit_id="xihe", summary="西河乡土地承包纠纷"))["id"],
+        "bureau": (await register(api, unit_id=None, summary="待交办的来信"))["id"],
+    }
+
+    async def stages() -> list[Any]:
+        return [(await detail(api, pid))["stage"] for pid in found.values()]
+
+    await eventually(stages, lambda s: s == ["assigned", "assigned", "registered"])
+    return found
+
+
+async def _listed(page: Page, url: str) -> str:
+    await page.goto(f"{url}/petitions")
+    return await page.locator("main").inner_text()
+
+
+async def test_each_role_sees_only_its_petitions_and_buttons(console: Console) -> None:
+    pids = await _registered(console)
+    url = console.url
+
+    # The township's handler: its own petition, with 受理; the others do not exist for them.
+    handler = await console.page_as("dongguan-h1")
+    listed = await _listed(handler, url)
+    assert pids["dongguan"] in listed
+    assert pids["xihe"] not in listed and pids["bureau"] not in listed
+    await handler.goto(f"{url}/petitions/{pids['dongguan']}")
+    await expect(handler.get_by_role("button", name="受理", exact=True)).to_be_visible()
+    await expect(handler.get_by_text("13800138000")).to_be_visible()  # their unit: unmasked
+    assert await handler.get_by_role("button", name="交办", exact=True).count() == 0
+    assert await handler.get_by_role("link", name="登记", exact=True).count() == 0
+    answer = await handler.goto(f"{url}/petitions/{pids['xihe']}")
+    assert answer is not None and answer.status == 404
+    assert "西河乡土地承包纠纷" not in await handler.locator("main").inner_text()
+    for bureau_page in ("/register", "/queue", "/directory", "/board"):
+        answer = await handler.goto(f"{url}{bureau_page}")
+        assert answer is not None and answer.status == 403, bureau_page
+
+    # 西河乡's handler: the mirror image.
+    other = await console.page_as("xihe-h1")
+    listed = await _listed(other, url)
+    assert pids["xihe"] in listed and pids["dongguan"] not in listed
+
+    # A county principal leader reads every petition, contacts masked, and acts on none.
+    leader = await console.page_as("cpl-01")
+    listed = await _listed(leader, url)
+    assert all(pid in listed for pid in pids.values())
+    await leader.goto(f"{url}/petitions/{pids['dongguan']}")
+    await expect(leader.get_by_text("138****8000")).to_be_visible()
+    assert await leader.get_by_text("13800138000").count() == 0
+    assert await leader.locator("main form").count() == 0
+    await expect(leader.get_by_text("当前没有您可以办理的操作")).to_be_visible()
+    answer = await leader.goto(f"{url}/board")
+    assert answer is not None and answer.status == 200
+
+    # The bureau: every petition; the one left with it is in the queue, with its 交办 form.
+    bureau = await console.page_as("demo-bureau")
+    await bureau.goto(f"{url}/queue")
+    await expect(bureau.get_by_role("button", name=f"交办 {pids['bureau']}")).to_be_visible()
+    assert pids["dongguan"] not in await bureau.locator("main").inner_text()
+
+
+async def test_a_form_without_its_csrf_token_is_refused(console: Console) -> None:
+    pids = await _registered(console)
+    page = await console.page_as("dongguan-h1")
+    target = f"{console.url}/petitions/{pids['dongguan']}/act/accept"
+    # The session's cookie goes with it (as with a post from another site's page), the token
+    # does not: refused, and nothing was done.
+    for form in ({}, {"csrf": "forged"}):
+        answer = await page.request.post(target, form=form, max_redirects=0)
+        assert answer.status == 403, await answer.text()
+        assert "CSRF" in await answer.text()
+    assert (await detail(console.api, pids["dongguan"]))["stage"] == "assigned"
+    signed_out = await page.request.post(f"{console.url}/logout", form={}, max_redirects=0)
+    assert signed_out.status == 403
+    # With its token, the same click is done.
+    await page.goto(f"{console.url}/petitions/{pids['dongguan']}")
+    await page.get_by_role("button", name="受理", exact=True).click()
+    await expect(page.get_by_text("办理中").first).to_be_visible()
+
+
+async def test_sign_in_by_keyboard_lockout_and_sign_out(console: Console) -> None:
+    url = console.url
+    page = await console.browser.new_page(locale="zh-CN")
+    for _ in range(3):
+        await sign_in(page, url, "dongguan-h2", "wrong")
+        await expect(page.get_by_role("alert")).to_have_text("用户名或密码错误。")
+    await sign_in(page, url, "dongguan-h2", "demo")  # the right one, too late: locked
+    await expect(page.get_by_role("alert")).to_contain_text("登录失败次数过多")
+    await shoot(page, "login")
+
+    # Every control by keyboard: the fields in order, Enter submits.
+    await page.goto(f"{url}/login")
+    await page.keyboard.press("Tab")  # the skip link
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("dongguan-h1")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("demo")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="我的待办")).to_be_visible()
+    cookie = next(c for c in await page.context.cookies() if c["name"] == "pf_console")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+    await page.get_by_role("button", name="退出登录").click()
+    await expect(page.get_by_label("用户名")).to_be_visible()
+    # The session ended on the server: the old cookie opens nothing.
+    await page.context.add_cookies([cookie])
+    await page.goto(f"{url}/")
+    await expect(page.get_by_label("用户名")).to_be_visible()
