@@ -19,10 +19,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from api.console import forms, pages
-from api.errors import ServiceError, answer_service_error
 from api.console.render import page
 from api.console.session import BadCsrf, SignInFirst
 from api.console.view import refusal_in_words
+from api.errors import ServiceError, answer_service_error
 
 STATIC = Path(__file__).parent / "static"
 # Static files change only with a release: a day in the browser's cache, revalidated after.

@@ -117,7 +117,9 @@ async def console_sign(
     user, form = posted
     await inbox.sign(session, services, user, notice_id)
     back = form.get("back", "/")
-    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", 303)
+    return RedirectResponse(
+        back if back.startswith("/") and not back.startswith("//") else "/", 303
+    )
 
 
 @router.get("/register", response_class=HTMLResponse)
@@ -155,7 +157,11 @@ async def console_register(
     user, form = posted
     fields = _filled(form)
     key = fields.pop("key", None)
-    person = {k: fields.pop(f"petitioner_{k}") for k in ("name", "phone", "id_number") if f"petitioner_{k}" in fields}
+    person = {
+        k: fields.pop(f"petitioner_{k}")
+        for k in ("name", "phone", "id_number")
+        if f"petitioner_{k}" in fields
+    }
     try:
         body = PetitionCreate.model_validate({**fields, "petitioner": person})
         registered = await service.register(session, services, user, body, key)
@@ -182,7 +188,9 @@ async def console_register(
 async def console_queue(request: Request, session: SessionDep, user: ConsoleUser) -> HTMLResponse:
     """待交办: petitions registered at the bureau, each with its 交办 form."""
     require(user, Action.ASSIGN)
-    found = await service.search(session, user, PetitionFilter(stage="registered"), limit=100, offset=0)
+    found = await service.search(
+        session, user, PetitionFilter(stage="registered"), limit=100, offset=0
+    )
     units = [u for u in await units_of(session) if u[2] in ("township", "department")]
     return page(request, "queue.html.j2", user, items=found.items, total=found.total, units=units)
 
@@ -202,7 +210,11 @@ async def console_directory(
         units=await units_of(session),
         people=people,
         history=history[:200],
-        roles=[r for r in Role if r not in (Role.PETITIONER, Role.CASE_OWNER, Role.INTEGRATION, Role.AUDITOR)],
+        roles=[
+            r
+            for r in Role
+            if r not in (Role.PETITIONER, Role.CASE_OWNER, Role.INTEGRATION, Role.AUDITOR)
+        ],
         error=error,
     )
 

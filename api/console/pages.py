@@ -4,6 +4,7 @@ calls (api.service), rendered as zh-CN HTML."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
@@ -35,7 +36,9 @@ async def console_login_page(
     response = HTMLResponse("")
     token = console_session.login_token(request, response, services.settings)
     message = "登录已超时（15分钟未操作），请重新登录。" if expired else None
-    return page(request, "login.html.j2", None, response, csrf=token, next=_local(next), error=message)
+    return page(
+        request, "login.html.j2", None, response, csrf=token, next=_local(next), error=message
+    )
 
 
 def _local(target: str) -> str:
@@ -105,12 +108,20 @@ async def console_home(
     mine = [
         (row, why, next_due(row.deadlines))
         for row in rows
-        if (why := _my_part(row.stage, row.accountable, row.owner_id, row.extension, row.unit_id, user))
+        if (
+            why := _my_part(
+                row.stage, row.accountable, row.owner_id, row.extension, row.unit_id, user
+            )
+        )
     ]
     queue = replied = None
     if user.is_bureau:
-        queue = await service.search(session, user, PetitionFilter(stage="registered"), limit=1, offset=0)
-        replied = await service.search(session, user, PetitionFilter(stage="replied"), limit=1, offset=0)
+        queue = await service.search(
+            session, user, PetitionFilter(stage="registered"), limit=1, offset=0
+        )
+        replied = await service.search(
+            session, user, PetitionFilter(stage="replied"), limit=1, offset=0
+        )
     return page(
         request,
         "home.html.j2",
@@ -134,7 +145,11 @@ def _my_part(
     their unit's 受理, an extension waits for their approval, or they own the case (包案)."""
     if stage == Stage.ASSIGNED and (unit_id, Role.HANDLER) in user.posts:
         return "待受理"
-    if extension and extension.get("approved") is None and user.may(Action.DECIDE_EXTENSION, unit_id):
+    if (
+        extension
+        and extension.get("approved") is None
+        and user.may(Action.DECIDE_EXTENSION, unit_id)
+    ):
         return "待审批延期"
     if accountable and accountable.get("person_id") == user.person_id:
         return "由您负责办理" if accountable.get("role") == Role.HANDLER else "由您督办"
@@ -165,12 +180,13 @@ async def console_list(
         overdue=overdue,
         category=category.value if category else None,
     )
+    found: Sequence[Any]  # rows of the read model, or the list's summaries: alike to the page
     if open_only and stage is None:  # a board cell: open ones only, as it counts them
         found = await board.listed(session, within_reach(user, filters), LIST_LIMIT)
         total = len(found)
     else:
         result = await service.search(session, user, filters, limit=LIST_LIMIT, offset=0)
-        found, total = list(result.items), result.total
+        found, total = result.items, result.total
     units = await units_of(session)
     return page(request, "list.html.j2", user, items=found, total=total, units=units)
 
@@ -231,7 +247,11 @@ async def console_notice_pdf(
 
 @router.get("/petitions/{petition_id}/documents/{document_id}.pdf")
 async def console_document_pdf(
-    petition_id: str, document_id: int, session: SessionDep, services: ServicesDep, user: ConsoleUser
+    petition_id: str,
+    document_id: int,
+    session: SessionDep,
+    services: ServicesDep,
+    user: ConsoleUser,
 ) -> Response:
     case = Case(session, services, user, petition_id)
     body = await printing.as_pdf(await printing.document_page(case, document_id))
@@ -262,13 +282,22 @@ async def console_board(
         raise NotAllowed("督查看板仅供信访局和各级领导查看")
     filters = within_reach(
         user,
-        PetitionFilter(category=category.value if category else None, phase=phase.value if phase else None),
+        PetitionFilter(
+            category=category.value if category else None, phase=phase.value if phase else None
+        ),
     )
     cells = await board.open_by_unit_and_level(session, filters)
-    overdue = await board.listed(session, within_reach(user, PetitionFilter(overdue=True, category=filters.category, phase=filters.phase)), 20)
+    overdue = await board.listed(
+        session,
+        within_reach(
+            user, PetitionFilter(overdue=True, category=filters.category, phase=filters.phase)
+        ),
+        20,
+    )
     soon = await board.due_soon(session, filters, 20)
     units = dict((u, n) for u, n, _ in await units_of(session))
-    levels = sorted({c.level for c in cells if c.level is not None}) or [1, 2, 3, 4]
+    # The chain's four levels (三周工作法 and the county leader), and any other a policy has.
+    levels = sorted({1, 2, 3, 4} | {c.level for c in cells if c.level is not None})
     grid: dict[str | None, dict[int | None, board.Cell]] = {}
     for cell in cells:
         grid.setdefault(cell.unit_id, {})[cell.level] = cell

@@ -80,4 +80,7 @@ async def units_of(session: AsyncSession) -> list[tuple[str, str, str]]:
 
 async def handlers_of(session: AsyncSession, unit_id: str) -> list[tuple[str, str]]:
     """The unit's handlers (承办人), whom 受理 may name: id, name."""
-    return [(p.id, p.name) for p, _ in await directory.role_holders(session, unit_id, Role.HANDLER.value)]
+    return [
+        (p.id, p.name)
+        for p, _ in await directory.role_holders(session, unit_id, Role.HANDLER.value)
+    ]

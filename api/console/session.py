@@ -96,7 +96,9 @@ async def start(
 
 
 def _idle_cookie(response: Response, settings: Settings, claims: dict[str, Any]) -> None:
-    _cookie(response, settings, COOKIE, _encode(settings, claims), settings.access_token_minutes * 60)
+    _cookie(
+        response, settings, COOKIE, _encode(settings, claims), settings.access_token_minutes * 60
+    )
 
 
 def _claims(request: Request, settings: Settings) -> dict[str, Any] | None:
@@ -112,11 +114,15 @@ def _claims(request: Request, settings: Settings) -> dict[str, Any] | None:
     return claims if claims.get("typ") == VIA else None
 
 
-async def end(request: Request, response: Response, session: SessionDep, settings: Settings) -> None:
+async def end(
+    request: Request, response: Response, session: SessionDep, settings: Settings
+) -> None:
     """Sign-out: the session's record is ended and the cookie cleared."""
     claims = _claims(request, settings)
     if claims is not None:
-        await accounts.claim_refresh_token(session, _record(settings, claims['sid']), datetime.now(UTC))
+        await accounts.claim_refresh_token(
+            session, _record(settings, claims["sid"]), datetime.now(UTC)
+        )
         await session.commit()
     response.delete_cookie(COOKIE, path="/")
 
@@ -136,7 +142,7 @@ async def current_user(
     idle = timedelta(minutes=settings.access_token_minutes)
     if now - seen > idle or now.timestamp() >= int(claims["end"]):
         raise SignInFirst(expired=True)
-    row = await accounts.refresh_token(session, _record(settings, claims['sid']))
+    row = await accounts.refresh_token(session, _record(settings, claims["sid"]))
     person = await session.get(Person, str(claims["sub"]))
     if row is None or row.used_at is not None or not signs_in(person) or person is None:
         raise SignInFirst(expired=True)

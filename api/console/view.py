@@ -13,7 +13,7 @@ from api.schemas import PetitionPublic
 from core.settings import Settings
 from domain.access import Action, Principal
 from domain.contracts import Deadline, ExtensionRequest, PetitionState, TransferRequest
-from domain.lifecycle import refusal
+from domain.lifecycle import ActionRequest, refusal
 from domain.policy import BEIJING
 from domain.vocabulary import (
     NOTICE_LABELS,
@@ -198,6 +198,10 @@ def offered(view: PetitionPublic, reader: Principal, settings: Settings) -> list
     and not refused by its stage (domain.lifecycle, the workflow's own rule)."""
     state = PetitionState.model_construct(
         id=view.id,
+        track=view.track,
+        category=view.category,
+        registered_at=view.registered_at,
+        policy_version=view.policy_version,
         unit_id=view.unit_id,
         stage=view.stage,
         phase=view.phase,
@@ -208,7 +212,7 @@ def offered(view: PetitionPublic, reader: Principal, settings: Settings) -> list
     policy = settings.policy(view.unit_id, view.category.value)
     now = datetime.now(UTC)
     window = [d.due_at for d in view.deadlines if d.kind == "review_request" and not d.passed]
-    samples = {
+    samples: dict[Action, ActionRequest] = {
         Action.TRANSFER: TransferRequest.model_construct(unit_id="", reason="转办"),
         Action.REQUEST_EXTENSION: ExtensionRequest.model_construct(days=1, reason="延期"),
     }

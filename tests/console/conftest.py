@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
@@ -25,8 +25,8 @@ from tests.helpers.temporal import temporal_address, worker_for
 
 PROJECT = Path(__file__).resolve().parents[2]
 SHOTS = PROJECT / "var" / "screenshots"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP = ViewportSize(width=1280, height=800)
+PHONE = ViewportSize(width=390, height=844)
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +97,9 @@ async def console(
             app.router.lifespan_context(app),
             worker_for(dev_env.client, settings, sessions),
             served(app) as url,
-            ApiClient(transport=httpx.ASGITransport(app=app), base_url="http://console.test") as api,
+            ApiClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://console.test"
+            ) as api,
         ):
             api.services = app.state.services
             api.headers.update(await api.as_user(BUREAU))

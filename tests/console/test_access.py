@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright._impl._api_structures import SetCookieParam
 from playwright.async_api import Page, expect
 
 from tests.console.conftest import Console, shoot, sign_in
@@ -86,7 +87,8 @@ async def test_a_form_without_its_csrf_token_is_refused(console: Console) -> Non
     target = f"{console.url}/petitions/{pids['dongguan']}/act/accept"
     # The session's cookie goes with it (as with a post from another site's page), the token
     # does not: refused, and nothing was done.
-    for form in ({}, {"csrf": "forged"}):
+    forms: list[dict[str, str | float | bool]] = [{}, {"csrf": "forged"}]
+    for form in forms:
         answer = await page.request.post(target, form=form, max_redirects=0)
         assert answer.status == 403, await answer.text()
         assert "CSRF" in await answer.text()
@@ -124,6 +126,8 @@ async def test_sign_in_by_keyboard_lockout_and_sign_out(console: Console) -> Non
     await page.get_by_role("button", name="退出登录").click()
     await expect(page.get_by_label("用户名")).to_be_visible()
     # The session ended on the server: the old cookie opens nothing.
-    await page.context.add_cookies([cookie])
+    await page.context.add_cookies(
+        [SetCookieParam(name=cookie["name"], value=cookie["value"], url=url)]
+    )
     await page.goto(f"{url}/")
     await expect(page.get_by_label("用户名")).to_be_visible()
