@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 from playwright._impl._api_structures import SetCookieParam
 from playwright.async_api import Page, expect
 
+from api.auth import ISSUER
 from tests.console.conftest import Console, shoot, sign_in
 from tests.helpers.api import detail, register
 from tests.helpers.waiting import eventually
@@ -79,6 +81,20 @@ async def test_each_role_sees_only_its_petitions_and_buttons(console: Console) -
     await bureau.goto(f"{url}/queue")
     await expect(bureau.get_by_role("button", name=f"交办 {pids['bureau']}")).to_be_visible()
     assert pids["dongguan"] not in await bureau.locator("main").inner_text()
+    await shoot(bureau, "queue")
+
+    # The directory: appoint (换人: the post's holder replaced), then end the new term (免职).
+    await bureau.goto(f"{url}/directory")
+    await bureau.get_by_label("单位", exact=True).select_option(label="东关镇人民政府")
+    await bureau.get_by_label("岗位", exact=True).select_option(label="分管领导")
+    await bureau.get_by_label("人员", exact=True).select_option(value="dongguan-h2")
+    await bureau.get_by_role("button", name="任命", exact=True).click()
+    ended = bureau.get_by_role("region", name="任职记录")
+    await expect(ended.get_by_text("赵秀兰")).to_be_visible()  # the former holder's term
+    await shoot(bureau, "directory")
+    await bureau.get_by_role("button", name="免去何佳琪的分管领导职务").click()
+    await expect(ended.get_by_text("何佳琪")).to_be_visible()
+    assert await bureau.get_by_role("button", name="免去何佳琪的分管领导职务").count() == 0
 
 
 async def test_a_form_without_its_csrf_token_is_refused(console: Console) -> None:
@@ -122,6 +138,21 @@ async def test_sign_in_by_keyboard_lockout_and_sign_out(console: Console) -> Non
     await expect(page.get_by_role("heading", name="我的待办")).to_be_visible()
     cookie = next(c for c in await page.context.cookies() if c["name"] == "pf_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+    # Idle for more than 15 minutes (the cookie's last request moved back): signed out.
+    settings = console.api.services.settings
+    claims = jwt.decode(
+        cookie["value"], settings.secret_key.get_secret_value(), algorithms=["HS256"], issuer=ISSUER
+    )
+    stale = {**claims, "seen": claims["seen"] - 16 * 60}
+    idle = jwt.encode(stale, settings.secret_key.get_secret_value(), algorithm="HS256")
+    await page.context.add_cookies([SetCookieParam(name="pf_console", value=idle, url=url)])
+    await page.goto(f"{url}/")
+    await expect(page.get_by_role("alert")).to_contain_text("登录已超时")
+    await page.context.add_cookies(
+        [SetCookieParam(name="pf_console", value=cookie["value"], url=url)]
+    )
+    await page.goto(f"{url}/")
 
     await page.get_by_role("button", name="退出登录").click()
     await expect(page.get_by_label("用户名")).to_be_visible()
