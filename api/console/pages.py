@@ -18,6 +18,7 @@ from api.console.session import ConsoleUser
 from api.console.view import beijing, next_due, notice_label, offered, pending, refusal_in_words
 from api.deps import ServicesDep, SessionDep
 from api.errors import NotAllowed, ServiceError
+from api.routers.petitions import ListFilters
 from api.service import Case, inbox, printing
 from api.service.read import within_reach
 from domain.access import Action, Principal
@@ -163,25 +164,12 @@ async def console_list(
     request: Request,
     session: SessionDep,
     user: ConsoleUser,
-    stage: Stage | None = None,
-    phase: Phase | None = None,
-    unit_id: Annotated[str | None, Query(max_length=64)] = None,
-    level: Annotated[int | None, Query(ge=1, le=10)] = None,
-    overdue: bool | None = None,
-    category: Category | None = None,
+    filters: ListFilters,
     open_only: bool = False,
 ) -> HTMLResponse:
     """A list, as the board's numbers link to it, with the API's filters."""
-    filters = PetitionFilter(
-        stage=stage.value if stage else None,
-        phase=phase.value if phase else None,
-        unit_id=unit_id,
-        level=level,
-        overdue=overdue,
-        category=category.value if category else None,
-    )
     found: Sequence[Any]  # rows of the read model, or the list's summaries: alike to the page
-    if open_only and stage is None:  # a board cell: open ones only, as it counts them
+    if open_only and filters.stage is None:  # a board cell: open ones only, as it counts them
         found = await board.listed(session, within_reach(user, filters), LIST_LIMIT)
         total = len(found)
     else:
