@@ -116,6 +116,23 @@ async def test_a_form_without_its_csrf_token_is_refused(console: Console) -> Non
     await page.get_by_role("button", name="受理", exact=True).click()
     await expect(page.get_by_text("办理中").first).to_be_visible()
 
+    # On the audit trail like the API's commands: who, how they signed in, refused or done.
+    answer = await console.api.get(
+        "/api/v1/audit",
+        params={"petition_id": pids["dongguan"]},
+        headers=await console.api.as_user("audit-01"),
+    )
+    rows = [
+        (r["actor"], r["action"], r["via"], r["status"])
+        for r in answer.json()["items"]
+        if r["action"] == "console_act"
+    ]
+    assert rows == [
+        ("dongguan-h1", "console_act", "console", 303),
+        ("dongguan-h1", "console_act", "console", 403),
+        ("dongguan-h1", "console_act", "console", 403),
+    ], rows
+
 
 async def test_sign_in_by_keyboard_lockout_and_sign_out(console: Console) -> None:
     url = console.url
