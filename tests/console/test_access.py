@@ -10,8 +10,10 @@ from typing import Any
 import jwt
 from playwright._impl._api_structures import SetCookieParam
 from playwright.async_api import Page, expect
+from sqlalchemy import update
 
 from api.auth import ISSUER
+from store.models import Petition
 from tests.console.conftest import Console, shoot, sign_in
 from tests.helpers.api import detail, register
 from tests.helpers.waiting import eventually
@@ -83,6 +85,19 @@ async def test_each_role_sees_only_its_petitions_and_buttons(console: Console) -
     assert pids["dongguan"] not in await bureau.locator("main").inner_text()
     await shoot(bureau, "queue")
 
+    # The repeat check answers before submit: this petitioner's 劳资纠纷 was terminated
+    # (三级终结, set in the read model here: the chain to it takes three rounds).
+    async with console.api.services.sessions() as session:
+        await session.execute(
+            update(Petition).where(Petition.id == pids["bureau"]).values(closure="terminated")
+        )
+        await session.commit()
+    await bureau.goto(f"{url}/register")
+    await bureau.get_by_label("联系电话").fill("13800138000")
+    await bureau.get_by_label("内容分类").select_option(label="劳资纠纷")
+    warning = bureau.get_by_text("重复件提示")
+    await expect(warning).to_contain_text(pids["bureau"])
+
     # The directory: appoint (换人: the post's holder replaced), then end the new term (免职).
     await bureau.goto(f"{url}/directory")
     await bureau.get_by_label("单位", exact=True).select_option(label="东关镇人民政府")
@@ -117,14 +132,14 @@ async def test_a_form_without_its_csrf_token_is_refused(console: Console) -> Non
     await expect(page.get_by_text("办理中").first).to_be_visible()
 
     # On the audit trail like the API's commands: who, how they signed in, refused or done.
-    answer = await console.api.get(
+    trail = await console.api.get(
         "/api/v1/audit",
         params={"petition_id": pids["dongguan"]},
         headers=await console.api.as_user("audit-01"),
     )
     rows = [
         (r["actor"], r["action"], r["via"], r["status"])
-        for r in answer.json()["items"]
+        for r in trail.json()["items"]
         if r["action"] == "console_act"
     ]
     assert rows == [
