@@ -82,3 +82,16 @@ async def due_soon(
     now = datetime.now(UTC)
     soon = replace(filters, overdue=False, due_before=now + within, due_after=now)
     return await listed(session, soon, limit)
+
+
+async def count_by_stage(
+    session: AsyncSession, filters: PetitionFilter, stages: list[str]
+) -> dict[str, int]:
+    """How many petitions under ``filters`` are at each of ``stages``: one query."""
+    rows = await session.execute(
+        select(Petition.stage, func.count())
+        .where(*matching(replace(filters, stage=None)), Petition.stage.in_(stages))
+        .group_by(Petition.stage)
+    )
+    found = {stage: int(count) for stage, count in rows}
+    return {stage: found.get(stage, 0) for stage in stages}

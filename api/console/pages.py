@@ -105,7 +105,9 @@ async def console_home(
     prefix = services.settings.document_prefix
     slips = await inbox.inbox(session, user, kind=None, limit=50, offset=0, prefix=prefix)
     unsigned = [n for n in slips.items if n.signed_at is None]
-    rows = await board.open_of(session, user.chain_units, user.person_id)
+    # The petitions of their units, and those they own (包案); none for who holds neither.
+    reach = user.chain_units or user.is_leader
+    rows = await board.open_of(session, user.chain_units, user.person_id) if reach else []
     mine = [
         (row, why, next_due(row.deadlines))
         for row in rows
@@ -115,22 +117,18 @@ async def console_home(
             )
         )
     ]
-    queue = replied = None
+    waiting = None  # the bureau's: to assign (待交办) and ratings to record (待回访)
     if user.is_bureau:
-        queue = await service.search(
-            session, user, PetitionFilter(stage="registered"), limit=1, offset=0
-        )
-        replied = await service.search(
-            session, user, PetitionFilter(stage="replied"), limit=1, offset=0
-        )
+        stages = [Stage.REGISTERED.value, Stage.REPLIED.value]
+        waiting = await board.count_by_stage(session, within_reach(user, PetitionFilter()), stages)
     return page(
         request,
         "home.html.j2",
         user,
         slips=unsigned,
         mine=mine,
-        queue=queue.total if queue else None,
-        replied=replied.total if replied else None,
+        queue=waiting[Stage.REGISTERED] if waiting else None,
+        replied=waiting[Stage.REPLIED] if waiting else None,
     )
 
 
