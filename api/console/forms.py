@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from api import service
 from api.console.pages import petition_page
-from api.console.render import page, units_of
+from api.console.render import local_path, page, units_of
 from api.console.session import ConsoleUser, check_csrf
 from api.console.view import in_words, refusal_in_words
 from api.deps import ServicesDep, SessionDep
@@ -116,10 +116,7 @@ async def console_sign(
     """签收 with one click, back to where it was clicked (我的待办 or the petition)."""
     user, form = posted
     await inbox.sign(session, services, user, notice_id)
-    back = form.get("back", "/")
-    return RedirectResponse(
-        back if back.startswith("/") and not back.startswith("//") else "/", 303
-    )
+    return RedirectResponse(local_path(form.get("back", "/")), 303)
 
 
 @router.get("/register", response_class=HTMLResponse)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api import service
 from api.auth import check_password
 from api.console import session as console_session
-from api.console.render import handlers_of, page, sees_board, units_of
+from api.console.render import handlers_of, local_path, page, sees_board, units_of
 from api.console.session import ConsoleUser
 from api.console.view import beijing, next_due, notice_label, offered, pending, refusal_in_words
 from api.deps import ServicesDep, SessionDep
@@ -36,15 +36,11 @@ async def console_login_page(
 ) -> HTMLResponse:
     response = HTMLResponse("")
     token = console_session.login_token(request, response, services.settings)
-    message = "登录已超时（15分钟未操作），请重新登录。" if expired else None
+    idle = services.settings.access_token_minutes
+    message = f"登录已超时（{idle}分钟未操作），请重新登录。" if expired else None
     return page(
-        request, "login.html.j2", None, response, csrf=token, next=_local(next), error=message
+        request, "login.html.j2", None, response, csrf=token, next=local_path(next), error=message
     )
-
-
-def _local(target: str) -> str:
-    """Only a path of this site is a place to go after sign-in (no open redirect)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -74,9 +70,9 @@ async def console_sign_in(
         response = HTMLResponse("", status_code=exc.status_code)
         token = console_session.login_token(request, response, settings)
         return page(
-            request, "login.html.j2", None, response, csrf=token, next=_local(next), error=error
+            request, "login.html.j2", None, response, csrf=token, next=local_path(next), error=error
         )
-    redirect = RedirectResponse(_local(next), status_code=303)
+    redirect = RedirectResponse(local_path(next), status_code=303)
     await console_session.start(redirect, session, settings, person)
     return redirect
 

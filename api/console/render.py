@@ -24,6 +24,12 @@ templates.env.globals.update(labels())
 templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
 
 
+def local_path(target: str) -> str:
+    """Only a path of this site is a place to send the browser (no open redirect: not
+    //elsewhere, nor /\\elsewhere, which browsers read alike)."""
+    return target if target.startswith("/") and target[1:2] not in ("/", "\\") else "/"
+
+
 def sees_board(user: Principal) -> bool:
     """The 督查 board: the bureau and the county's leaders read every unit; a unit's leaders
     see their own units' row (the board counts within the reader's reach, as the lists do)."""
