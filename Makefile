@@ -10,7 +10,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint pytest setup clean histories postgres-binaries print-fonts bench
+.PHONY: run test lint pytest setup clean histories postgres-binaries print-fonts chromium bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "petitionflow needs Python >= 3.11")'
@@ -49,10 +49,17 @@ print-fonts:
 		{ echo "installing the Chinese fonts and PDF libraries (Debian: $(PRINT_PACKAGES))"; \
 		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PRINT_PACKAGES) >/dev/null; }
 
+# The console's browser tests (tests/console) drive Debian's Chromium through Playwright (its own
+# browser download is not available here), on the Noto CJK fonts: install them when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+		{ echo "installing Chromium for the console's browser tests (Debian: chromium fonts-noto-cjk)"; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
 # The linters and pytest run side by side: the tests spend much of their time waiting on
 # timers, so mypy costs them little; each line of output comes out whole and make
 # fails when either fails.
-test: $(STAMP) postgres-binaries print-fonts
+test: $(STAMP) postgres-binaries print-fonts chromium
 	@$(MAKE) --no-print-directory -j2 --output-sync=line lint pytest
 
 pytest: $(STAMP)

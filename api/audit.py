@@ -33,7 +33,10 @@ COMMANDS = {"POST", "PUT", "PATCH", "DELETE"}
 REFUSED_READS = {401, 403, 404}
 # Reads that open a petitioner's file (查阅): on record even when they succeed, so the trail
 # answers who has seen a citizen's name, phone and complaint.
-RECORDED_READS = {"get_petition", "notice_html", "notice_pdf", "document_html", "document_pdf"}
+RECORDED_READS = {
+    *("get_petition", "notice_html", "notice_pdf", "document_html", "document_pdf"),
+    *("console_petition", "console_notice_pdf", "console_document_pdf"),
+}
 
 
 # Refusals whose reason the trail keeps: the messages of these answers are ours (the access
@@ -151,7 +154,9 @@ class AuditMiddleware:
 
     async def _record(self, scope: Scope, status: int, detail: str | None) -> None:
         path: str = scope["path"]
-        if not path.startswith("/api/"):
+        # The console's requests (api.console) are on record like the API's.
+        state = scope.get("state") or {}
+        if not path.startswith("/api/") and not state.get("console"):
             return
         endpoint = scope.get("endpoint")
         action = getattr(endpoint, "__name__", "unknown")
@@ -162,7 +167,6 @@ class AuditMiddleware:
         ):
             return
         # Filled in by the sign-in dependency (or, for a failed sign-in, the username tried).
-        state = scope.get("state") or {}
         principal: Principal | None = state.get("principal")
         actor = principal.username if principal else state.get("actor", "anonymous")
         # What the endpoint adds to the record (how the petitioner was reached, 代为记录).

@@ -68,7 +68,7 @@ def _unauthorized(message: str) -> HTTPException:
     )
 
 
-async def _principal(session: SessionDep, person: Person, via: str) -> Principal:
+async def principal_of(session: SessionDep, person: Person, via: str) -> Principal:
     if person.service_role is not None:
         # Its own role is all a service account holds: no post counts, whatever the table says.
         return Principal(
@@ -125,18 +125,18 @@ async def current_principal(
         request.state.credential = ("api_key", row.id, row.issued_by)
         if person.service_role is None:
             raise _unauthorized(PERSON_KEY)
-        principal = await _principal(session, person, "api_key")
+        principal = await principal_of(session, person, "api_key")
     elif token:
         claims = _decode(services.settings, token)
         person = await session.get(Person, str(claims["sub"]))
-        if not _signs_in(person):
+        if not signs_in(person):
             raise _unauthorized("the account of this token no longer exists")
-        assert person is not None  # for mypy: _signs_in said so
+        assert person is not None  # for mypy: signs_in said so
         changed = person.password_changed_at
         issued_us = claims.get(ISSUED_US, int(claims["iat"]) * 1_000_000)
         if changed is not None and issued_us < int(changed.timestamp() * 1_000_000):
             raise _unauthorized("the password has changed since this token was issued: sign in")
-        principal = await _principal(session, person, "password")
+        principal = await principal_of(session, person, "password")
         request.state.credential = ("password", None, None)
     else:
         raise _unauthorized(f"sign in first: POST {TOKEN_URL}, then send Authorization: Bearer")
@@ -144,7 +144,7 @@ async def current_principal(
     return principal
 
 
-def _signs_in(person: Person | None) -> bool:
+def signs_in(person: Person | None) -> bool:
     """A person with a username and a password; a service account never signs in."""
     return (
         person is not None
@@ -239,22 +239,30 @@ async def sign_in(
     After ``PETITIONFLOW_SIGN_IN_MAX_FAILURES`` wrong passwords within the window the username
     is refused for a while (429), so passwords cannot be guessed at speed; so is a client
     address, and everyone, past their own limits (one guess at many usernames)."""
-    username = form.username[:64]
-    request.state.actor = username  # the audit trail names who tried, and how
     request.state.credential = ("password", None, None)
-    settings = services.settings
-    person = await accounts.by_username(session, form.username)
+    person = await check_password(request, session, services.settings, form.username, form.password)
+    return await _issue(session, services.settings, person, datetime.now(UTC))
+
+
+async def check_password(
+    request: Request, session: SessionDep, settings: Settings, username: str, password: str
+) -> Person:
+    """The person signing in with ``username`` and ``password``, counted against the sign-in
+    throttle (429 past it) and refused alike (401) for an unknown name or a wrong password:
+    the one check of the JSON sign-in and the console's."""
+    request.state.actor = username[:64]  # the audit trail names who tried, and how
+    person = await accounts.by_username(session, username)
     # Committed before verifying: no transaction (on SQLite, no write lock) waits on Argon2.
-    scopes = await count_attempt(request, session, settings, username)
-    stored = person.password_hash if _signs_in(person) and person else None
+    scopes = await count_attempt(request, session, settings, username[:64])
+    stored = person.password_hash if signs_in(person) and person else None
     # Argon2 is slow on purpose: off the event loop, so other requests do not wait on it.
     valid, _ = await asyncio.to_thread(
-        passwords.verify_and_update, form.password, stored or await _dummy()
+        passwords.verify_and_update, password, stored or await _dummy()
     )
     if person is None or stored is None or not valid:
         raise _unauthorized("wrong username or password")
     await accounts.give_back_sign_in(session, scopes)  # a success is no failure
-    return await _issue(session, settings, person, datetime.now(UTC))
+    return person
 
 
 async def _dummy() -> str:
@@ -281,7 +289,7 @@ async def refresh(body: RefreshIn, session: SessionDep, services: ServicesDep) -
         log.warning("a used refresh token was presented again; sessions of %s ended", row.person_id)
         raise _unauthorized("refresh token already used: every session was ended, sign in again")
     person = await session.get(Person, row.person_id)
-    if not _signs_in(person) or person is None:
+    if not signs_in(person) or person is None:
         raise _unauthorized("the account of this token no longer exists")
     started = _session_start(row)
     if now >= started + timedelta(hours=services.settings.session_max_hours):

@@ -126,7 +126,7 @@ class Answer(JSONResponse):
         return text.encode("utf-8", "backslashreplace")
 
 
-async def _answer(request: Request, exc: Exception) -> JSONResponse:
+async def answer_service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)  # registered for ServiceError only
     headers = {"Location": exc.location} if isinstance(exc, Pending) else None
     return Answer({"detail": exc.detail}, status_code=exc.status, headers=headers)
@@ -140,7 +140,7 @@ async def _unreadable(request: Request, exc: Exception) -> JSONResponse:
 
 def answer_in_json(app: FastAPI) -> None:
     """The JSON front answers every ServiceError as FastAPI answers an HTTPException."""
-    app.add_exception_handler(ServiceError, _answer)
+    app.add_exception_handler(ServiceError, answer_service_error)
     app.add_exception_handler(RequestValidationError, _unreadable)
 
 

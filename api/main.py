@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api import audit, auth, metrics
+from api import audit, auth, console, metrics
 from api.deps import Services
 from api.errors import DATABASE_UNREACHABLE, answer_in_json
 from api.routers import (
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics.install(app)  # after the audit middleware: outside it, timing it too
 
     answer_in_json(app)
+    console.install(app)  # the web console under /, after the JSON front's error answers
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

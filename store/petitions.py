@@ -467,7 +467,22 @@ class PetitionFilter:
 async def search(
     session: AsyncSession, filters: PetitionFilter, *, limit: int, offset: int
 ) -> tuple[list[Petition], int]:
-    conditions = []
+    conditions = matching(filters)
+    total = await session.scalar(select(func.count()).select_from(Petition).where(*conditions))
+    rows = await session.scalars(
+        select(Petition)
+        .where(*conditions)
+        .order_by(Petition.registered_at.desc(), Petition.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), int(total or 0)
+
+
+def matching(filters: PetitionFilter) -> list[ColumnElement[bool]]:
+    """The conditions of ``filters`` on the petitions table: the lists' and the console
+    board's (its counts are of the same rows a list shows)."""
+    conditions: list[ColumnElement[bool]] = []
     if filters.stage is not None:
         conditions.append(Petition.stage == filters.stage)
     if filters.unit_id is not None:
@@ -494,15 +509,7 @@ async def search(
         conditions.append(Petition.next_due_at <= filters.due_before)
     if filters.due_after is not None:
         conditions.append(Petition.next_due_at > filters.due_after)
-    total = await session.scalar(select(func.count()).select_from(Petition).where(*conditions))
-    rows = await session.scalars(
-        select(Petition)
-        .where(*conditions)
-        .order_by(Petition.registered_at.desc(), Petition.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), int(total or 0)
+    return conditions
 
 
 def _on_books_of(unit_id: str, overdue: bool | None) -> ColumnElement[bool]:

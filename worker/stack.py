@@ -184,6 +184,7 @@ def run(settings: Settings) -> int:
         _wait("API", lambda: _healthy(f"{api}/healthz"), procs)
         print(
             "\npetitionflow is up (Ctrl-C stops everything)\n"
+            f"  console        {api}/ (a browser: sign in as demo-bureau / demo in dev mode)\n"
             f"  API            {api}/api/v1\n"
             f"  API docs       {api}/docs\n"
             f"  API metrics    {api}/metrics\n"

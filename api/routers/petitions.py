@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
 from api import service
@@ -106,10 +106,7 @@ async def register_petition(
     return registered.petition
 
 
-@router.get("", response_model=PetitionPage)
-async def list_petitions(
-    session: SessionDep,
-    user: Reader,
+def list_filters(
     stage: Stage | None = None,
     phase: Phase | None = None,
     unit_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -127,13 +124,9 @@ async def list_petitions(
             "(due soon), e.g. 2026-12-01T00:00:00+08:00"
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> PetitionPage:
-    """Supervisors' list, newest first, from the read model: the petitions of the reader's
-    units and the cases they own (every unit for the bureau, county principal leaders and
-    auditors)."""
-    filters = PetitionFilter(
+) -> PetitionFilter:
+    """The lists' filters from the query: the JSON list's and the console's alike."""
+    return PetitionFilter(
         stage=stage.value if stage else None,
         phase=phase.value if phase else None,
         unit_id=unit_id,
@@ -143,6 +136,22 @@ async def list_petitions(
         category=category.value if category else None,
         due_before=utc_moment("due_before", due_before),
     )
+
+
+ListFilters = Annotated[PetitionFilter, Depends(list_filters)]
+
+
+@router.get("", response_model=PetitionPage)
+async def list_petitions(
+    session: SessionDep,
+    user: Reader,
+    filters: ListFilters,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> PetitionPage:
+    """Supervisors' list, newest first, from the read model: the petitions of the reader's
+    units and the cases they own (every unit for the bureau, county principal leaders and
+    auditors)."""
     return await service.search(session, user, filters, limit=limit, offset=offset)
 
 

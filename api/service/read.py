@@ -31,17 +31,23 @@ async def search(
 ) -> PetitionPage:
     """Supervisors' list, newest first, from the read model, within the reader's reach: the
     petitions of their units and the cases they own (every unit for those who read all)."""
-    reach = replace(
+    rows, total = await petitions.search(
+        session, within_reach(reader, filters), limit=limit, offset=offset
+    )
+    return PetitionPage(
+        items=[petition_summary(r) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+def within_reach(reader: Principal, filters: petitions.PetitionFilter) -> petitions.PetitionFilter:
+    """``filters`` narrowed to what ``reader`` may see: the lists and the console's board."""
+    return replace(
         filters,
         within_units=None if reader.reads_all else reader.chain_units,
         # 包案: the cases they own, while they hold a leader post.
         owned_by=reader.person_id if reader.is_leader else None,
         # "Due soon" lists what is still pending now, whatever the last step wrote.
         due_after=datetime.now(UTC) if filters.due_before is not None else None,
-    )
-    rows, total = await petitions.search(session, reach, limit=limit, offset=offset)
-    return PetitionPage(
-        items=[petition_summary(r) for r in rows], total=total, limit=limit, offset=offset
     )
 
 
