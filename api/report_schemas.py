@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas import Identifier as PersonId
+from domain.contracts import Summary
 from domain.report_rules import SpecialKind
 
-PersonId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Count = Annotated[int, Field(ge=0, le=100000)]
 
 
@@ -26,7 +27,7 @@ class ReceptionIn(StrictIn):
     persons: Count = Field(description="接访人次: people received")
     petitions: Count = Field(description="信访事项 registered from it")
     signed_instructions: Count = Field(description="签批件次: cases the leader signed")
-    note: Annotated[str, StringConstraints(max_length=500)] | None = None
+    note: Summary | None = None
 
 
 class ReceptionPublic(ReceptionIn):
@@ -56,7 +57,7 @@ class SpecialIn(StrictIn):
     kind: SpecialKind = Field(
         description="beijing (进京访), threat (扬言), extreme (极端), unstable"
     )
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
+    reason: Summary
 
 
 class SpecialPublic(BaseModel):

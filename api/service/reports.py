@@ -46,9 +46,20 @@ class PeriodQuery:
     end: date | None = None
 
 
+# The years a report may cover: the record's, not year 1 or 9999 (whose days have no instant).
+YEARS = range(2000, 2101)
+
+
+def _in_years(**days: date | None) -> None:
+    for name, day in days.items():
+        if day is not None and day.year not in YEARS:
+            raise Invalid(name, "period", "a day between 2000 and 2100", str(day), "query")
+
+
 def period_of(kind: ReportKind, asked: PeriodQuery, today: date) -> ReportPeriod:
     """The report's period: as asked, or the latest whole one (yesterday's week for a 周报
     asked on Monday, last month for a 月报); Invalid (422) naming the parameter otherwise."""
+    _in_years(date=asked.on, start=asked.start, end=asked.end)
     try:
         if kind is ReportKind.MONTHLY:
             if (asked.year is None) != (asked.month is None):
@@ -129,6 +140,7 @@ def _reception(row: LeaderReception, name: str) -> ReceptionPublic:
 
 
 def _range(start: date | None, end: date | None) -> tuple[date, date]:
+    _in_years(start=start, end=end)
     today = petitions.utcnow().astimezone(BEIJING).date()
     start = start or today - timedelta(days=6)
     end = end or max(today, start)

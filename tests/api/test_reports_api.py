@@ -77,7 +77,7 @@ async def test_reports_in_json_excel_and_pdf(api: ApiFactory) -> None:
 
         # Clear refusals: never a 500.
         later = str(today + timedelta(days=1))
-        for path, params in [
+        refusals: list[tuple[str, dict[str, str | int]]] = [
             ("/reports/yearly", {}),
             ("/reports/monthly", {"year": 2026, "month": 13}),
             ("/reports/monthly", {"year": 2026}),
@@ -86,9 +86,14 @@ async def test_reports_in_json_excel_and_pdf(api: ApiFactory) -> None:
             ("/reports/daily", {"date": "2026-02-30"}),
             ("/reports/special", {"start": later, "end": str(today)}),
             ("/receptions", {"start": later, "end": str(today)}),
-        ]:
+            ("/reports/daily", {"date": "9999-12-31"}),
+            ("/reports/special", {"start": "0001-01-01"}),
+        ]
+        for path, params in refusals:
             refused = await http.get(f"{V1}{path}", params=params)
             assert refused.status_code == 422, (path, params, refused.text)
+        with_nul = await http.post(f"{V1}/receptions", json={**reception, "note": "a\u0000b"})
+        assert with_nul.status_code == 422
         unknown = await http.post(f"{V1}/receptions", json={**reception, "leader_id": "nobody"})
         assert unknown.status_code == 422 and "leader_id" in unknown.text
         auditor = await http.get(f"{V1}/reports/daily", headers=await http.as_user("audit-01"))
