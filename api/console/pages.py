@@ -27,7 +27,7 @@ from store import board
 from store.petitions import PetitionFilter
 
 router = APIRouter(include_in_schema=False)
-LIST_LIMIT = 100
+LIST_LIMIT = 50  # a page of the list, as the API's default
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -170,7 +170,8 @@ async def console_list(
         result = await service.search(session, user, filters, limit=LIST_LIMIT, offset=0)
         found, total = result.items, result.total
     units = await units_of(session)
-    return page(request, "list.html.j2", user, items=found, total=total, units=units)
+    names = {unit_id: name for unit_id, name, _ in units}
+    return page(request, "list.html.j2", user, items=found, total=total, unit_names=names)
 
 
 @router.get("/petitions/{petition_id}", response_class=HTMLResponse)
