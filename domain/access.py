@@ -67,9 +67,8 @@ class Action(StrEnum):
     SET_OWNER = "set_owner"  # 领导包案
     ADMINISTER_DIRECTORY = "administer_directory"  # 组织名录维护, API keys
     READ_AUDIT = "read_audit"  # 审计
-    # Issue 13: the 四报 and the 巡查 are read by the bureau and the county leaders; the bureau
-    # records the leaders' reception days and the AB roster, and marks 专报.
-    READ_REPORTS = "read_reports"  # 报表查阅
+    # Issue 13: the bureau records the leaders' reception days and the AB roster, and marks
+    # 专报 (who reads the reports is ``Principal.reads_reports``: a reading, not a command).
     RECORD_RECEPTION = "record_reception"  # 领导接访、AB岗登记
     MARK_SPECIAL = "mark_special"  # 专报
 
@@ -148,6 +147,12 @@ class Principal:
         return Role.BUREAU_DISPATCHER in self.roles
 
     @property
+    def reads_reports(self) -> bool:
+        """Reads the 四报 and the 巡查 (issue 13): the bureau and the county's leaders, to whom
+        they go."""
+        return self.service_role is None and (self.is_bureau or bool(self.roles & REPORT_READERS))
+
+    @property
     def reads_all(self) -> bool:
         return bool(self.roles & READ_ALL_ROLES)
 
@@ -187,8 +192,6 @@ class Principal:
             return self.is_bureau
         if action is Action.READ_AUDIT:
             return Role.AUDITOR in self.roles
-        if action is Action.READ_REPORTS:
-            return self.is_bureau or bool(self.roles & REPORT_READERS)
         if action is Action.DECIDE_EXTENSION:
             return unit_id is not None and (unit_id, Role.UNIT_HEAD) in self.posts
         if action in _CHAIN_OR_BUREAU:

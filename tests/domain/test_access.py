@@ -155,3 +155,12 @@ def test_an_integrations_service_account_registers_and_does_nothing_else() -> No
     assert not posing.may(Action.ADMINISTER_DIRECTORY) and not posing.may(Action.READ_AUDIT)
     # Every person reads (within their reach), whatever their posts.
     assert all(p.reads for p in (BUREAU, HANDLER, AUDITOR, NOBODY))
+
+
+def test_the_bureau_and_the_county_leaders_read_the_reports() -> None:
+    assert BUREAU.reads_reports and PRINCIPAL.reads_reports
+    assert person(("dongguan", Role.COUNTY_CONTACT_LEADER)).reads_reports
+    assert not AUDITOR.reads_reports and not HANDLER.reads_reports
+    # Recording for the reports and marking a 专报 are the bureau's.
+    for action in (Action.RECORD_RECEPTION, Action.MARK_SPECIAL):
+        assert BUREAU.may(action) and not PRINCIPAL.may(action) and not HANDLER.may(action)
