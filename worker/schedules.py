@@ -128,7 +128,8 @@ def schedule_for(settings: Settings, kind: ReportKind) -> Schedule:
 
 async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
     """Create the reports' schedules, or bring existing ones to the settings' times (keeping
-    an operator's pause); with them off (``Settings.reports_scheduled``), delete them. Returns their ids."""
+    an operator's pause); with them off (``Settings.reports_scheduled``), delete them. Returns
+    their ids."""
     ids: list[str] = []
     for kind in SCHEDULED:
         handle = client.get_schedule_handle(schedule_id(kind))
