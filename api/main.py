@@ -14,7 +14,17 @@ from sqlalchemy import text
 from api import audit, auth, metrics
 from api.deps import Services
 from api.errors import DATABASE_UNREACHABLE, answer_in_json
-from api.routers import codec, contacts, directory, documents, keys, notices, petitions, units
+from api.routers import (
+    codec,
+    contacts,
+    directory,
+    documents,
+    keys,
+    notices,
+    petitions,
+    report_inbox,
+    units,
+)
 from core.database import prepare_store
 from core.settings import Settings, get_settings
 from store.db import dispose
@@ -73,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(audit.AuditMiddleware)
     app.include_router(petitions.router, prefix="/api/v1", dependencies=signed_in)
     app.include_router(notices.router, prefix="/api/v1", dependencies=[auth.reader])
+    app.include_router(report_inbox.router, prefix="/api/v1", dependencies=[auth.reader])
     app.include_router(documents.router, prefix="/api/v1", dependencies=signed_in)
     # Signed in per route: the browser's CORS preflight carries no credentials.
     app.include_router(codec.router, prefix="/api/v1")
