@@ -27,6 +27,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, TimeElapsedColumn
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -252,11 +253,20 @@ class Outcome:
     years: list[int]
 
 
+OnProgress = Callable[[int, int], None]  # (lives ended, lives planned)
+
+
 async def simulate(
-    settings: Settings, count: int, year: int, *, previous_year: bool = True, seed: int = 2026
+    settings: Settings,
+    count: int,
+    year: int,
+    *,
+    previous_year: bool = True,
+    seed: int = 2026,
+    progress: OnProgress | None = None,
 ) -> Outcome:
     """Play ``count`` petitions of ``year`` (and the year before, some 8 % more) and copy them
-    into ``settings.database_url``."""
+    into ``settings.database_url``; ``progress`` hears of each life that ends."""
     began = time.perf_counter()
     rng = random.Random(seed)  # noqa: S311 (a simulation: the same seed, the same county)
     years = [year - 1, year] if previous_year else [year]
@@ -308,7 +318,14 @@ async def simulate(
                 **sizing(play),
             )
             async with worker:
-                await clock.run([lambda p=p: county.live(p, shift) for p in plans])  # type: ignore[misc]
+                ended = itertools.count(1)
+
+                async def life(plan: PlannedPetition) -> None:
+                    await county.live(plan, shift)
+                    if progress is not None:
+                        progress(next(ended), len(plans))
+
+                await clock.run([lambda p=p: life(p) for p in plans])  # type: ignore[misc]
                 log.info("played in %.1f s", time.perf_counter() - began)
                 await _settle(clock, sessions)
                 log.info("settled in %.1f s", time.perf_counter() - began)
@@ -338,9 +355,22 @@ def main(
     settings = get_settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
-    with console.status(f"simulating {year} on the time-skipping server…"):
+    columns = (*Progress.get_default_columns(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(f"simulating {year} on the time-skipping server", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
         outcome = asyncio.run(
-            simulate(settings, petitions_per_year, year, previous_year=previous_year, seed=seed)
+            simulate(
+                settings,
+                petitions_per_year,
+                year,
+                previous_year=previous_year,
+                seed=seed,
+                progress=advance,
+            )
         )
     rate = outcome.petitions / outcome.seconds
     console.print(
