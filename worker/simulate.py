@@ -315,6 +315,9 @@ async def simulate(
                 # or brings back into the cache: a quarter of a second each, most of a run's
                 # time. The code is the same deterministic code; only the guard is left out.
                 workflow_runner=UnsandboxedWorkflowRunner(),
+                # No deadlock detector: on a loaded machine an activation starved of CPU for
+                # 2 s is failed and retried by it, which only loads the machine more.
+                debug_mode=True,
                 **sizing(play),
             )
             async with worker:
