@@ -22,7 +22,7 @@ from pathlib import Path
 from core.settings import get_settings
 from worker.simulate import simulate
 
-TARGET_SECONDS = 60.0
+TARGET_PETITIONS, TARGET_SECONDS = 2400, 60.0  # 40 petitions a second
 
 
 def main() -> None:
@@ -40,11 +40,13 @@ def main() -> None:
         )
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    verdict = "met" if outcome.seconds <= TARGET_SECONDS else "NOT met"
+    # A smaller run is judged by its rate: the target's is 40 petitions a second.
+    rate = outcome.petitions / outcome.seconds
+    verdict = "met" if rate >= TARGET_PETITIONS / TARGET_SECONDS else "NOT met"
     print(
         f"simulated {outcome.petitions} petitions ({', '.join(map(str, outcome.years))}) in "
-        f"{outcome.seconds:.1f} s = {outcome.petitions / outcome.seconds:.1f}/s; target "
-        f"{args.petitions} in ≤ {TARGET_SECONDS:.0f} s: {verdict}\n"
+        f"{outcome.seconds:.1f} s = {rate:.1f}/s; target {TARGET_PETITIONS} in "
+        f"≤ {TARGET_SECONDS:.0f} s ({TARGET_PETITIONS / TARGET_SECONDS:.0f}/s): {verdict}\n"
         f"  CPU: simulator {own.ru_utime + own.ru_stime:.1f} s, test server "
         f"{children.ru_utime + children.ru_stime:.1f} s; load average {load_before:.1f} → "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
