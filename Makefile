@@ -76,6 +76,7 @@ bench: $(STAMP) postgres-binaries
 	$(BIN)/python -m bench.escalation_lag --petitions $(BENCH_PETITIONS)
 	$(BIN)/python -m bench.worker_memory --petitions $(BENCH_PETITIONS)
 	$(BIN)/python -m bench.list_queries --petitions $(BENCH_LIST_ROWS) --with-writes
+	$(BIN)/python -m bench.simulate_year --petitions 300
 
 # Save the histories of the current workflow version for the replay tests:
 #   make histories VERSION=v2

@@ -18,14 +18,12 @@ from domain.delivery import DeliveryChannel, Outgoing, PermanentDeliveryFailure
 from domain.notice_delivery import PERMANENT_FAILURE
 from domain.report_runs import (
     FILE_REPORT_RUN,
-    KIND_NAMES,
     POST_ATTEMPTS,
     POST_REPORT,
     REPORT_WORKDAY,
     ReportRunRequest,
     RobotPost,
 )
-from domain.reports import ReportKind
 from store import report_runs
 from store.models import ChatGroup, ReportReceipt, ReportRun
 from store.petitions import utcnow
@@ -84,12 +82,11 @@ class ReportActivities:
         if address is None:  # the group lost its robot since the run was filed
             await self._record(row.id, report_runs.FAILED, "no robot on this channel any more")
             return
-        kind = ReportKind(run.kind) if run is not None else None
         message = Outgoing(
             notice_id=row.id,
             channel=channel,
             address=address,
-            subject=f"【{KIND_NAMES[kind] if kind else '报告'}】{run.title if run else ''}",
+            subject=run.title if run is not None else "信访工作报告",
             text=row.text,
             dedup_key=f"report-{row.id}:{channel.value}",
         )

@@ -22,6 +22,7 @@ from api.routers import (
     keys,
     notices,
     petitions,
+    report_inbox,
     reports,
     units,
 )
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(audit.AuditMiddleware)
     app.include_router(petitions.router, prefix="/api/v1", dependencies=signed_in)
     app.include_router(notices.router, prefix="/api/v1", dependencies=[auth.reader])
+    app.include_router(report_inbox.router, prefix="/api/v1", dependencies=[auth.reader])
     app.include_router(documents.router, prefix="/api/v1", dependencies=signed_in)
     app.include_router(reports.router, prefix="/api/v1", dependencies=signed_in)
     # Signed in per route: the browser's CORS preflight carries no credentials.

@@ -18,13 +18,6 @@ from domain.reports import Report, ReportKind, ReportPeriod, ReportTable
 # group robot takes some 2,000 bytes (WeCom 2,048, DingTalk 20,000), the inbox has the rest.
 ROWS_PER_TABLE = 8
 
-KIND_NAMES = {
-    ReportKind.DAILY: "日报",
-    ReportKind.WEEKLY: "周报",
-    ReportKind.MONTHLY: "月报",
-    ReportKind.SPECIAL: "专报",
-    ReportKind.PATROL: "巡查",
-}
 REPORT_RUN_WORKFLOW = "ReportRun"
 REPORT_WORKDAY = "report_workday"
 FILE_REPORT_RUN = "file_report_run"

@@ -71,6 +71,11 @@ async def test_the_patrol_and_the_daily_report_run_on_schedule_and_reach_inbox_a
 
     rows = await eventually(lambda: asyncio.to_thread(filed, stack), delivered, timeout=60)
     assert await listed_schedules(stack) >= SCHEDULES
+    async with await stack.client() as http:  # demo-bureau: 王建国, a dispatcher
+        mine = (await http.get("/me/reports")).json()
+    kinds = {report["run_id"].split("-")[1] for report in mine}
+    assert {"patrol", "daily"} <= kinds, mine
+    assert any("全县共登记信访事项1件" in report["text"] for report in mine)
     stack.stop()
     # One post per run to the unit's robot (besides its slips), each with the day's count.
     texts = [body["text"]["content"] for key, body in robots.wecom if key == "wecom-dongguan"]

@@ -63,8 +63,12 @@ def report_queue(settings: Settings) -> str:
     return f"{settings.task_queue}-reports"
 
 
-def schedule_id(kind: ReportKind) -> str:
-    return f"report-{kind.value}"
+def schedule_id(settings: Settings, kind: ReportKind) -> str:
+    """``report-<kind>``; on another task queue than the default, its name appended, so two
+    deployments sharing a namespace (or tests sharing a server) keep their own schedules."""
+    default = Settings.model_fields["task_queue"].default
+    suffix = "" if settings.task_queue == default else f"-{settings.task_queue}"
+    return f"report-{kind.value}{suffix}"
 
 
 def _times(settings: Settings, kind: ReportKind) -> list[tuple[int, int]]:
@@ -115,7 +119,7 @@ def schedule_for(settings: Settings, kind: ReportKind) -> Schedule:
         action=ScheduleActionStartWorkflow(
             ReportRunWorkflow.run,
             ReportRunInput(kind=kind, working_days_only=compressed_day(settings) is None),
-            id=schedule_id(kind),
+            id=schedule_id(settings, kind),
             task_queue=report_queue(settings),
         ),
         spec=spec_for(settings, kind),
@@ -132,14 +136,14 @@ async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
     their ids."""
     ids: list[str] = []
     for kind in SCHEDULED:
-        handle = client.get_schedule_handle(schedule_id(kind))
+        handle = client.get_schedule_handle(schedule_id(settings, kind))
         if not settings.reports_scheduled():
             with contextlib.suppress(RPCError):  # none there: nothing to delete
                 await handle.delete()
             continue
         schedule = schedule_for(settings, kind)
         try:
-            await client.create_schedule(schedule_id(kind), schedule)
+            await client.create_schedule(schedule_id(settings, kind), schedule)
         except ScheduleAlreadyRunningError:
 
             def update(current: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
@@ -147,7 +151,7 @@ async def ensure_schedules(client: Client, settings: Settings) -> list[str]:
                 return ScheduleUpdate(schedule=new)
 
             await handle.update(update)
-        ids.append(schedule_id(kind))
+        ids.append(schedule_id(settings, kind))
     if ids:
         log.info("report schedules %s (%s)", ", ".join(ids), TIME_ZONE)
     return ids

@@ -7,11 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from temporalio.client import ScheduleOverlapPolicy, ScheduleRange
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 
 from domain.reports import ReportKind
 from tests.helpers.settings import make_settings
-from worker.schedules import schedule_for
+from worker.schedules import SCHEDULED, ensure_schedules, schedule_for, schedule_id
 
 
 def test_the_real_clock_runs_each_report_at_its_beijing_times(tmp_path: Path) -> None:
@@ -49,3 +52,23 @@ def test_a_compressed_day_shrinks_the_times_and_is_off_unless_asked(tmp_path: Pa
     tiny = make_settings(tmp_path, day_seconds=0.5, report_schedules=True)
     [daily] = schedule_for(tiny, ReportKind.DAILY).spec.intervals
     assert daily.every == timedelta(seconds=5)
+
+
+async def test_a_restart_brings_the_schedules_to_the_settings_and_off_deletes_them(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path)
+    ids = await ensure_schedules(dev_env.client, settings)
+    assert ids == [schedule_id(settings, kind) for kind in SCHEDULED]
+    patrol = dev_env.client.get_schedule_handle(ids[0])
+    await patrol.pause(note="巡查暂停")
+    moved = settings.model_copy(update={"patrol_times": ["08:00"]})
+    assert await ensure_schedules(dev_env.client, moved) == ids  # the worker started again
+    described = await patrol.describe()
+    [calendar] = described.schedule.spec.calendars
+    assert calendar.hour[0].start == 8 and described.schedule.state.paused
+    off = settings.model_copy(update={"report_schedules": False})
+    assert await ensure_schedules(dev_env.client, off) == []
+    for gone in ids:
+        with pytest.raises(RPCError):  # not found
+            await dev_env.client.get_schedule_handle(gone).describe()

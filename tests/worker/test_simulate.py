@@ -1,0 +1,38 @@
+"""``python -m worker.simulate`` on a few petitions (issue 13, item 7): a year and the year
+before played through the real workflow on the time-skipping server, written into the read
+model it is given, with that year's numbers and times and every petition's loop closed."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from worker.simulate import app
+
+
+def test_a_simulated_year_and_the_one_before_land_in_the_read_model(tmp_path: Path) -> None:
+    database = tmp_path / "county.db"
+    url = f"sqlite+aiosqlite:///{database}"
+    arguments = ["--petitions", "3", "--year", "2025", "--seed", "7", "--database-url", url]
+    answer = CliRunner().invoke(app, arguments)
+    assert answer.exit_code == 0, answer.output
+    assert "petitions of 2024, 2025 through their whole lifecycle in" in answer.output
+    with closing(sqlite3.connect(database)) as db:
+        rows = db.execute("SELECT id, registered_at, stage FROM petitions ORDER BY id").fetchall()
+        counters = dict(db.execute("SELECT year, last FROM petition_counters").fetchall())
+        first_step = dict(
+            db.execute("SELECT petition_id, MIN(at) FROM timeline_events GROUP BY petition_id")
+        )
+    # 3 in 2025, some 8 % more (3 as well, rounded) in 2024: numbered in their own years.
+    assert [pid[:7] for pid, _, _ in rows] == ["XF-2024"] * 3 + ["XF-2025"] * 3
+    assert counters == {2024: 3, 2025: 3}
+    for pid, registered_at, stage in rows:
+        assert registered_at[:4] == pid[3:7]
+        assert stage in ("closed", "declined"), (pid, stage)
+        # The timeline moved back with the registration (it was run later, on today's clock).
+        registered = datetime.fromisoformat(registered_at)
+        assert abs((datetime.fromisoformat(first_step[pid]) - registered).total_seconds()) < 60
