@@ -92,7 +92,7 @@ async def facts(
     ranges = [bounds(p) for p in (period, *more)]
     columns = _columns(session.get_bind().dialect.name)
     chosen = [columns[name] for name in dimensions]
-    rows = await session.execute(
+    rows = await (await session.connection()).execute(
         select(
             func.count().label("count"),
             func.sum(Petition.persons).label("persons"),

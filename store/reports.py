@@ -108,7 +108,8 @@ async def patrol(session: AsyncSession, period: ReportPeriod, now: datetime) -> 
 
     async def petitions_where(*conditions: ColumnElement[bool]) -> list[Listed]:
         # The three columns listed, not whole rows: a county's overdue list may be long.
-        rows = await session.execute(
+        # On the connection, not the ORM session: plain rows, without the ORM's per-row work.
+        rows = await (await session.connection()).execute(
             select(Petition.id, Petition.unit_id, Petition.summary)
             .where(*conditions)
             .order_by(Petition.id)
