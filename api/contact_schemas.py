@@ -73,6 +73,20 @@ class ContactsIn(StrictIn):
     )
 
 
+class MyReachIn(StrictIn):
+    """What a person sets for themselves (``PUT /me/contact``): when they are left alone and on
+    which channels each kind of notice reaches them. Their addresses stay the bureau's to keep."""
+
+    quiet_hours: QuietHours | None = Field(
+        default=None, description="免打扰 HH:MM-HH:MM, Beijing time; none: 22:00-07:00"
+    )
+    channel_preferences: dict[NoticeKind, list[PersonalChannel]] | None = Field(
+        default=None,
+        description='per notice kind, the channels besides the inbox, e.g. {"reminder": '
+        '["email"]}; a kind left out keeps its default, [] means the inbox only',
+    )
+
+
 class ContactsPublic(BaseModel):
     """A person's contact channels; email and mobile masked (z***@example.org, 154****0101)
     for anyone but the bureau and the person."""
