@@ -174,17 +174,27 @@ class Recorder:
         more: bool = False,
         ask: str | None = None,
         also: Sequence[tuple[Person, str]] = (),
+        told: tuple[str, str] | None = None,
     ) -> None:
         """One step: its timeline entry and its slips, projected once (keyed by step). With
         ``more`` (v3), the decision goes on and the step is written with the next one;
         ``ask`` words the slip's request for the moment (domain.notices.notice_text); ``also``
-        get the slip too, each under its own key, each person once."""
+        get the slip too, each under its own key, each person once; ``told`` (key, message):
+        the petitioner's 告知 of this step, a slip with it and no entry of its own."""
         state = self._run.state
         event = self._append(kind, at=at, person=person, level=level, note=note)
         slips = []
+        if told is not None:
+            slips = self._slips(
+                NoticeKind.PETITIONER,
+                f"petitioner-{told[0]}",
+                self._petitioner(),
+                level=None,
+                note=told[1],
+            )
         if notice is not None and person is not None:
             notice_kind, key = notice
-            slips = self._slips(
+            slips += self._slips(
                 notice_kind, key, person, level=event.level, note=note, ask=ask, owner=state.owner
             )
             # Before the recipient's own slip, which stays the step's last (its owner's copy
@@ -267,19 +277,21 @@ class Recorder:
 
     async def tell_petitioner(self, key: str, message: str) -> None:
         """告知: a slip to the petitioner; their contact details stay in the store."""
+        await self.record(
+            EventKind.NOTIFIED,
+            person=self._petitioner(),
+            notice=(NoticeKind.PETITIONER, f"petitioner-{key}"),
+            note=message,
+        )
+
+    def _petitioner(self) -> Person:
         state = self._run.state
-        petitioner = Person(
+        return Person(
             person_id=f"petitioner:{state.id}",
             name="信访人",
             title="信访人",
             role=Role.PETITIONER,
             unit_id=state.unit_id or "",
-        )
-        await self.record(
-            EventKind.NOTIFIED,
-            person=petitioner,
-            notice=(NoticeKind.PETITIONER, f"petitioner-{key}"),
-            note=message,
         )
 
     def _append(

@@ -68,6 +68,8 @@ PLAN_IN_WORKFLOW = "plan-in-workflow"
 AFTERCARE_REMINDERS = "aftercare-reminders"
 # issue 11: the notices are sent by activities of this workflow, not a workflow per notice.
 DELIVERIES_IN_WORKFLOW = "deliveries-in-workflow"
+# issue 11: the petitioner is told of the reply (答复告知, their SMS) with the reply's step.
+PETITIONER_TOLD_OF_REPLY = "petitioner-told-of-reply"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -89,6 +91,7 @@ class PetitionWorkflow:
             self._run.state.stage, self._run.state.closure = Stage.DECLINED, Closure.DECLINED
         self._run.delivers_notices = workflow.patched(DELIVERIES_IN_WORKFLOW)
         self._deliveries = Deliveries() if self._run.delivers_notices else None
+        self._run.tells_reply = workflow.patched(PETITIONER_TOLD_OF_REPLY)
         self._recorder = Recorder(self._run, self._deliveries)
         self._intake = Intake(self._run, self._recorder)
         self._chain = HandlingChain(self._run, self._recorder)
@@ -165,11 +168,13 @@ class PetitionWorkflow:
         await self._chain.run()
         if run.state.stage == Stage.WITHDRAWN:
             return False
+        told = (f"reply-{phase}", notices.reply_told(phase, run.state.reply or ""))
         await recorder.record(
             EventKind.COMPLETED,
             person=run.state.accountable,
             at=run.state.completed_at,
             note=run.state.reply,
+            told=told if run.tells_reply else None,
         )
         run.completions += 1
         return await self._aftercare.revisit()
