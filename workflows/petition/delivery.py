@@ -16,31 +16,21 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any
 
+from pydantic import TypeAdapter
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.notice_delivery import (
-        DELIVER_NOTICE,
         REMIND_UNSIGNED,
-        REPORT_UNDELIVERED,
-        DeliveryAttempt,
         DeliveryTarget,
         NoticeRoute,
         NoticeToDeliver,
         StepWritten,
-        Undelivered,
-        reports_failure,
     )
 
-    from workflows.notice_delivery import (
-        GIVE_UP_AFTER,
-        HEARTBEAT_TIMEOUT,
-        SEND_RETRY,
-        SEND_TIMEOUT,
-        STORE_RETRY,
-        STORE_TIMEOUT,
-    )
+    from workflows.notice_delivery import STORE_RETRY, STORE_TIMEOUT, send_notice
+
+_ROUTES = TypeAdapter(list[NoticeRoute])
 
 
 class Deliveries:
@@ -87,32 +77,9 @@ class Deliveries:
         )
 
     async def _send(self, queue: str, notice: NoticeToDeliver, target: DeliveryTarget) -> None:
-        if target.not_before is not None and target.not_before > workflow.now():
-            # The recipient's quiet hours (a reminder waits for a working morning).
-            await workflow.sleep(target.not_before - workflow.now())
-        try:
-            await workflow.execute_activity(
-                DELIVER_NOTICE,
-                DeliveryAttempt(notice=notice, target=target),
-                task_queue=queue,
-                start_to_close_timeout=SEND_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                schedule_to_close_timeout=GIVE_UP_AFTER,
-                retry_policy=SEND_RETRY,
-            )
-        except ActivityError as exc:
-            if not reports_failure(notice.kind):
-                return
-            cause = exc.cause if exc.cause is not None else exc
-            told = await workflow.execute_activity(
-                REPORT_UNDELIVERED,
-                Undelivered(notice=notice, channel=target.channel, error=str(cause)),
-                result_type=list[NoticeRoute],
-                task_queue=queue,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
-            await self._deliver_all(queue, told)
+        told = await send_notice(notice, target, queue)
+        if told:  # the 送达失败 slip the bureau gets, sent in turn
+            await self._deliver_all(queue, _ROUTES.validate_python(told))
 
     async def _await_signature(self, queue: str, notice: NoticeToDeliver) -> None:
         if notice.sign_within is None:
