@@ -8,7 +8,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from domain.notice_delivery import (
     REPORT_UNDELIVERED,
     DeliveryAttempt,
     DeliveryTarget,
+    NoticeRoute,
     NoticeToDeliver,
     Undelivered,
     needs_signature,
@@ -101,9 +102,10 @@ def _working_days(year: int) -> WorkdayCalendar:
 
 
 class NoticeDispatch:
-    """Starts the delivery of notices once they are written: one workflow per notice, whose id
-    (petition number and key) makes a second start a no-op, so the record activity can start
-    them all again on every retry and a crash between writing and starting heals itself."""
+    """Where written notices go. Since the patch ``deliveries-in-workflow`` the petition's own
+    workflow sends them: ``routes`` answers ``record_step`` with each notice's targets. Older
+    petitions start one workflow per notice (``dispatch``), whose id (petition number and key)
+    makes a second start a no-op, so a retried record starts them all again harmlessly."""
 
     def __init__(
         self,
@@ -113,9 +115,11 @@ class NoticeDispatch:
         *,
         channels_on: bool,
         robots_on: bool = False,
+        addresses: AddressBook | None = None,
+        senders: Collection[DeliveryChannel] = (),
     ) -> None:
         self._client = client
-        self._task_queue = task_queue
+        self.task_queue = task_queue
         self._sessions = sessions
         # Without a channel only a 督办单 has anything to do (wait for 签收): the others stay
         # in the inbox and start nothing. ``channels_on``: email or SMS is configured;
@@ -123,6 +127,9 @@ class NoticeDispatch:
         self._channels_on = channels_on
         self._robots_on = robots_on
         self._robots_seen: tuple[float, bool] | None = None
+        # Where each notice goes (the workflow's routes): the channels this deployment sends on.
+        self._addresses = addresses
+        self._senders = frozenset(senders)
 
     async def _sending(self) -> bool:
         """Whether a notice may go anywhere besides the inbox. Whether any unit has a robot is
@@ -135,15 +142,20 @@ class NoticeDispatch:
                 self._robots_seen = (now, await contacts.any_unit_robots(session))
         return self._robots_seen[1]
 
-    async def dispatch(self, petition_id: str, kinds: Mapping[str, NoticeKind]) -> None:
-        """Start the delivery of the notices ``kinds`` names (key → kind) of the petition."""
-        sending = await self._sending()
-        if not (sending or any(needs_signature(k) for k in kinds.values())):
-            return  # nothing to send, nothing to wait for: spare the database a read
-        async with self._sessions() as session:
-            rows = await notices.of_record(session, petition_id, kinds)
-            petition = await petitions.get(session, petition_id)
+    async def _to_deliver(
+        self,
+        session: AsyncSession,
+        petition_id: str,
+        kinds: Mapping[str, NoticeKind],
+        *,
+        sending: bool,
+        in_petition: bool,
+    ) -> list[tuple[Notice, NoticeToDeliver]]:
+        """The notices ``kinds`` names (key → kind) with somewhere to go or a 签收 to wait for."""
+        rows = await notices.of_record(session, petition_id, kinds)
+        petition = await petitions.get(session, petition_id)
         sign_within = None
+        found = []
         for row in rows:
             kind = NoticeKind(row.kind)
             signs = needs_signature(kind)
@@ -152,20 +164,54 @@ class NoticeDispatch:
             if signs and sign_within is None and petition is not None:
                 policy = _policy(petition)
                 sign_within = policy.duration(policy.sign_for_days)
-            start = NoticeToDeliver(
+            notice = NoticeToDeliver(
                 notice_id=row.id,
                 petition_id=petition_id,
                 key=row.key,
                 kind=kind,
                 recipient_id=row.recipient_id,
                 sign_within=sign_within if signs else None,
+                in_petition=in_petition,
             )
+            found.append((row, notice))
+        return found
+
+    async def routes(self, petition_id: str, kinds: Mapping[str, NoticeKind]) -> list[NoticeRoute]:
+        """The notices ``kinds`` names, each with the channels it goes out on (those its
+        recipient has an address for and this deployment a sender for), for the petition's
+        workflow to send: found where they were written, no look-up round trip of their own."""
+        sending = await self._sending()
+        if not (sending or any(needs_signature(k) for k in kinds.values())):
+            return []  # nothing to send, nothing to wait for: spare the database a read
+        found = []
+        async with self._sessions() as session:
+            for row, notice in await self._to_deliver(
+                session, petition_id, kinds, sending=sending, in_petition=True
+            ):
+                targets = []
+                if sending and self._addresses is not None:
+                    every = await self._addresses.targets(session, row)
+                    targets = [t for t in every if t.channel in self._senders]
+                if targets or notice.sign_within is not None:
+                    found.append(NoticeRoute(notice=notice, targets=targets))
+        return found
+
+    async def dispatch(self, petition_id: str, kinds: Mapping[str, NoticeKind]) -> None:
+        """Start the delivery workflow of each notice ``kinds`` names (before the patch)."""
+        sending = await self._sending()
+        if not (sending or any(needs_signature(k) for k in kinds.values())):
+            return  # nothing to send, nothing to wait for: spare the database a read
+        async with self._sessions() as session:
+            found = await self._to_deliver(
+                session, petition_id, kinds, sending=sending, in_petition=False
+            )
+        for row, notice in found:
             try:
                 await self._client.start_workflow(
                     NOTICE_DELIVERY_WORKFLOW,
-                    start,
+                    notice,
                     id=notice_workflow_id(petition_id, row.key),
-                    task_queue=self._task_queue,
+                    task_queue=self.task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                     # A delivery done is done: a later start (a retried record) sends nothing.
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -251,14 +297,15 @@ class DeliveryActivities:
             await notices.record(session, notice_id, channel.value, petitions.utcnow(), **outcome)
 
     @activity.defn(name=REPORT_UNDELIVERED)
-    async def report_undelivered(self, failure: Undelivered) -> None:
-        """送达失败: a notice to the bureau that the slip did not arrive (once per channel)."""
+    async def report_undelivered(self, failure: Undelivered) -> list[NoticeRoute]:
+        """送达失败: a notice to the bureau that the slip did not arrive (once per channel); its
+        route, for the petition's workflow to send (the notice workflow ignores the answer)."""
         async with self._sessions() as session:
             original = await _the_notice(session, failure.notice)
             bureau = await _bureau_dispatcher(session)
             if bureau is None:
                 log.error("notice %s undelivered and nobody at the bureau to tell", original.id)
-                return
+                return []
             written = await notices.write_once(
                 session,
                 _slip(
@@ -275,16 +322,26 @@ class DeliveryActivities:
                     ),
                 ),
             )
-        await self._dispatch.dispatch(original.petition_id, {written.key: NoticeKind.UNDELIVERED})
+        return await self._deliver(failure.notice, {written.key: NoticeKind.UNDELIVERED})
+
+    async def _deliver(
+        self, original: NoticeToDeliver, kinds: Mapping[str, NoticeKind]
+    ) -> list[NoticeRoute]:
+        """The slips a delivery wrote: routed back to the petition's workflow that delivers
+        ``original``, or each started as a workflow of its own (before the patch)."""
+        if original.in_petition:
+            return await self._dispatch.routes(original.petition_id, kinds)
+        await self._dispatch.dispatch(original.petition_id, kinds)
+        return []
 
     @activity.defn(name=REMIND_UNSIGNED)
-    async def remind_unsigned(self, notice: NoticeToDeliver) -> bool:
-        """催办 of a 督办单 not signed for: to the same person, and a copy to the bureau. False
-        (nothing written) when it was signed meanwhile."""
+    async def remind_unsigned(self, notice: NoticeToDeliver) -> list[NoticeRoute]:
+        """催办 of a 督办单 not signed for: to the same person, and a copy to the bureau, with
+        their routes (as ``report_undelivered``). Nothing when it was signed meanwhile."""
         async with self._sessions() as session:
             original = await _the_notice(session, notice)
             if original.signed_at is not None:
-                return False
+                return []
             pid, name = original.petition_id, original.recipient_name
             recipient = Recipient(id=original.recipient_id, name=name)
             keys = [
@@ -313,8 +370,7 @@ class DeliveryActivities:
                     text=sign_reminder_copy_text(pid, name, role),
                 )
                 keys.append((await notices.write_once(session, copy)).key)
-        await self._dispatch.dispatch(pid, dict.fromkeys(keys, NoticeKind.SIGN_REMINDER))
-        return True
+        return await self._deliver(notice, dict.fromkeys(keys, NoticeKind.SIGN_REMINDER))
 
 
 _ROLES = {role.value for role in Role}

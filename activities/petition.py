@@ -32,6 +32,7 @@ from domain.contracts import (
     UploadRequest,
 )
 from domain.lifecycle import needs_calendar, plan_round
+from domain.notice_delivery import StepWritten
 from domain.notices import beijing_date, vacant_post
 from domain.vocabulary import PHASE_LABELS, ROLE_LABELS, Role
 from store import directory, petitions
@@ -193,9 +194,11 @@ class PetitionActivities:
         return receipt.ack_id
 
     @activity.defn(name=RECORD_STEP)
-    async def record_step(self, record: StepRecord) -> bool:
+    async def record_step(self, record: StepRecord) -> bool | StepWritten:
         """Project one step and put its notices in the outbox, once however often it runs.
-        The documents decided with it first: once a reader sees the step, they are there."""
+        The documents decided with it first: once a reader sees the step, they are there.
+        Asked for them (``routes_back``), answers with where its notices go, for the workflow
+        to send them; before, it started a delivery workflow per notice itself."""
         for document in record.documents:
             await self.write_acceptance_notice(document)
         async with self._sessions() as session:
@@ -214,9 +217,17 @@ class PetitionActivities:
                 )
         for event in (*record.earlier, record.event):  # the steps written together (v3)
             observe_step_lag(event.kind, event.at, written=bool(written))
+        kinds = {n.key: n.kind for n in record.notices}
+        if record.routes_back:
+            # Every notice of the step, not only those written now: a retry after the commit
+            # answers with the same routes, and sends are deduplicated by notice and channel.
+            notices = self._notices
+            routes = await notices.routes(record.state.id, kinds) if notices and kinds else []
+            queue = notices.task_queue if notices else ""
+            return StepWritten(written=bool(written), queue=queue, routes=routes)
         if self._notices is not None and record.notices:
             # Every notice of the step, not only those written now: a crash after the commit
             # and before the starts is healed by this activity's retry (a second start is a
             # no-op).
-            await self._notices.dispatch(record.state.id, {n.key: n.kind for n in record.notices})
+            await self._notices.dispatch(record.state.id, kinds)
         return bool(written)

@@ -58,19 +58,25 @@ Secret = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[!-~
 PersonalChannel = Literal["email", "sms"]
 
 
-class ContactsIn(StrictIn):
-    """A person's contact channels, all at once: a field left out is cleared."""
+class MyReachIn(StrictIn):
+    """What a person sets for themselves (``PUT /me/contact``): when they are left alone and on
+    which channels each kind of notice reaches them. Their addresses stay the bureau's to keep."""
 
-    email: Email | None = Field(default=None, description="电子邮箱, e.g. zhang.ming@example.org")
-    mobile: Mobile | None = Field(default=None, description="手机 (SMS goes here, not to phone)")
     quiet_hours: QuietHours | None = Field(
         default=None, description="免打扰 HH:MM-HH:MM, Beijing time; none: 22:00-07:00"
     )
     channel_preferences: dict[NoticeKind, list[PersonalChannel]] | None = Field(
         default=None,
         description='per notice kind, the channels besides the inbox, e.g. {"reminder": '
-        '["email", "sms"]}; a kind left out keeps its default, [] means the inbox only',
+        '["email"]}; a kind left out keeps its default, [] means the inbox only',
     )
+
+
+class ContactsIn(MyReachIn):
+    """A person's contact channels, all at once: a field left out is cleared."""
+
+    email: Email | None = Field(default=None, description="电子邮箱, e.g. zhang.ming@example.org")
+    mobile: Mobile | None = Field(default=None, description="手机 (SMS goes here, not to phone)")
 
 
 class ContactsPublic(BaseModel):

@@ -352,3 +352,6 @@ class StepRecord(Strict):
     earlier: list[TimelineEvent] = Field(default_factory=list)
     # Written documents decided with these steps (the 四告知 notice), after them.
     documents: list[AcceptanceNotice] = Field(default_factory=list)
+    # The workflow delivers the notices itself (the patch ``deliveries-in-workflow``): answer
+    # with their routes (domain.notice_delivery.StepWritten) instead of starting deliveries.
+    routes_back: bool = False

@@ -56,6 +56,9 @@ class NoticeToDeliver(_Frozen):
     recipient_id: str
     # 督办单: how long the recipient has to sign for it before a 催办; None: no follow-up.
     sign_within: timedelta | None = None
+    # Delivered by the petition's own workflow (since the patch ``deliveries-in-workflow``): the
+    # slips its delivery writes (送达失败, 催办) come back to it as routes, no workflow starts.
+    in_petition: bool = False
 
 
 class DeliveryTarget(_Frozen):
@@ -67,6 +70,23 @@ class DeliveryTarget(_Frozen):
     text: str | None = None
     # Not before this moment: the recipient's quiet hours (domain.quiet_hours); None: at once.
     not_before: datetime | None = None
+
+
+class NoticeRoute(_Frozen):
+    """One notice written and where it goes: what the petition's workflow delivers itself."""
+
+    notice: NoticeToDeliver
+    targets: list[DeliveryTarget]
+
+
+class StepWritten(_Frozen):
+    """``record_step``'s answer to a workflow that delivers its own notices: whether the step
+    was written now, and each of its notices with somewhere to go (or a 签收 to wait for), so
+    no look-up of its own follows. ``queue``: the task queue the sends run on."""
+
+    written: bool
+    queue: str = ""
+    routes: list[NoticeRoute] = []
 
 
 class DeliveryAttempt(_Frozen):

@@ -276,6 +276,12 @@ def extension_approved(approver: Person, days: int) -> str:
     return f"{_who(approver)}批准延期{days}日"
 
 
+def reply_told(phase: Phase, reply: str) -> str:
+    """答复告知: the petitioner learns the round is answered, and the answer."""
+    what = "信访事项" if phase is Phase.HANDLING else f"{PHASE_LABELS[phase]}申请"
+    return f"您的{what}已办结。答复意见：{reply}。书面答复意见书将送达您。"
+
+
 def extension_told(days: int, reason: str) -> str:
     return f"办理期限延长{days}日，理由：{reason}"
 

@@ -82,9 +82,10 @@ class EscalationPolicy(BaseModel):
     revisit_days: float = Field(default=7, gt=0)
     # the reply uploaded (上传) to the upper-level system after it is given (闭环管理);
     upload_days: float = Field(default=1, gt=0)
-    # 催办 in aftercare (seed 004: 上传, 评价): a reminder before the upload's deadline and after
-    # it, and before the revisit window closes unrated. Off unless the book turns it on.
-    aftercare_reminders: bool = False
+    # 催办 in aftercare (seed 004: "对快要到期的参评、评价、办理、上传等进行催办"): a reminder
+    # before the upload's deadline and after it, and before the revisit window closes unrated.
+    # On, as the county works; a book may turn it off.
+    aftercare_reminders: bool = True
     # review (复查) asked for within 30 days of the reply and decided within 30 (arts. 34, 35).
     review_request_days: float = Field(default=30, gt=0)
     review_days: float = Field(default=30, gt=0)

@@ -129,6 +129,19 @@ async def set_contacts(
     return person
 
 
+async def set_reach(
+    session: AsyncSession,
+    person: Person,
+    quiet_hours: str | None,
+    preferences: dict[str, list[str]] | None,
+) -> Person:
+    """A person's own choices: their quiet hours and channels, their addresses untouched."""
+    person.quiet_hours = quiet_hours
+    person.channel_preferences = preferences
+    await session.flush()
+    return person
+
+
 @dataclass(frozen=True)
 class Reach:
     """How a person is reached (送达): their addresses, quiet hours and channel choices."""

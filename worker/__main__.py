@@ -50,6 +50,8 @@ async def main() -> None:
             sessions,
             channels_on=bool(channels.keys() & PERSONAL_CHANNELS),
             robots_on=bool(channels.keys() - PERSONAL_CHANNELS),
+            addresses=DirectoryAddresses(),
+            senders=channels.keys(),
         )
     worker = build_worker(
         client, settings.task_queue, sessions, upstream, dispatch, **sizing(settings)

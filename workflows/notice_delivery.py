@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -80,28 +81,7 @@ class NoticeDelivery:
         await asyncio.gather(*(self._send(notice, target) for target in targets))
 
     async def _send(self, notice: NoticeToDeliver, target: DeliveryTarget) -> None:
-        if target.not_before is not None and target.not_before > workflow.now():
-            # The recipient's quiet hours (a reminder waits for a working morning).
-            await workflow.sleep(target.not_before - workflow.now())
-        try:
-            await workflow.execute_activity(
-                DELIVER_NOTICE,
-                DeliveryAttempt(notice=notice, target=target),
-                start_to_close_timeout=SEND_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                schedule_to_close_timeout=GIVE_UP_AFTER,
-                retry_policy=SEND_RETRY,
-            )
-        except ActivityError as exc:
-            if not reports_failure(notice.kind):
-                return
-            cause = exc.cause if exc.cause is not None else exc
-            await workflow.execute_activity(
-                REPORT_UNDELIVERED,
-                Undelivered(notice=notice, channel=target.channel, error=str(cause)),
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
+        await send_notice(notice, target)
 
     async def _await_signature(self, notice: NoticeToDeliver) -> None:
         if notice.sign_within is None:
@@ -117,3 +97,38 @@ class NoticeDelivery:
                 start_to_close_timeout=STORE_TIMEOUT,
                 retry_policy=STORE_RETRY,
             )
+
+
+async def send_notice(
+    notice: NoticeToDeliver, target: DeliveryTarget, task_queue: str | None = None
+) -> Any:
+    """One notice on one channel, after the recipient's quiet hours; on a failure for good, the
+    bureau told (送达失败). Returns what ``report_undelivered`` answered (the routes of the slip
+    it wrote, for a petition's workflow to send; None from before it answered), else None.
+    Shared with the petition's workflow (``task_queue``: where its sends run)."""
+    if target.not_before is not None and target.not_before > workflow.now():
+        # The recipient's quiet hours (a reminder waits for a working morning).
+        await workflow.sleep(target.not_before - workflow.now())
+    try:
+        await workflow.execute_activity(
+            DELIVER_NOTICE,
+            DeliveryAttempt(notice=notice, target=target),
+            task_queue=task_queue,
+            start_to_close_timeout=SEND_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            schedule_to_close_timeout=GIVE_UP_AFTER,
+            retry_policy=SEND_RETRY,
+        )
+    except ActivityError as exc:
+        if not reports_failure(notice.kind):
+            return None
+        cause = exc.cause if exc.cause is not None else exc
+        # Untyped: a history from before this activity answered holds None.
+        return await workflow.execute_activity(
+            REPORT_UNDELIVERED,
+            Undelivered(notice=notice, channel=target.channel, error=str(cause)),
+            task_queue=task_queue,
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+        )
+    return None

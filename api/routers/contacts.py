@@ -1,21 +1,31 @@
 """Contact channels of the org directory (联系方式, issue 11): where each person's notices are
 pushed (email, mobile, quiet hours, channel per notice kind) and the group chats whose robots
-post a unit's slips and the daily report. Everyone signed in reads, masked; the bureau writes.
-Each change is on the audit trail (the audit middleware records every PUT)."""
+post a unit's slips and the daily report. Everyone signed in reads, masked; the bureau writes;
+each person sets their own quiet hours and channels. Each change is on the audit trail (the
+audit middleware records every PUT)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
 
 from api.auth import CurrentUser, DirectoryAdmin
-from api.contact_schemas import ContactsIn, ContactsPublic, GroupIn, GroupPublic
+from api.contact_schemas import (
+    ContactsIn,
+    ContactsPublic,
+    GroupIn,
+    GroupPublic,
+    MyReachIn,
+    PersonalChannel,
+)
 from api.deps import SessionDep
 from api.errors import Invalid
 from api.schemas import ErrorPublic
 from domain.contacts import Contacts, GroupRobots, mask_email, mask_mobile, mask_webhook
 from domain.quiet_hours import DEFAULT_QUIET_WINDOW
+from domain.vocabulary import NoticeKind
 from store import contacts
 from store.models import ChatGroup, Person
 
@@ -83,18 +93,36 @@ async def put_contacts(
     """Set a person's email, mobile, quiet hours and channel choices (all of them: a field
     left out is cleared). The next notice to them is pushed accordingly."""
     person = await _person(session, person_id)
-    preferences: dict[str, list[str]] | None = None
-    if body.channel_preferences is not None:  # each channel once, in the order given
-        preferences = {
-            kind.value: list(dict.fromkeys(channels))
-            for kind, channels in body.channel_preferences.items()
-        }
     await contacts.set_contacts(
         session,
         person,
         Contacts(email=body.email, mobile=body.mobile),
         body.quiet_hours,
-        preferences,
+        _preferences(body.channel_preferences),
+    )
+    await session.commit()
+    return _contacts_public(person, masked=False)
+
+
+def _preferences(
+    chosen: Mapping[NoticeKind, list[PersonalChannel]] | None,
+) -> dict[str, list[str]] | None:
+    """Each kind's channels, each once, in the order given."""
+    if chosen is None:
+        return None
+    return {kind.value: list(dict.fromkeys(channels)) for kind, channels in chosen.items()}
+
+
+@router.put("/me/contact", response_model=ContactsPublic, responses=_NO_PERSON)
+async def put_my_contact(
+    body: MyReachIn, session: SessionDep, principal: CurrentUser
+) -> ContactsPublic:
+    """Set your own quiet hours (免打扰) and the channels each kind of notice reaches you on
+    (both: a field left out is cleared to its default). Your email and mobile are the bureau's
+    to keep (``PUT /people/{id}/contacts``). The next notice to you follows them."""
+    person = await _person(session, principal.person_id)
+    await contacts.set_reach(
+        session, person, body.quiet_hours, _preferences(body.channel_preferences)
     )
     await session.commit()
     return _contacts_public(person, masked=False)

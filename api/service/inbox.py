@@ -71,12 +71,20 @@ async def sign(
         raise NotFound(f"notice {notice_id} not found in your inbox")
     # The store holds the truth; the signal only ends the delivery's wait early. Without it
     # (Temporal away, or no delivery running) the 催办 step finds the notice signed and stops.
+    # The petition's workflow delivers its notices (since the patch deliveries-in-workflow);
+    # a delivery started before has a workflow of its own: both are told, either may be gone.
+    client = None
     try:
         client = await services.temporal()
-        handle = client.get_workflow_handle(notice_workflow_id(notice.petition_id, notice.key))
-        await handle.signal(SIGNED_FOR)
+        await client.get_workflow_handle(notice.petition_id).signal(SIGNED_FOR, notice.key)
     except (RPCError, ServiceError) as exc:
-        log.info("签收 of notice %s recorded; its delivery not told: %s", notice.id, exc)
+        log.info("签收 of notice %s recorded; its petition not told: %s", notice.id, exc)
+    if client is not None:
+        try:
+            handle = client.get_workflow_handle(notice_workflow_id(notice.petition_id, notice.key))
+            await handle.signal(SIGNED_FOR)
+        except RPCError:
+            pass  # no delivery workflow of its own: the usual case since the patch
     [public] = await with_deliveries(session, [notice], services.settings.document_prefix)
     return public
 

@@ -188,6 +188,8 @@ TABLE: dict[tuple[str, str], Endpoint] = {
             OK,
             body={"email": "he.jiaqi@example.org", "mobile": "15400000120"},
         ),
+        # Each person sets their own quiet hours and channels (their addresses stay the bureau's).
+        Endpoint("PUT", "/me/contact", PEOPLE, body={"quiet_hours": "23:00-06:30"}),
         Endpoint("GET", "/groups", PEOPLE),
         Endpoint("PUT", "/groups/{group_id}", OK, body={"name": "西河乡工作群", "unit_id": "xihe"}),
         # Workflow histories in clear (Temporal's codec protocol): the bureau and auditors.

@@ -137,3 +137,25 @@ async def test_a_malformed_robot_url_or_secret_is_refused(api: ApiFactory) -> No
             answer = await http.put(f"{V1}/groups/county-chiefs", json={"name": "群", field: value})
             assert answer.status_code == 422, (field, value, answer.text)
         assert (await http.get(f"{V1}/groups")).status_code == 200
+
+
+async def test_a_person_sets_their_own_quiet_hours_and_channels_not_their_addresses(
+    api: ApiFactory,
+) -> None:
+    mine = {"quiet_hours": "23:00-06:30", "channel_preferences": {"reminder": ["email"]}}
+    async with api(worker=False) as http:
+        me = await http.as_user("dongguan-h1")
+        before = (await http.get(f"{V1}/people/dongguan-h1/contacts", headers=me)).json()
+        answer = await http.put(f"{V1}/me/contact", json=mine, headers=me)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {**before, **mine}  # email and mobile as the bureau set them
+        read = await http.get(f"{V1}/people/dongguan-h1/contacts")
+        assert read.json()["quiet_hours"] == "23:00-06:30"
+        # Addresses are not theirs to change: the field is refused, nothing is written.
+        refused = await http.put(
+            f"{V1}/me/contact", json={"email": "elsewhere@example.org"}, headers=me
+        )
+        assert refused.status_code == 422
+        assert (await http.get(f"{V1}/people/dongguan-h1/contacts")).json() == read.json()
+        bad = await http.put(f"{V1}/me/contact", json={"quiet_hours": "25:00-07:00"}, headers=me)
+        assert bad.status_code == 422

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
+
+from domain.notice_delivery import SIGNED_FOR
 from store import notices
 from store.petitions import utcnow
 from tests.helpers.api import V1, ApiClient, ApiFactory, register
@@ -42,6 +45,14 @@ async def test_the_recipient_lists_and_signs_for_a_slip_once(api: ApiFactory) ->
         assert signed_at is not None
         again = await http.post(ack, headers=await http.as_user("dongguan-h1"))
         assert again.json()["signed_at"] == signed_at  # the first time stands
+        # The petition's workflow, which delivers its notices, is told (ends a 签收 wait).
+        client = await http.services.temporal()
+        history = await client.get_workflow_handle(first).fetch_history()
+        assert SIGNED_FOR in {
+            e.workflow_execution_signaled_event_attributes.signal_name
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        }
 
         # Unsigned first; by kind.
         page = await inbox_of(http, "dongguan-h1")

@@ -19,12 +19,20 @@ from activities.delivery import NoticeDispatch
 from activities.upload import UpstreamSystem
 from core.settings import Settings
 from domain.delivery import DeliveryChannel
-from domain.notice_delivery import SIGNED_FOR, DeliveryTarget, notice_workflow_id
+from domain.notice_delivery import (
+    NOTICE_DELIVERY_WORKFLOW,
+    SIGNED_FOR,
+    DeliveryTarget,
+    NoticeToDeliver,
+    notice_workflow_id,
+)
+from domain.vocabulary import NoticeKind
 from store import notices
 from store.models import Notice, NoticeDelivery
 from store.petitions import utcnow
 from tests.helpers.mail import Mailbox, smtp_server
 from tests.helpers.ports import free_port
+from tests.helpers.store import outbox_notice
 from tests.helpers.temporal import worker_for
 from tests.helpers.waiting import eventually
 from tests.helpers.workflows import DAY, Case, start_case
@@ -94,8 +102,10 @@ async def delivering(
     """The petition worker starting each notice's delivery, and the notices' worker sending by
     email to the test's SMTP server (started by the test: ``server``)."""
     client, queue = time_env.client, settings.notice_queue()
-    dispatch = NoticeDispatch(client, queue, sessions, channels_on=True)
     email = EmailSender(SmtpServer.from_url(f"smtp://127.0.0.1:{smtp_port}", timeout=5), SENDER)
+    dispatch = NoticeDispatch(
+        client, queue, sessions, channels_on=True, addresses=Emails(), senders=[email.channel]
+    )
     mailbox = Mailbox()
     async with (
         worker_for(client, settings, sessions, upstream, notices=dispatch),
@@ -165,11 +175,11 @@ async def test_a_supervision_signed_for_in_time_brings_no_reminder(
                 session, slips["escalation-L2"].id, "dongguan-sup", utcnow()
             )
         assert signed is not None
-        handle = time_env.client.get_workflow_handle(
-            notice_workflow_id(case.handle.id, "escalation-L2")
+        # 签收 reaches the petition's workflow, which delivers its notices (as the API tells it).
+        await case.handle.signal(SIGNED_FOR, "escalation-L2")
+        await eventually(  # delivered and signed: the delivery is over
+            delivering.deliveries, lambda d: d[("escalation-L2", "email")].status == "sent"
         )
-        await handle.signal(SIGNED_FOR)
-        await handle.result()  # delivered and signed: the delivery is over
         await case.sleep(DAY * 2)
         assert "escalation-L2:unsigned" not in await delivering.slips(case)
 
@@ -216,3 +226,35 @@ async def test_a_server_away_is_retried_and_the_slip_delivered_once(
 
 async def _async(value: Any) -> Any:
     return value
+
+
+async def test_a_delivery_workflow_of_its_own_started_before_the_patch_still_delivers(
+    delivering: Delivering, smtp_port: int, time_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """A notice whose delivery workflow was started before ``deliveries-in-workflow`` is sent
+    by it (the workflow stays registered), once, and the delivery ends."""
+    box = delivering.mailbox
+    with smtp_server(box, smtp_port):
+        case = await delivering.start()
+        await eventually(lambda: _async(box.to(address("dongguan-h1"))), lambda m: len(m) == 1)
+        async with delivering.sessions() as session:
+            to = ("dongguan-h1", "handler")
+            row = outbox_notice(case.handle.id, "reminder-1", "reminder", to, "催办", utcnow())
+            session.add(row)
+            await session.commit()
+        started = NoticeToDeliver(
+            notice_id=row.id,
+            petition_id=case.handle.id,
+            key=row.key,
+            kind=NoticeKind.REMINDER,
+            recipient_id=row.recipient_id,
+        )
+        handle = await time_env.client.start_workflow(
+            NOTICE_DELIVERY_WORKFLOW,
+            started,
+            id=notice_workflow_id(case.handle.id, row.key),
+            task_queue=settings.notice_queue(),
+        )
+        await handle.result()
+    assert len(box.to(address("dongguan-h1"))) == 2  # the 交办单 and this 催办单, each once
+    assert (await delivering.deliveries())[("reminder-1", "email")].status == "sent"

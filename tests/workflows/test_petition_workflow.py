@@ -25,6 +25,7 @@ from domain.contracts import (
     StepRecord,
     TimelineEvent,
 )
+from domain.petitioner_sms import petitioner_sms_for
 from domain.vocabulary import EventKind, NoticeKind, Rating, Role, Stage
 from store import directory, petitions
 from tests.helpers.county import ON_BEHALF
@@ -122,10 +123,36 @@ async def test_completion_at_any_level_stops_everything(
     final = await case.until(lambda s: s.closure is not None and s.uploaded)
     await case.handle.result()
     after = final.timeline[len(done.timeline) :]
-    assert not [e for e in after if e.kind in chain], "the chain went on after completion"
-    assert [e.kind for e in after] == [EventKind.UPLOADED, EventKind.CLOSED]
+    # Aftercare's own 催办 (the revisit window closing unrated, to the bureau) is no step of the
+    # handling chain: the handler and the leaders get nothing more.
+    revisit = [e for e in after if e.role == Role.BUREAU_DISPATCHER]
+    assert not [e for e in after if e.kind in chain and e not in revisit], (
+        "the chain went on after completion"
+    )
+    assert [e.kind for e in after] == [EventKind.UPLOADED, EventKind.REMINDER, EventKind.CLOSED]
+    assert revisit == [after[1]]
     assert (final.stage, final.closure, final.level) == (Stage.CLOSED, "not_reached", level_before)
-    assert [n for n in await case.notices() if n[0] != "petitioner"] == slips_at_completion
+    slips = [n for n in await case.notices() if n[0] != "petitioner"]
+    assert slips == [*slips_at_completion, ("reminder", "reminder-revisit-handling", "bureau-01")]
+
+
+async def test_the_petitioner_is_told_of_the_reply_with_an_sms_of_its_own(
+    case_factory: Any,
+) -> None:
+    """答复告知 (the patch petitioner-told-of-reply): the reply's step writes the petitioner's
+    slip, which their SMS is made from; no timeline entry of its own."""
+    case: Case = await case_factory()
+    await case.accept()
+    done = await case.complete()
+    assert done.timeline[-1].kind == EventKind.COMPLETED
+    await case.written()
+    async with case.sessions() as session:
+        slips = {n.key: n for n in await petitions.notices(session, case.handle.id)}
+    told = slips["petitioner-reply-handling"]
+    assert (told.kind, told.recipient_id) == ("petitioner", f"petitioner:{case.handle.id}")
+    assert "已办结" in told.text and "已协调企业支付拖欠工资" in told.text
+    sms = petitioner_sms_for(told.key, case.handle.id, told.text)
+    assert sms is not None and "已办结" in sms and case.handle.id in sms
 
 
 async def test_simple_track_is_overdue_after_seven_days(case_factory: Any) -> None:

@@ -4,13 +4,11 @@ Temporal's list filters on.
 
 Since v3 (``RunState.answers_at_decision``) a step is decided at once and written after: the
 workflow appends it to its timeline and starts ``record_step`` for it without waiting, with the
-steps of one decision together (受理: its entry, the 告知书 and the petitioner's slip) and just
-those steps (not the whole timeline). Writes may land in any order: the projection keeps the
-newest state and every entry once. An officer's update therefore answers as soon as it is
-applied, whatever the database is doing. Lookups (who holds a post, the round's plan) are
-local activities: they run inside the workflow task, without a round trip through the Temporal
-server. Histories of older workflows
-keep their old path: every step awaited in turn, as plain activities.
+steps of one decision together (受理: its entry, the 告知书 and the petitioner's slip). Writes
+may land in any order: the projection keeps the newest state and every entry once, so an
+officer's update answers as soon as it is applied. Lookups (who holds a post, the calendar) are
+local activities, inside the workflow task. Older histories keep their old path: every step
+awaited in turn, as plain activities.
 """
 
 from __future__ import annotations
@@ -43,10 +41,12 @@ with workflow.unsafe.imports_passed_through():
         TimelineEvent,
     )
     from domain.lifecycle import needs_calendar, slips_for
+    from domain.notice_delivery import StepWritten
     from domain.plan import StepKind
     from domain.policy import BEIJING
     from domain.vocabulary import EventKind, NoticeKind, Role, Stage
 
+from workflows.petition.delivery import Deliveries
 from workflows.petition.state import RunState
 
 # Search attributes (registered when the dev server starts): Temporal's own list and Web UI
@@ -88,11 +88,12 @@ class _Step:
 class Recorder:
     """Writes what the workflow decided; holds no state of its own beyond the run's."""
 
-    def __init__(self, run: RunState) -> None:
+    def __init__(self, run: RunState, deliveries: Deliveries | None = None) -> None:
         self._run = run
-        # Steps of the decision under way, not yet handed to record_step.
+        # Sends the notices written (since the patch ``deliveries-in-workflow``); None: before.
+        self._deliveries = deliveries
+        # Steps of the decision under way (not yet handed to record_step); record_step started.
         self._pending: list[_Step] = []
-        # record_step activities started and maybe not yet done.
         self._writing: list[workflow.ActivityHandle[Any]] = []
         # The search attributes last set: a step that changes none sets none.
         self._attributes: dict[str, Any] = {}
@@ -173,17 +174,27 @@ class Recorder:
         more: bool = False,
         ask: str | None = None,
         also: Sequence[tuple[Person, str]] = (),
+        told: tuple[str, str] | None = None,
     ) -> None:
         """One step: its timeline entry and its slips, projected once (keyed by step). With
         ``more`` (v3), the decision goes on and the step is written with the next one;
         ``ask`` words the slip's request for the moment (domain.notices.notice_text); ``also``
-        get the slip too, each under its own key, each person once."""
+        get the slip too, each under its own key, each person once; ``told`` (key, message):
+        the petitioner's 告知 of this step, a slip with it and no entry of its own."""
         state = self._run.state
         event = self._append(kind, at=at, person=person, level=level, note=note)
         slips = []
+        if told is not None:
+            slips = self._slips(
+                NoticeKind.PETITIONER,
+                f"petitioner-{told[0]}",
+                self._petitioner(),
+                level=None,
+                note=told[1],
+            )
         if notice is not None and person is not None:
             notice_kind, key = notice
-            slips = self._slips(
+            slips += self._slips(
                 notice_kind, key, person, level=event.level, note=note, ask=ask, owner=state.owner
             )
             # Before the recipient's own slip, which stays the step's last (its owner's copy
@@ -266,19 +277,21 @@ class Recorder:
 
     async def tell_petitioner(self, key: str, message: str) -> None:
         """告知: a slip to the petitioner; their contact details stay in the store."""
+        await self.record(
+            EventKind.NOTIFIED,
+            person=self._petitioner(),
+            notice=(NoticeKind.PETITIONER, f"petitioner-{key}"),
+            note=message,
+        )
+
+    def _petitioner(self) -> Person:
         state = self._run.state
-        petitioner = Person(
+        return Person(
             person_id=f"petitioner:{state.id}",
             name="信访人",
             title="信访人",
             role=Role.PETITIONER,
             unit_id=state.unit_id or "",
-        )
-        await self.record(
-            EventKind.NOTIFIED,
-            person=petitioner,
-            notice=(NoticeKind.PETITIONER, f"petitioner-{key}"),
-            note=message,
         )
 
     def _append(
@@ -316,22 +329,26 @@ class Recorder:
         steps, self._pending = self._pending, []
         events = {s.event.seq: s.event for s in steps}  # a document alone repeats a step
         *earlier, last = events.values()
+        slips = [n for s in steps for n in s.notices]
+        deliveries = self._deliveries if slips else None
         record = StepRecord(
             state=self._run.state.model_copy(update={"timeline": []}),
             event=last,
             earlier=earlier,
-            notices=[n for s in steps for n in s.notices],
+            notices=slips,
             documents=[d for s in steps for d in s.documents],
+            routes_back=deliveries is not None,
         )
-        self._writing = [w for w in self._writing if not w.done()]
-        self._writing.append(
-            workflow.start_activity(
-                RECORD_STEP,
-                record,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
-            )
+        writing = workflow.start_activity(
+            RECORD_STEP,
+            record,
+            result_type=StepWritten if deliveries else None,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
         )
+        self._writing = [w for w in self._writing if not w.done()] + [writing]
+        if deliveries is not None:  # its slips sent once written, in the background
+            deliveries.after(writing)
 
     async def written(self) -> None:
         """Before the workflow closes: every step written."""

@@ -73,6 +73,11 @@ class RunState:
     # Issue 11 (the patch ``AFTERCARE_REMINDERS``): 催办 before the revisit window closes and
     # when the upload is slow, with the upload's own deadline.
     aftercare_reminders: bool = False
+    # Issue 11 (the patch ``DELIVERIES_IN_WORKFLOW``): the notices are sent by this workflow's
+    # own activities (workflows/petition/delivery.py), not by a workflow per notice.
+    delivers_notices: bool = False
+    # Issue 11 (the patch ``PETITIONER_TOLD_OF_REPLY``): the reply's step tells the petitioner.
+    tells_reply: bool = False
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:

@@ -4,11 +4,10 @@
 It decides; activities act. Every transition is written by ``record_step`` (read model,
 timeline and notice outbox in one transaction, deduplicated by step key), so a worker killed at
 any point resumes where it was and never sends a slip twice. Officers' actions are updates whose
-validators ask ``domain.lifecycle`` what the stage allows, so the API can answer 409 and
-nothing changes. An update answers within the workflow task that applies it: the lookups it
-waits for are local activities, and since v3 what it leads to is written after it answered
-(``Recorder.flush``). The main line is here; intake, the handling
-chain, aftercare and the recorder are the classes beside it.
+validators ask ``domain.lifecycle`` what the stage allows (the API's 409). An update answers
+within the workflow task that applies it (local-activity lookups; since v3 what it leads to is
+written after it answered, ``Recorder.flush``). The main line is here; intake, the handling
+chain, aftercare, the recorder and the notices' delivery are the classes beside it.
 """
 
 from __future__ import annotations
@@ -38,25 +37,24 @@ with workflow.unsafe.imports_passed_through():
         WithdrawRequest,
     )
     from domain.lifecycle import NEXT_PHASE, ActionRequest, refusal
+    from domain.notice_delivery import SIGNED_FOR
     from domain.vocabulary import Closure, EventKind, NoticeKind, Phase, Role, Stage
 
-# The classes beside the workflow are passed through too, as Temporal's sandbox guide advises
-# for separate modules whose calls are deterministic: the sandbox would otherwise execute them
-# afresh for every workflow it starts or replays (their dataclasses, decorators), some 8 % of
-# the worker's CPU under load (issue 9, profiled). Being outside the sandbox, its checks do not
-# reach them: workflows/ruff.toml bans the clock, randomness and I/O in workflows/ instead.
+# The classes beside the workflow are passed through too (Temporal's sandbox guide): the sandbox
+# would re-run them for every workflow, 8 % of the worker's CPU (issue 9). Outside its checks,
+# workflows/ruff.toml bans the clock, randomness and I/O in workflows/ instead.
 with workflow.unsafe.imports_passed_through():
     from workflows.petition.aftercare import Aftercare
     from workflows.petition.chain import HandlingChain
+    from workflows.petition.delivery import Deliveries
     from workflows.petition.intake import Intake
     from workflows.petition.recorder import Recorder
     from workflows.petition.state import RunState
 
 # v3: updates answer at the decision, projections follow in order, lookups are local.
 ANSWER_AT_DECISION = "answer-at-decision"
-# Issue 10: the statutory 交办/受理 limits end in a 督办单 (and 逾期未受理); the intake and
-# aftercare windows count working days where the unit's policy does; the 交办单 reaches the
-# handler who handles the case.
+# Issue 10: statutory 交办/受理 limits (督办单, 逾期未受理); working-day windows; the 交办单 to
+# the handler who handles the case.
 STATUTORY_INTAKE_LIMITS = "statutory-intake-limits"
 WORKING_DAY_WINDOWS = "working-day-windows"
 ASSIGNMENT_TO_HANDLER = "assignment-to-handler"
@@ -64,11 +62,14 @@ ASSIGNMENT_TO_HANDLER = "assignment-to-handler"
 PETITIONER_SIDE = "petitioner-side-closes"
 # issue 10: a repeat of a matter terminated after re-review (三级终结) is declined, not run.
 TERMINATED_NOT_RUN_AGAIN = "terminated-not-run-again"
-# issue 9: a round is planned in the workflow from the working days it already holds, not by a
-# lookup of its own: an acceptance answers after one lookup (the handler), not two.
+# issue 9: a round is planned in the workflow from the working days it holds (one lookup less).
 PLAN_IN_WORKFLOW = "plan-in-workflow"
 # issue 11: the revisit window and a slow upload get their 催办单 (more 催办, seed 004).
 AFTERCARE_REMINDERS = "aftercare-reminders"
+# issue 11: the notices are sent by activities of this workflow, not a workflow per notice.
+DELIVERIES_IN_WORKFLOW = "deliveries-in-workflow"
+# issue 11: the petitioner is told of the reply (答复告知, their SMS) with the reply's step.
+PETITIONER_TOLD_OF_REPLY = "petitioner-told-of-reply"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -88,7 +89,10 @@ class PetitionWorkflow:
         if start.terminated_repeat_of and workflow.patched(TERMINATED_NOT_RUN_AGAIN):
             self._run.declines_repeat = True
             self._run.state.stage, self._run.state.closure = Stage.DECLINED, Closure.DECLINED
-        self._recorder = Recorder(self._run)
+        self._run.delivers_notices = workflow.patched(DELIVERIES_IN_WORKFLOW)
+        self._deliveries = Deliveries() if self._run.delivers_notices else None
+        self._run.tells_reply = workflow.patched(PETITIONER_TOLD_OF_REPLY)
+        self._recorder = Recorder(self._run, self._deliveries)
         self._intake = Intake(self._run, self._recorder)
         self._chain = HandlingChain(self._run, self._recorder)
         self._aftercare = Aftercare(self._run, self._recorder)
@@ -124,6 +128,8 @@ class PetitionWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if run.answers_at_decision:
             await self._recorder.written()
+        if self._deliveries is not None:
+            await self._deliveries.finished()
         return run.state
 
     async def _handling_round(self) -> bool:
@@ -162,11 +168,13 @@ class PetitionWorkflow:
         await self._chain.run()
         if run.state.stage == Stage.WITHDRAWN:
             return False
+        told = (f"reply-{phase}", notices.reply_told(phase, run.state.reply or ""))
         await recorder.record(
             EventKind.COMPLETED,
             person=run.state.accountable,
             at=run.state.completed_at,
             note=run.state.reply,
+            told=told if run.tells_reply else None,
         )
         run.completions += 1
         return await self._aftercare.revisit()
@@ -392,6 +400,12 @@ class PetitionWorkflow:
     @set_owner.validator
     def _validate_set_owner(self, request: OwnerRequest) -> None:
         self._check(Action.SET_OWNER, request)
+
+    @workflow.signal(name=SIGNED_FOR)
+    def signed_for(self, key: str) -> None:
+        """签收 of the slip ``key`` in the inbox (the API writes it first): its wait ends."""
+        if self._deliveries is not None:
+            self._deliveries.signed(key)
 
     @workflow.query
     def state(self) -> PetitionState:
