@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Awaitable, Callable
 
 import httpx
 
@@ -37,6 +38,15 @@ async def signed_in(base: str, username: str) -> httpx.AsyncClient:
     )
     assert answer.status_code == 303, answer.text
     return http
+
+
+def loader(http: httpx.AsyncClient, path: str) -> Callable[[int], Awaitable[httpx.Response]]:
+    """One load of ``path`` (the run's number is not used)."""
+
+    async def load(_run: int) -> httpx.Response:
+        return await http.get(path)
+
+    return load
 
 
 async def main(count: int, runs: int) -> None:
@@ -64,7 +74,7 @@ async def main(count: int, runs: int) -> None:
         worst = 0.0
         for name, http, path in pages:
             await http.get(path)  # warm: templates compiled, connections open
-            timings, _ = await timed(range(runs), 1, lambda _n, h=http, p=path: h.get(p), Timings())
+            timings, _ = await timed(range(runs), 1, loader(http, path), Timings())
             worst = max(worst, timings.p(95))
             print(
                 f"{name:<22} {timings.p(50):8.1f} {timings.p(95):8.1f} {timings.error_text():>7}",
