@@ -17,18 +17,10 @@ from api.console.session import ConsoleUser
 from api.deps import SessionDep
 from api.routers.reports import Format, as_file
 from api.service import reports as service
+from domain.report_runs import KIND_NAMES  # the tabs, in the bureau's order (四报, 巡查)
 from domain.reports import ReportKind
 
 router = APIRouter(include_in_schema=False)
-
-# The menu's order, as the bureau speaks of them (四报 and the 巡查).
-KIND_NAMES = {
-    ReportKind.DAILY: "日报",
-    ReportKind.WEEKLY: "周报",
-    ReportKind.MONTHLY: "月报",
-    ReportKind.SPECIAL: "专报",
-    ReportKind.PATROL: "巡查",
-}
 
 
 @router.get("/reports")
