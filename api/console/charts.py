@@ -47,13 +47,13 @@ def _open(title: str, height: int) -> str:
     name = escape(title)
     return (
         f'<svg class="chart" role="img" aria-label="{name}" viewBox="0 0 {WIDTH} {height}" '
-        f'xmlns="http://www.w3.org/2000/svg" font-size="13"><title>{name}</title>'
+        f'xmlns="http://www.w3.org/2000/svg" font-size="18"><title>{name}</title>'
     )
 
 
 def months(title: str, labels: list[str], now: list[float], before: list[float] | None) -> Chart:
     """Columns per month (批次), with last year's same month beside each when known (同比)."""
-    height, top, bottom, left = 260, 28, 28, 36
+    height, top, bottom, left = 300, 44, 32, 8
     peak = max([*now, *(before or []), 1.0])
     slot = (WIDTH - left) / max(len(labels), 1)
     bar = slot * (0.38 if before else 0.6)
@@ -80,15 +80,15 @@ def months(title: str, labels: list[str], now: list[float], before: list[float] 
                     f"{_figure(value)}</text>"
                 )
         parts.append(
-            f'<text x="{left + i * slot + slot / 2:.1f}" y="{height - 8}" '
+            f'<text x="{left + i * slot + slot / 2:.1f}" y="{height - 8}" font-size="16" '
             f'text-anchor="middle">{escape(label)}</text>'
         )
     if before:
         parts.append(
-            f'<rect x="{left}" y="6" width="12" height="12" fill="{DARK}"/>'
-            f'<text x="{left + 16}" y="17">本年</text>'
-            f'<rect x="{left + 60}" y="6" width="12" height="12" fill="{LIGHT}"/>'
-            f'<text x="{left + 76}" y="17">去年同月</text>'
+            f'<rect x="{left}" y="4" width="14" height="14" fill="{DARK}"/>'
+            f'<text x="{left + 20}" y="18">本年</text>'
+            f'<rect x="{left + 70}" y="4" width="14" height="14" fill="{LIGHT}"/>'
+            f'<text x="{left + 90}" y="18">去年同月</text>'
         )
     parts.append("</svg>")
     return _drawn(title, parts)
@@ -97,7 +97,7 @@ def months(title: str, labels: list[str], now: list[float], before: list[float] 
 def ranking(title: str, rows: list[tuple[str, float]]) -> Chart:
     """Horizontal bars, most first (排名): the unit's name, its bar and its number."""
     shown = sorted(rows, key=lambda r: -r[1])[:RANKED]
-    line, label_width, right = 26, 190, 48
+    line, label_width, right = 34, 230, 56
     height = line * len(shown) + 8
     peak = max([v for _, v in shown] + [1.0])
     parts = [_open(title, height)]
@@ -105,10 +105,10 @@ def ranking(title: str, rows: list[tuple[str, float]]) -> Chart:
         y = 4 + i * line
         w = (WIDTH - label_width - right) * value / peak
         parts.append(
-            f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end">{escape(name)}</text>'
+            f'<text x="{label_width - 8}" y="{y + 23}" text-anchor="end">{escape(name)}</text>'
             f'<rect x="{label_width}" y="{y + 3}" width="{w:.1f}" height="{line - 8}" '
             f'fill="{DARK}"/>'
-            f'<text x="{label_width + w + 6:.1f}" y="{y + 17}">{_figure(value)}</text>'
+            f'<text x="{label_width + w + 6:.1f}" y="{y + 23}">{_figure(value)}</text>'
         )
     parts.append("</svg>")
     return _drawn(title, parts)
