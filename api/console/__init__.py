@@ -6,6 +6,7 @@ nothing fetched from elsewhere.
 - session.py: sign-in session (cookie), idle limit, CSRF token;
 - pages.py: what the console reads (我的待办, lists, one petition, the 督查 board);
 - forms.py: what it posts (actions, 签收, 登记, 交办, appointments);
+- reports.py: the bureau's reports (报表) with their charts (charts.py);
 - view.py: labels, countdowns and the actions offered now; render.py: the templates."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from api.console import forms, pages
+from api.console import forms, pages, reports
 from api.console.render import page
 from api.console.session import BadCsrf, SignInFirst
 from api.console.view import refusal_in_words
@@ -67,6 +68,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(forms.router)
+    app.include_router(reports.router)
     app.add_exception_handler(SignInFirst, _sign_in_first)
     app.add_exception_handler(BadCsrf, _bad_csrf)
     app.add_exception_handler(ServiceError, _refused)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import CurrentUser
 from api.deps import SessionDep
@@ -60,21 +61,24 @@ async def read_report(
     when this server cannot print Chinese)."""
     asked = service.PeriodQuery(on, year, month, week, start, end)
     built = await service.report(session, user, kind, asked)
-    name = f"{kind.value}-{built.period.start:%Y%m%d}-{built.period.end:%Y%m%d}"
+    return await as_file(session, built, format) if format != "json" else built
+
+
+async def as_file(session: AsyncSession, built: Report, format: Format) -> Response:
+    """The report as an Excel workbook or a PDF (the API's and the console's downloads)."""
+    name = f"{built.kind.value}-{built.period.start:%Y%m%d}-{built.period.end:%Y%m%d}"
     if format == "xlsx":
         return Response(
             await service.as_xlsx(session, built),
             media_type=XLSX_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
-    if format == "pdf":
-        pdf = await printing.as_pdf(await service.as_html(session, built))
-        return Response(
-            pdf,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
-        )
-    return built
+    pdf = await printing.as_pdf(await service.as_html(session, built))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}.pdf"'},
+    )
 
 
 Since = Annotated[date | None, Query(description="from this day (default: a week ago)")]
