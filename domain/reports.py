@@ -22,6 +22,16 @@ class ReportKind(StrEnum):
     PATROL = "patrol"  # 巡查: twice a day, to the bureau and each unit's handler
 
 
+# Each kind's name, in the bureau's order (四报, then 巡查): the console's tabs.
+KIND_NAMES = {
+    ReportKind.DAILY: "日报",
+    ReportKind.WEEKLY: "周报",
+    ReportKind.MONTHLY: "月报",
+    ReportKind.SPECIAL: "专报",
+    ReportKind.PATROL: "巡查",
+}
+
+
 class ReportPeriod(BaseModel):
     """The days a report covers, both ends included (Beijing dates)."""
 

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.console.view import labels
-from domain.access import Action, Principal
+from domain.access import Principal
 from domain.vocabulary import Role
 from store import directory
 
@@ -45,7 +45,7 @@ def nav(user: Principal | None) -> list[tuple[str, str]]:
         items += [("/register", "登记"), ("/queue", "待交办")]
     if sees_board(user):
         items.append(("/board", "督查看板"))
-    if user.may(Action.READ_REPORTS):
+    if user.reads_reports:
         items.append(("/reports/monthly", "报表"))
     if user.is_bureau:
         items.append(("/directory", "组织名录"))

@@ -17,8 +17,10 @@ from api.console.session import ConsoleUser
 from api.deps import SessionDep
 from api.routers.reports import Format, as_file
 from api.service import reports as service
-from domain.report_runs import KIND_NAMES  # the tabs, in the bureau's order (四报, 巡查)
-from domain.reports import ReportKind
+from domain.reports import (
+    KIND_NAMES,  # the tabs, in the bureau's order (四报, 巡查)
+    ReportKind,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +48,9 @@ async def console_report(
     """One report over the period picked (the latest whole one by default); ``format=xlsx`` or
     ``pdf`` downloads it, as the API's ``GET /api/v1/reports/{kind}`` does."""
     asked = service.PeriodQuery(on, year, month, week, start, end)
-    built = await service.report(session, user, kind, asked)  # refused unless READ_REPORTS
+    built = await service.report(
+        session, user, kind, asked
+    )  # refused unless the reader reads reports
     if format != "json":
         return await as_file(session, built, format)
     period = built.period
