@@ -198,6 +198,8 @@ TABLE: dict[tuple[str, str], Endpoint] = {
         # The inbox (issue 11): every person reads their own; only a notice's recipient signs for
         # it (the shared petition's 交办单 is the handler's), to anyone else it does not exist.
         Endpoint("GET", "/me/notices", PEOPLE),
+        # The reports the schedules filed for you (issue 13): every person reads their own.
+        Endpoint("GET", "/me/reports", PEOPLE),
         Endpoint(
             "POST", "/me/notices/{notice_id}/ack", frozenset({"handler"}), PEOPLE - {"handler"}
         ),
