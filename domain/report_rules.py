@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from domain.vocabulary import Category, Channel, Closure, Phase, Rating, Stage, Track
+from domain.vocabulary import Channel, Closure, Phase, Rating, Stage
 
 # 集体访: a visit of five persons or more (《信访工作条例》: 多人采用走访形式…推选代表不超过5人).
 COLLECTIVE_PERSONS = 5
@@ -36,26 +36,6 @@ class SpecialKind(StrEnum):
     UNSTABLE = "unstable"  # 不稳定
 
 
-CHANNEL_LABELS: dict[str, str] = {
-    Channel.VISIT: "来访",
-    Channel.LETTER: "来信",
-    Channel.ONLINE: "网上投诉",
-    Channel.PHONE: "来电",
-    Channel.LEADER_MAILBOX: "领导信箱",
-}
-CATEGORY_LABELS: dict[str, str] = {
-    Category.WAGE_DISPUTE: "劳资纠纷",
-    Category.AGRICULTURE_RURAL: "农业农村",
-    Category.CIVIL_ASSISTANCE: "民政救助",
-    Category.DEMOLITION_COMPENSATION: "拆迁补偿",
-    Category.ENVIRONMENT: "环境保护",
-    Category.ACCUSATION: "揭发控诉",
-    Category.LITIGATION: "涉法涉诉",
-    Category.URBAN_RURAL_CONSTRUCTION: "城乡建设",
-    Category.LABOUR_SOCIAL_SECURITY: "劳动社保",
-    Category.OTHER: "其他",
-}
-TRACK_LABELS: dict[str, str] = {Track.SIMPLE: "简易程序", Track.GENERAL: "普通程序"}
 DESTINATION_LABELS: dict[str, str] = {
     DestinationLevel.COUNTY: "到县访",
     DestinationLevel.CITY: "到市访",
@@ -67,16 +47,6 @@ SPECIAL_LABELS: dict[str, str] = {
     SpecialKind.THREAT: "扬言",
     SpecialKind.EXTREME: "极端行为",
     SpecialKind.UNSTABLE: "不稳定",
-}
-STAGE_LABELS: dict[str, str] = {
-    Stage.REGISTERED: "已登记",
-    Stage.ASSIGNED: "已交办",
-    Stage.HANDLING: "办理中",
-    Stage.OVERDUE: "逾期",
-    Stage.REPLIED: "已答复",
-    Stage.CLOSED: "已结案",
-    Stage.DECLINED: "不予受理",
-    Stage.WITHDRAWN: "已撤回",
 }
 # Still to be acted on: what the 周报's key petitioners and the 巡查 look at.
 OPEN_STAGES = frozenset({Stage.REGISTERED, Stage.ASSIGNED, Stage.HANDLING, Stage.OVERDUE})

@@ -9,31 +9,7 @@ from datetime import datetime
 
 from domain.policy import BEIJING
 from domain.report_rules import SPECIAL_LABELS
-from domain.vocabulary import EventKind
-
-EVENT_LABELS: dict[str, str] = {
-    EventKind.REGISTERED: "登记",
-    EventKind.ASSIGNED: "交办",
-    EventKind.ACCEPTED: "受理",
-    EventKind.REMINDER: "催办",
-    EventKind.SUPERVISION: "督办",
-    EventKind.OVERDUE: "逾期",
-    EventKind.INTAKE_OVERDUE: "逾期未交办/受理",
-    EventKind.COMPLETED: "办结答复",
-    EventKind.TRANSFERRED: "转办",
-    EventKind.DECLINED: "不予受理",
-    EventKind.WITHDRAWN: "撤回",
-    EventKind.EXTENSION_REQUESTED: "申请延期",
-    EventKind.EXTENSION_APPROVED: "批准延期",
-    EventKind.EXTENSION_REFUSED: "不批准延期",
-    EventKind.OWNER_SET: "领导包案",
-    EventKind.NOTIFIED: "告知信访人",
-    EventKind.UPLOADED: "上传",
-    EventKind.RATED: "回访评价",
-    EventKind.REVIEW_REQUESTED: "申请复查/复核",
-    EventKind.CLOSED: "结案",
-    EventKind.SIGNED: "签收",
-}
+from domain.vocabulary import EVENT_LABELS
 
 
 @dataclass(frozen=True)

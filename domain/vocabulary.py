@@ -185,3 +185,59 @@ PHASE_LABELS: dict[Phase, str] = {
     Phase.REVIEW: "复查",
     Phase.RE_REVIEW: "复核",
 }
+
+
+# The Chinese names the pages, the reports and the slips show, written once (issue 12, 13).
+CHANNEL_LABELS: dict[str, str] = {
+    Channel.VISIT: "来访",
+    Channel.LETTER: "来信",
+    Channel.ONLINE: "网上投诉",
+    Channel.PHONE: "来电",
+    Channel.LEADER_MAILBOX: "领导信箱",
+}
+CATEGORY_LABELS: dict[str, str] = {
+    Category.WAGE_DISPUTE: "劳资纠纷",
+    Category.AGRICULTURE_RURAL: "农业农村",
+    Category.CIVIL_ASSISTANCE: "民政救助",
+    Category.DEMOLITION_COMPENSATION: "拆迁补偿",
+    Category.ENVIRONMENT: "环境保护",
+    Category.ACCUSATION: "揭发控诉",
+    Category.LITIGATION: "涉法涉诉",
+    Category.URBAN_RURAL_CONSTRUCTION: "城乡建设",
+    Category.LABOUR_SOCIAL_SECURITY: "劳动社保",
+    Category.OTHER: "其他",
+}
+TRACK_LABELS: dict[str, str] = {Track.SIMPLE: "简易程序", Track.GENERAL: "一般程序"}
+STAGE_LABELS: dict[str, str] = {
+    Stage.REGISTERED: "已登记",
+    Stage.ASSIGNED: "已交办",
+    Stage.HANDLING: "办理中",
+    Stage.OVERDUE: "逾期",
+    Stage.REPLIED: "已答复",
+    Stage.CLOSED: "已结案",
+    Stage.DECLINED: "不予受理",
+    Stage.WITHDRAWN: "已撤回",
+}
+EVENT_LABELS: dict[str, str] = {
+    EventKind.REGISTERED: "登记",
+    EventKind.ASSIGNED: "交办",
+    EventKind.ACCEPTED: "受理",
+    EventKind.REMINDER: "催办",
+    EventKind.SUPERVISION: "督办",
+    EventKind.OVERDUE: "逾期",
+    EventKind.INTAKE_OVERDUE: "逾期未交办/未受理",
+    EventKind.COMPLETED: "办结",
+    EventKind.TRANSFERRED: "转办",
+    EventKind.DECLINED: "不予受理",
+    EventKind.WITHDRAWN: "撤回",
+    EventKind.EXTENSION_REQUESTED: "申请延期",
+    EventKind.EXTENSION_APPROVED: "批准延期",
+    EventKind.EXTENSION_REFUSED: "不批准延期",
+    EventKind.OWNER_SET: "领导包案",
+    EventKind.NOTIFIED: "告知信访人",
+    EventKind.UPLOADED: "上传上级系统",
+    EventKind.RATED: "回访评价",
+    EventKind.REVIEW_REQUESTED: "申请复查/复核",
+    EventKind.CLOSED: "结案",
+    EventKind.SIGNED: "签收",
+}

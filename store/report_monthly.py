@@ -16,7 +16,7 @@ from domain.report_rules import Facts, Tally
 from domain.report_summary import MonthFigures
 from domain.report_summary import monthly as monthly_paragraph
 from domain.reports import Cell, Report, ReportKind, ReportPeriod, ReportTable
-from domain.vocabulary import Channel, Rating
+from domain.vocabulary import CATEGORY_LABELS, CHANNEL_LABELS, TRACK_LABELS, Channel, Rating
 from store.models import Petition, Unit
 from store.report_facts import SERIES, UNITS, bounds, facts, within
 
@@ -135,13 +135,13 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
     tables = [
         overview,
         units,
-        breakdown("按信访渠道", "渠道", month, lambda f: f.channel, rules.CHANNEL_LABELS),
+        breakdown("按信访渠道", "渠道", month, lambda f: f.channel, CHANNEL_LABELS),
         breakdown(
             "按内容分类",
             "类别",
             await facts(session, period, ("category",)),
             lambda f: f.category,
-            rules.CATEGORY_LABELS,
+            CATEGORY_LABELS,
             share=True,
         ),
         breakdown(
@@ -156,7 +156,7 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
             "程序",
             await facts(session, period, ("track",)),
             lambda f: f.track,
-            rules.TRACK_LABELS,
+            TRACK_LABELS,
         ),
         quality,
         _by_month(of["to_date"], of["to_date_last_year"], period),

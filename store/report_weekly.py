@@ -17,6 +17,7 @@ from domain.report_summary import WeekFigures
 from domain.report_summary import special as special_paragraph
 from domain.report_summary import weekly as paragraph
 from domain.reports import Report, ReportKind, ReportPeriod, ReportTable
+from domain.vocabulary import CHANNEL_LABELS, STAGE_LABELS
 from store import receptions
 from store.models import LeaderReception, Person, Petition, SpecialReport
 from store.report_facts import bounds, facts
@@ -86,7 +87,7 @@ async def weekly(session: AsyncSession, period: ReportPeriod) -> Report:
         ReportTable(
             title="本周概况", columns=["指标", "本周", "上周", "环比(%)"], rows=overview_rows
         ),
-        breakdown("本周信访渠道", "渠道", week, lambda f: f.channel, rules.CHANNEL_LABELS),
+        breakdown("本周信访渠道", "渠道", week, lambda f: f.channel, CHANNEL_LABELS),
         ReportTable(
             title="县领导接访情况",
             columns=["领导", "职务", "接访次数", "接访人次", "登记信访事项", "签批件次"],
@@ -144,7 +145,7 @@ async def _key_petitioners(session: AsyncSession, names: dict[str, str]) -> list
             unit_label(names, r.unit_id),
             r.summary,
             f"{r.registered_at.astimezone(BEIJING):%Y年%m月%d日}",
-            rules.STAGE_LABELS.get(r.stage, r.stage),
+            STAGE_LABELS.get(r.stage, r.stage),
         ]
         for r in rows
     ]
@@ -167,7 +168,7 @@ def _special_table(
                 summary,
                 r.reason,
                 f"{r.marked_at.astimezone(BEIJING):%m月%d日%H:%M}",
-                rules.STAGE_LABELS.get(stage, stage),
+                STAGE_LABELS.get(stage, stage),
             ]
             for r, summary, unit, stage in marked
         ],

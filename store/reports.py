@@ -15,9 +15,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.policy import BEIJING
-from domain.report_rules import CHANNEL_LABELS, OPEN_STAGES
+from domain.report_rules import OPEN_STAGES
 from domain.reports import Report, ReportKind, ReportPeriod, ReportTable
-from domain.vocabulary import NOTICE_LABELS, Channel, NoticeKind, Role, Stage
+from domain.vocabulary import CHANNEL_LABELS, NOTICE_LABELS, Channel, NoticeKind, Role, Stage
 from store import receptions
 from store.models import Notice, Petition, Post
 from store.report_facts import bounds

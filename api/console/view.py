@@ -16,51 +16,29 @@ from domain.contracts import Deadline, ExtensionRequest, PetitionState, Transfer
 from domain.lifecycle import ActionRequest, refusal
 from domain.policy import BEIJING
 from domain.vocabulary import (
+    CATEGORY_LABELS,
+    CHANNEL_LABELS,
+    EVENT_LABELS,
     NOTICE_LABELS,
     PHASE_LABELS,
     ROLE_LABELS,
-    Category,
-    Channel,
-    EventKind,
+    STAGE_LABELS,
+    TRACK_LABELS,
     NoticeKind,
     Phase,
     Rating,
     ReachedBy,
     Role,
     Stage,
-    Track,
 )
 
-STAGE_LABELS = {
+# On the pages a stage also says what the petition waits for.
+STAGE_HINTS = {
+    **STAGE_LABELS,
     Stage.REGISTERED: "已登记（待交办）",
     Stage.ASSIGNED: "已交办（待受理）",
-    Stage.HANDLING: "办理中",
-    Stage.OVERDUE: "逾期",
     Stage.REPLIED: "已答复（待回访）",
-    Stage.CLOSED: "已结案",
-    Stage.DECLINED: "不予受理",
-    Stage.WITHDRAWN: "已撤回",
 }
-CHANNEL_LABELS = {
-    Channel.LETTER: "来信",
-    Channel.VISIT: "来访",
-    Channel.ONLINE: "网上投诉",
-    Channel.PHONE: "来电",
-    Channel.LEADER_MAILBOX: "领导信箱",
-}
-CATEGORY_LABELS = {
-    Category.WAGE_DISPUTE: "劳资纠纷",
-    Category.AGRICULTURE_RURAL: "农业农村",
-    Category.CIVIL_ASSISTANCE: "民政救助",
-    Category.DEMOLITION_COMPENSATION: "拆迁补偿",
-    Category.ENVIRONMENT: "环境保护",
-    Category.ACCUSATION: "揭发控诉",
-    Category.LITIGATION: "涉法涉诉",
-    Category.URBAN_RURAL_CONSTRUCTION: "城乡建设",
-    Category.LABOUR_SOCIAL_SECURITY: "劳动社保",
-    Category.OTHER: "其他",
-}
-TRACK_LABELS = {Track.SIMPLE: "简易程序", Track.GENERAL: "一般程序"}
 RATING_LABELS = {
     Rating.SATISFIED: "满意",
     Rating.BASICALLY_SATISFIED: "基本满意",
@@ -87,35 +65,12 @@ ACTION_LABELS = {
 # The console's forms, in the order a case goes through them.
 OFFERED = tuple(ACTION_LABELS)
 DUE_SOON = timedelta(days=1)
-EVENT_LABELS = {
-    EventKind.REGISTERED: "登记",
-    EventKind.ASSIGNED: "交办",
-    EventKind.ACCEPTED: "受理",
-    EventKind.REMINDER: "催办",
-    EventKind.SUPERVISION: "督办",
-    EventKind.OVERDUE: "逾期",
-    EventKind.INTAKE_OVERDUE: "逾期未交办/未受理",
-    EventKind.COMPLETED: "办结",
-    EventKind.TRANSFERRED: "转办",
-    EventKind.DECLINED: "不予受理",
-    EventKind.WITHDRAWN: "撤回",
-    EventKind.EXTENSION_REQUESTED: "申请延期",
-    EventKind.EXTENSION_APPROVED: "批准延期",
-    EventKind.EXTENSION_REFUSED: "不批准延期",
-    EventKind.OWNER_SET: "领导包案",
-    EventKind.NOTIFIED: "告知信访人",
-    EventKind.UPLOADED: "上传上级系统",
-    EventKind.RATED: "回访评价",
-    EventKind.REVIEW_REQUESTED: "申请复查/复核",
-    EventKind.CLOSED: "结案",
-    EventKind.SIGNED: "签收",
-}
 
 
 def labels() -> dict[str, object]:
     """The labels every template may use."""
     return {
-        "stage_labels": STAGE_LABELS,
+        "stage_labels": STAGE_HINTS,
         "channel_labels": CHANNEL_LABELS,
         "category_labels": CATEGORY_LABELS,
         "track_labels": TRACK_LABELS,
