@@ -84,11 +84,20 @@ async def register(
     return Registered(petition_public(row, reader), replayed=not registration.created)
 
 
+# Issue 13's report facts (去向层级, 初信初访, 重点信访人).
+ADDED_SINCE_FINGERPRINTS = {"destination_level", "first_time", "key_petitioner"}
+
+
 def _intake(body: PetitionCreate) -> tuple[dict[str, Any], str]:
     """The intake record's columns, and the fingerprint a repeated Idempotency-Key must match."""
     payload = body.model_dump(mode="json")
+    # Fields added since keys were first fingerprinted count only when set otherwise than by
+    # default: a request retried across an upgrade still matches its first answer.
+    defaults = body.model_dump(mode="json", include=ADDED_SINCE_FINGERPRINTS)
+    unset = {k for k, v in defaults.items() if v == PetitionCreate.model_fields[k].default}
+    fingerprinted = {k: v for k, v in payload.items() if k not in unset}
     fingerprint = hashlib.sha256(
-        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        json.dumps(fingerprinted, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
     intake = {k: v for k, v in payload.items() if k != "petitioner"}
     intake.update(
