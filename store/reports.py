@@ -24,9 +24,8 @@ from store.report_facts import bounds
 from store.report_monthly import UNASSIGNED, Row, monthly, unit_names
 from store.report_weekly import special, weekly
 
-__all__ = ["CHANNEL_NAMES", "UNASSIGNED", "build_report", "daily", "patrol"]
+__all__ = ["UNASSIGNED", "build_report", "daily", "patrol"]
 
-CHANNEL_NAMES = {Channel(value): label for value, label in CHANNEL_LABELS.items()}
 # The slips a person must sign for (签收), as the 巡查 looks for them unsigned.
 SLIPS = (
     NoticeKind.ASSIGNMENT,
@@ -60,7 +59,7 @@ async def daily(session: AsyncSession, period: ReportPeriod) -> Report:
     tables = [
         ReportTable(
             title="各单位信访登记情况",
-            columns=["单位", *(CHANNEL_NAMES[c] for c in channels), "合计"],
+            columns=["单位", *(CHANNEL_LABELS[c] for c in channels), "合计"],
             rows=table_rows,
             total=["合计", *per_channel_total, total],
         )

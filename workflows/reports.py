@@ -31,9 +31,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.reports import ReportKind
 
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-)
+    # The store's steps are retried as the notices' are: until the database answers.
+    from workflows.notice_delivery import STORE_RETRY
+
 POST_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
