@@ -87,18 +87,22 @@ async def console_act(
         return await _refused(request, case, f"填写有误：{why}", 422)
     except ServiceError as exc:
         return await _refused(request, case, refusal_in_words(exc.status, exc.detail), exc.status)
-    await _projected(session, petition_id, answer.stage)
+    owner = answer.owner.person_id if answer.owner else None
+    await _projected(session, petition_id, (answer.stage, answer.phase, owner))
     return RedirectResponse(f"/petitions/{petition_id}", status_code=303)
 
 
-async def _projected(session: SessionDep, petition_id: str, stage: str) -> None:
-    """Wait a moment for the read model to show the action's outcome, so the page the browser
-    is sent to shows it too (the workflow writes its step right after deciding it)."""
+async def _projected(
+    session: SessionDep, petition_id: str, outcome: tuple[str | None, ...]
+) -> None:
+    """Wait a moment for the read model to show the action's outcome (its stage, phase and
+    包案 leader), so the page the browser is sent to shows it too (the workflow writes its step
+    right after deciding it)."""
     for _ in range(PROJECTION_POLLS):
         row = await session.get(PetitionRow, petition_id, populate_existing=True)
-        current = row.stage if row else None
+        current = (row.stage, row.phase, row.owner_id) if row else None
         await session.rollback()  # no transaction held open while the worker writes
-        if current == stage:
+        if current == outcome:
             return
         await asyncio.sleep(0.05)
 

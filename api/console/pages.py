@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api import service
 from api.auth import check_password
 from api.console import session as console_session
-from api.console.render import handlers_of, local_path, page, sees_board, units_of
+from api.console.render import handlers_of, leaders_of, local_path, page, sees_board, units_of
 from api.console.session import ConsoleUser
 from api.console.view import beijing, next_due, notice_label, offered, pending, refusal_in_words
 from api.deps import ServicesDep, SessionDep
@@ -199,6 +199,9 @@ async def petition_page(
     documents = await service.documents(case) + await service.documents(case, "reply_opinion")
     units = await units_of(case.session)
     handlers = await handlers_of(case.session, view.unit_id) if view.unit_id else []
+    actions = offered(view, case.reader, case.services.settings)
+    # 包案's choice of leaders, read only when the form is offered.
+    leaders = await leaders_of(case.session) if Action.SET_OWNER in actions else []
     return page(
         request,
         "petition.html.j2",
@@ -209,9 +212,10 @@ async def petition_page(
         deadlines=pending([d for d in view.deadlines if not d.passed] or view.deadlines[-1:]),
         slips=slips,
         documents=documents,
-        actions=offered(view, case.reader, case.services.settings),
+        actions=actions,
         units=units,
         handlers=handlers,
+        leaders=leaders,
         error=error,
         beijing=beijing,
         notice_label=notice_label,

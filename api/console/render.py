@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.console.view import labels
-from domain.access import Principal
+from domain.access import LEADER_ROLES, Principal
 from domain.vocabulary import Role
 from store import directory
 
@@ -91,4 +91,14 @@ async def handlers_of(session: AsyncSession, unit_id: str) -> list[tuple[str, st
     return [
         (p.id, p.name)
         for p, _ in await directory.role_holders(session, unit_id, Role.HANDLER.value)
+    ]
+
+
+async def leaders_of(session: AsyncSession) -> list[tuple[str, str]]:
+    """The directory's leaders now, whom 包案 may name (the post ``set_owner`` asks for):
+    id, and the name with the title."""
+    return [
+        (person.id, f"{person.name}（{person.title}）")
+        for person, posts in await directory.people(session)
+        if any(post.role in LEADER_ROLES for post in posts)
     ]

@@ -60,6 +60,8 @@ ACTION_LABELS = {
     Action.DECIDE_EXTENSION: "延期审批",
     Action.COMPLETE: "办结",
     Action.RATE: "回访",
+    Action.REQUEST_REVIEW: "申请复查/复核",
+    Action.SET_OWNER: "领导包案",
     Action.WITHDRAW: "撤回",
 }
 # The console's forms, in the order a case goes through them.
