@@ -1,17 +1,20 @@
-"""Rendering the console's pages: one Jinja2 environment (autoescaped), the labels and the
-signed-in person's navigation on every page, and the directory's names the forms offer."""
+"""Rendering the console's pages: one Jinja2 environment (autoescaped, with gettext in the
+request's language: api.console.i18n), the labels and the signed-in person's navigation on every
+page, and the directory's names the forms offer."""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.console import i18n
+from api.console.i18n import gettext as _
 from api.console.view import labels
 from domain.access import LEADER_ROLES, Principal
 from domain.vocabulary import Role
@@ -19,7 +22,17 @@ from store import directory
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.add_extension("jinja2.ext.i18n")
+# Newstyle: _("第%(level)s级", level=l) formats after translating, and escapes its values.
+cast(Any, templates.env).install_gettext_callables(
+    gettext=i18n.gettext,
+    ngettext=i18n.ngettext,
+    newstyle=True,
+    pgettext=i18n.pgettext,
+    npgettext=i18n.npgettext,
+)
 templates.env.globals.update(labels())
+templates.env.globals["languages"] = i18n.LANGUAGES
 # Each form's Idempotency-Key: a form sent twice (a double click, a retry) acts once.
 templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
 
@@ -40,15 +53,15 @@ def nav(user: Principal | None) -> list[tuple[str, str]]:
     """The menu: what this person's posts open to them."""
     if user is None:
         return []
-    items = [("/", "我的待办"), ("/petitions", "信访事项")]
+    items = [("/", _("我的待办")), ("/petitions", _("信访事项"))]
     if user.is_bureau:
-        items += [("/register", "登记"), ("/queue", "待交办")]
+        items += [("/register", _("登记")), ("/queue", _("待交办"))]
     if sees_board(user):
-        items.append(("/board", "督查看板"))
+        items.append(("/board", _("督查看板")))
     if user.reads_reports:
-        items.append(("/reports/monthly", "报表"))
+        items.append(("/reports/monthly", _("报表")))
     if user.is_bureau:
-        items.append(("/directory", "组织名录"))
+        items.append(("/directory", _("组织名录")))
     return items
 
 
@@ -69,6 +82,9 @@ def page(
             "nav": nav(user),
             "csrf": getattr(request.state, "csrf", None),
             "path": request.url.path,
+            # Where the language switch sends the browser back to: this very page.
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            "lang": i18n.language(),
             "status": status_code,
             **context,
         },
