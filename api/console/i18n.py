@@ -13,6 +13,7 @@ from __future__ import annotations
 import gettext as stdlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -107,27 +108,30 @@ class Labels(Mapping[Any, str]):
         return len(self.table)
 
 
+@dataclass(frozen=True)
 class LanguageMiddleware:
     """Sets the request's language from its cookie (plain ASGI: the same task as the route, so
     the context variable reaches the route, its templates and its error pages)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    app: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        value = None
-        if not scope["path"].startswith("/api/"):  # the JSON API speaks no language of its own
-            for name, raw in scope.get("headers", ()):
-                if name == b"cookie":
-                    value = _cookie_value(raw) or value
-        token = _current.set(chosen(value))
+        token = _current.set(_requested(scope))
         try:
             await self.app(scope, receive, send)
         finally:
             _current.reset(token)
+
+
+def _requested(scope: Scope) -> str:
+    """The language a page request's cookie chose; the JSON API speaks no language of its own."""
+    if scope["type"] != "http" or scope["path"].startswith("/api/"):
+        return DEFAULT
+    value = None
+    for name, raw in scope.get("headers", ()):
+        if name == b"cookie":
+            value = _cookie_value(raw) or value
+    return chosen(value)
 
 
 def _cookie_value(header: bytes) -> str | None:
