@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
@@ -24,13 +24,8 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.add_extension("jinja2.ext.i18n")
 # Newstyle: _("第%(level)s级", level=l) formats after translating, and escapes its values.
-cast(Any, templates.env).install_gettext_callables(
-    gettext=i18n.gettext,
-    ngettext=i18n.ngettext,
-    newstyle=True,
-    pgettext=i18n.pgettext,
-    npgettext=i18n.npgettext,
-)
+templates.env.extend(newstyle_gettext=True)  # the extension's own flag, for {% trans %}
+templates.env.globals.update(i18n.TEMPLATE_CALLABLES)
 templates.env.globals.update(labels())
 templates.env.globals["languages"] = i18n.LANGUAGES
 # Each form's Idempotency-Key: a form sent twice (a double click, a retry) acts once.

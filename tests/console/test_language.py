@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from playwright.async_api import Page, expect
 
 from api.console import i18n
+from api.console.render import templates
 from api.console.view import LABELS, REPORT_KINDS, countdown
 from domain.contracts import Deadline
 from tests.console.conftest import DESKTOP, Console, shoot
@@ -73,6 +74,16 @@ def test_the_countdown_and_a_refusal_in_english_and_zh_cn_unchanged() -> None:
         i18n.set_language("zh-CN")
     assert countdown(due, NOW).left == "剩余5小时0分"
     assert LABELS["event_labels"]["accepted"] == "受理"
+
+
+def test_a_value_in_a_translated_text_is_escaped() -> None:
+    shown = templates.env.from_string('{{ _("第%(level)s级", level=x) }}')
+    i18n.set_language("en")
+    try:
+        assert shown.render(x="<b>") == "Level &lt;b&gt;"
+    finally:
+        i18n.set_language("zh-CN")
+    assert shown.render(x="<b>") == "第&lt;b&gt;级"
 
 
 async def _language(page: Page) -> str | None:
