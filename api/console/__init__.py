@@ -1,13 +1,14 @@
-"""The web console (工作台): zh-CN pages for the bureau, the units' officers and the county's
-leaders, served by the API's own app under ``/`` (the JSON API stays under ``/api/v1``) on the
-same service layer — server-rendered Jinja2 and a few lines of plain JavaScript, no build step,
-nothing fetched from elsewhere.
+"""The web console (工作台): zh-CN pages (English where a person picks it) for the bureau,
+the units' officers and the county's leaders, served by the API's own app under ``/`` (the JSON
+API stays under ``/api/v1``) on the same service layer — server-rendered Jinja2 and a few lines
+of plain JavaScript, no build step, nothing fetched from elsewhere.
 
 - session.py: sign-in session (cookie), idle limit, CSRF token;
 - pages.py: what the console reads (我的待办, lists, one petition, the 督查 board);
 - forms.py: what it posts (actions, 签收, 登记, 交办, appointments);
 - reports.py: the bureau's reports (报表) with their charts (charts.py);
-- view.py: labels, countdowns and the actions offered now; render.py: the templates."""
+- view.py: labels, countdowns and the actions offered now; render.py: the templates;
+- i18n.py: zh-CN, or English where a person picks it (gettext catalogs, a cookie)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from api.console import forms, pages, reports
+from api.console.i18n import LanguageMiddleware
+from api.console.i18n import gettext as _
 from api.console.render import page
 from api.console.session import BadCsrf, SignInFirst
 from api.console.view import refusal_in_words
@@ -48,7 +51,7 @@ async def _sign_in_first(request: Request, exc: Exception) -> Response:
 
 
 async def _bad_csrf(request: Request, exc: Exception) -> HTMLResponse:
-    message = "表单缺少有效的安全令牌（CSRF），未予办理。请刷新页面后重新提交。"
+    message = _("表单缺少有效的安全令牌（CSRF），未予办理。请刷新页面后重新提交。")
     return page(request, "error.html.j2", None, status_code=403, message=message)
 
 
@@ -65,6 +68,7 @@ async def _refused(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """The console's routes, its static files and its refusals as pages (sign in first, a
     form without its token, what the service layer refused): after ``answer_in_json``."""
+    app.add_middleware(LanguageMiddleware)  # the pages' language, from its cookie
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
     app.include_router(pages.router)
     app.include_router(forms.router)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
 
 from api import service
+from api.console.i18n import gettext as _
 from api.console.pages import petition_page
 from api.console.render import local_path, page, units_of
 from api.console.session import ConsoleUser, check_csrf
@@ -84,21 +85,25 @@ async def console_act(
         answer = await call(case, body)
     except ValidationError as exc:
         why = "；".join(str(e["msg"]) for e in exc.errors())
-        return await _refused(request, case, f"填写有误：{why}", 422)
+        return await _refused(request, case, _("填写有误：%(why)s") % {"why": why}, 422)
     except ServiceError as exc:
         return await _refused(request, case, refusal_in_words(exc.status, exc.detail), exc.status)
-    await _projected(session, petition_id, answer.stage)
+    owner = answer.owner.person_id if answer.owner else None
+    await _projected(session, petition_id, (answer.stage, answer.phase, owner))
     return RedirectResponse(f"/petitions/{petition_id}", status_code=303)
 
 
-async def _projected(session: SessionDep, petition_id: str, stage: str) -> None:
-    """Wait a moment for the read model to show the action's outcome, so the page the browser
-    is sent to shows it too (the workflow writes its step right after deciding it)."""
-    for _ in range(PROJECTION_POLLS):
+async def _projected(
+    session: SessionDep, petition_id: str, outcome: tuple[str | None, ...]
+) -> None:
+    """Wait a moment for the read model to show the action's outcome (its stage, phase and
+    包案 leader), so the page the browser is sent to shows it too (the workflow writes its step
+    right after deciding it)."""
+    for _poll in range(PROJECTION_POLLS):
         row = await session.get(PetitionRow, petition_id, populate_existing=True)
-        current = row.stage if row else None
+        current = (row.stage, row.phase, row.owner_id) if row else None
         await session.rollback()  # no transaction held open while the worker writes
-        if current == stage:
+        if current == outcome:
             return
         await asyncio.sleep(0.05)
 
@@ -176,7 +181,7 @@ async def console_register(
             status_code=422 if isinstance(exc, ValidationError) else exc.status,
             units=await units_of(session),
             form=form,
-            error=f"未能登记：{why}",
+            error=_("未能登记：%(why)s") % {"why": why},
         )
     return RedirectResponse(f"/petitions/{registered.petition.id}", status_code=303)
 
@@ -250,6 +255,8 @@ async def _directory_refused(
     else:
         why = in_words(getattr(exc, "detail", str(exc)))
     await session.rollback()
-    answer = await console_directory(request, session, user, error=f"未能办理：{why}")
+    answer = await console_directory(
+        request, session, user, error=_("未能办理：%(why)s") % {"why": why}
+    )
     answer.status_code = getattr(exc, "status_code", getattr(exc, "status", 422))
     return answer

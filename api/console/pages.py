@@ -12,8 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api import service
 from api.auth import check_password
+from api.console import i18n
 from api.console import session as console_session
-from api.console.render import handlers_of, local_path, page, sees_board, units_of
+from api.console.i18n import gettext as _
+from api.console.render import handlers_of, leaders_of, local_path, page, sees_board, units_of
 from api.console.session import ConsoleUser
 from api.console.view import beijing, next_due, notice_label, offered, pending, refusal_in_words
 from api.deps import ServicesDep, SessionDep
@@ -37,7 +39,11 @@ async def console_login_page(
     response = HTMLResponse("")
     token = console_session.login_token(request, response, services.settings)
     idle = services.settings.access_token_minutes
-    message = f"登录已超时（{idle}分钟未操作），请重新登录。" if expired else None
+    message = (
+        _("登录已超时（%(minutes)s分钟未操作），请重新登录。") % {"minutes": idle}
+        if expired
+        else None
+    )
     return page(
         request, "login.html.j2", None, response, csrf=token, next=local_path(next), error=message
     )
@@ -63,9 +69,10 @@ async def console_sign_in(
         person = await check_password(request, session, settings, username, password)
     except HTTPException as exc:
         error = (
-            f"登录失败次数过多，请{settings.sign_in_window_minutes}分钟后再试。"
+            _("登录失败次数过多，请%(minutes)s分钟后再试。")
+            % {"minutes": settings.sign_in_window_minutes}
             if exc.status_code == 429
-            else "用户名或密码错误。"
+            else _("用户名或密码错误。")
         )
         response = HTMLResponse("", status_code=exc.status_code)
         token = console_session.login_token(request, response, settings)
@@ -90,6 +97,26 @@ async def console_sign_out(
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+@router.get("/language/{choice}")
+async def console_language(
+    request: Request, choice: str, services: ServicesDep, next: str = "/"
+) -> Response:
+    """The language switch (中文 / English): the choice in a cookie of its own (not the
+    session's, so it holds before sign-in and after sign-out), back to the page it was made on.
+    A link, not a form: it changes nothing but how the pages read."""
+    redirect = RedirectResponse(local_path(next), status_code=303)
+    redirect.set_cookie(
+        i18n.COOKIE,
+        i18n.chosen(choice),
+        max_age=i18n.COOKIE_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=not services.settings.dev_mode,
+        path="/",
+    )
+    return redirect
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -139,17 +166,17 @@ def _my_part(
     """Why a petition is on this person's list, or None: they are accountable now, it waits for
     their unit's 受理, an extension waits for their approval, or they own the case (包案)."""
     if stage == Stage.ASSIGNED and (unit_id, Role.HANDLER) in user.posts:
-        return "待受理"
+        return _("待受理")
     if (
         extension
         and extension.get("approved") is None
         and user.may(Action.DECIDE_EXTENSION, unit_id)
     ):
-        return "待审批延期"
+        return _("待审批延期")
     if accountable and accountable.get("person_id") == user.person_id:
-        return "由您负责办理" if accountable.get("role") == Role.HANDLER else "由您督办"
+        return _("由您负责办理") if accountable.get("role") == Role.HANDLER else _("由您督办")
     if owner_id == user.person_id:
-        return "您包案"
+        return _("您包案")
     return None
 
 
@@ -199,6 +226,9 @@ async def petition_page(
     documents = await service.documents(case) + await service.documents(case, "reply_opinion")
     units = await units_of(case.session)
     handlers = await handlers_of(case.session, view.unit_id) if view.unit_id else []
+    actions = offered(view, case.reader, case.services.settings)
+    # 包案's choice of leaders, read only when the form is offered.
+    leaders = await leaders_of(case.session) if Action.SET_OWNER in actions else []
     return page(
         request,
         "petition.html.j2",
@@ -209,9 +239,10 @@ async def petition_page(
         deadlines=pending([d for d in view.deadlines if not d.passed] or view.deadlines[-1:]),
         slips=slips,
         documents=documents,
-        actions=offered(view, case.reader, case.services.settings),
+        actions=actions,
         units=units,
         handlers=handlers,
+        leaders=leaders,
         error=error,
         beijing=beijing,
         notice_label=notice_label,
@@ -262,7 +293,7 @@ async def console_board(
     """督查 board: open petitions by unit × level, overdue and due-soon lists; ``part`` is the
     board alone, which the page fetches again ``every`` seconds."""
     if not sees_board(user):
-        raise NotAllowed("督查看板仅供信访局和各级领导查看")
+        raise NotAllowed(_("督查看板仅供信访局和各级领导查看"))
     filters = within_reach(
         user,
         PetitionFilter(

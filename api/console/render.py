@@ -1,5 +1,6 @@
-"""Rendering the console's pages: one Jinja2 environment (autoescaped), the labels and the
-signed-in person's navigation on every page, and the directory's names the forms offer."""
+"""Rendering the console's pages: one Jinja2 environment (autoescaped, with gettext in the
+request's language: api.console.i18n), the labels and the signed-in person's navigation on every
+page, and the directory's names the forms offer."""
 
 from __future__ import annotations
 
@@ -12,14 +13,21 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.console import i18n
+from api.console.i18n import gettext as _
 from api.console.view import labels
-from domain.access import Principal
+from domain.access import LEADER_ROLES, Principal
 from domain.vocabulary import Role
 from store import directory
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.add_extension("jinja2.ext.i18n")
+# Newstyle: _("第%(level)s级", level=l) formats after translating, and escapes its values.
+templates.env.extend(newstyle_gettext=True)  # the extension's own flag, for {% trans %}
+templates.env.globals.update(i18n.TEMPLATE_CALLABLES)
 templates.env.globals.update(labels())
+templates.env.globals["languages"] = i18n.LANGUAGES
 # Each form's Idempotency-Key: a form sent twice (a double click, a retry) acts once.
 templates.env.globals["new_key"] = lambda: uuid.uuid4().hex
 
@@ -40,15 +48,15 @@ def nav(user: Principal | None) -> list[tuple[str, str]]:
     """The menu: what this person's posts open to them."""
     if user is None:
         return []
-    items = [("/", "我的待办"), ("/petitions", "信访事项")]
+    items = [("/", _("我的待办")), ("/petitions", _("信访事项"))]
     if user.is_bureau:
-        items += [("/register", "登记"), ("/queue", "待交办")]
+        items += [("/register", _("登记")), ("/queue", _("待交办"))]
     if sees_board(user):
-        items.append(("/board", "督查看板"))
+        items.append(("/board", _("督查看板")))
     if user.reads_reports:
-        items.append(("/reports/monthly", "报表"))
+        items.append(("/reports/monthly", _("报表")))
     if user.is_bureau:
-        items.append(("/directory", "组织名录"))
+        items.append(("/directory", _("组织名录")))
     return items
 
 
@@ -69,6 +77,9 @@ def page(
             "nav": nav(user),
             "csrf": getattr(request.state, "csrf", None),
             "path": request.url.path,
+            # Where the language switch sends the browser back to: this very page.
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            "lang": i18n.language(),
             "status": status_code,
             **context,
         },
@@ -91,4 +102,14 @@ async def handlers_of(session: AsyncSession, unit_id: str) -> list[tuple[str, st
     return [
         (p.id, p.name)
         for p, _ in await directory.role_holders(session, unit_id, Role.HANDLER.value)
+    ]
+
+
+async def leaders_of(session: AsyncSession) -> list[tuple[str, str]]:
+    """The directory's leaders now, whom 包案 may name (the post ``set_owner`` asks for):
+    id, and the name with the title."""
+    return [
+        (person.id, f"{person.name}（{person.title}）")
+        for person, posts in await directory.people(session)
+        if any(post.role in LEADER_ROLES for post in posts)
     ]

@@ -14,13 +14,11 @@ from fastapi.responses import RedirectResponse
 from api.console.charts import charts_of
 from api.console.render import page, units_of
 from api.console.session import ConsoleUser
+from api.console.view import REPORT_KINDS
 from api.deps import SessionDep
 from api.routers.reports import Format, as_file
 from api.service import reports as service
-from domain.reports import (
-    KIND_NAMES,  # the tabs, in the bureau's order (四报, 巡查)
-    ReportKind,
-)
+from domain.reports import ReportKind
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,7 +64,7 @@ async def console_report(
         "report.html.j2",
         user,
         kind=kind,
-        kinds=KIND_NAMES,
+        kinds=REPORT_KINDS,  # the tabs, in the bureau's order (四报, 巡查)
         report=built,
         charts=charts_of(built),
         iso_year=iso_year,

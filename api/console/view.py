@@ -1,7 +1,8 @@
-"""What the console's pages show beside the service layer's answers: the zh-CN labels, each
-deadline's countdown and colour, and the actions a reader may take on a petition *now* — asked
-of the same two rules the workflow and the API apply (domain.access for who, domain.lifecycle
-for when), so a button is offered only where the action would be accepted."""
+"""What the console's pages show beside the service layer's answers: the labels (zh-CN, or
+English where chosen: api.console.i18n), each deadline's countdown and colour, and the actions
+a reader may take on a petition *now* — asked of the same two rules the workflow and the API
+apply (domain.access for who, domain.lifecycle for when), so a button is offered only where the
+action would be accepted."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from api.console.i18n import N_, Labels, pgettext
+from api.console.i18n import gettext as _
 from api.schemas import PetitionPublic
 from core.settings import Settings
 from domain.access import Action, Principal
 from domain.contracts import Deadline, ExtensionRequest, PetitionState, TransferRequest
 from domain.lifecycle import ActionRequest, refusal
 from domain.policy import BEIJING
+from domain.reports import KIND_NAMES
 from domain.vocabulary import (
     CATEGORY_LABELS,
     CHANNEL_LABELS,
@@ -60,6 +64,8 @@ ACTION_LABELS = {
     Action.DECIDE_EXTENSION: "延期审批",
     Action.COMPLETE: "办结",
     Action.RATE: "回访",
+    Action.REQUEST_REVIEW: "申请复查/复核",
+    Action.SET_OWNER: "领导包案",
     Action.WITHDRAW: "撤回",
 }
 # The console's forms, in the order a case goes through them.
@@ -67,21 +73,26 @@ OFFERED = tuple(ACTION_LABELS)
 DUE_SOON = timedelta(days=1)
 
 
+# The domain's tables of names, each read in the request's language under its own msgctxt.
+LABELS = {
+    "stage_labels": Labels("stage", STAGE_HINTS),
+    "channel_labels": Labels("channel", CHANNEL_LABELS),
+    "category_labels": Labels("category", CATEGORY_LABELS),
+    "track_labels": Labels("track", TRACK_LABELS),
+    "rating_labels": Labels("rating", RATING_LABELS),
+    "reached_labels": Labels("reached", REACHED_LABELS),
+    "role_labels": Labels("role", ALL_ROLE_LABELS),
+    "notice_labels": Labels("notice", {k.value: v for k, v in NOTICE_LABELS.items()}),
+    "phase_labels": Labels("phase", PHASE_LABELS),
+    "action_labels": Labels("action", ACTION_LABELS),
+    "event_labels": Labels("event", EVENT_LABELS),
+}
+REPORT_KINDS = Labels("report", KIND_NAMES)  # the report pages' tabs (日报, 周报, …)
+
+
 def labels() -> dict[str, object]:
     """The labels every template may use."""
-    return {
-        "stage_labels": STAGE_HINTS,
-        "channel_labels": CHANNEL_LABELS,
-        "category_labels": CATEGORY_LABELS,
-        "track_labels": TRACK_LABELS,
-        "rating_labels": RATING_LABELS,
-        "reached_labels": REACHED_LABELS,
-        "role_labels": ALL_ROLE_LABELS,
-        "notice_labels": {k.value: v for k, v in NOTICE_LABELS.items()},
-        "phase_labels": PHASE_LABELS,
-        "action_labels": ACTION_LABELS,
-        "event_labels": EVENT_LABELS,
-    }
+    return dict(LABELS)
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,7 @@ def countdown(deadline: Deadline, now: datetime | None = None) -> Countdown:
     urgency = "overdue" if left <= timedelta(0) else "soon" if left <= DUE_SOON else ""
     return Countdown(
         description=deadline.description,
-        reason=deadline.reason or "按规定期限",
+        reason=deadline.reason or _("按规定期限"),
         due=beijing(deadline.due_at),
         due_iso=deadline.due_at.isoformat(),
         left=_span(left),
@@ -120,15 +131,16 @@ def _span(left: timedelta) -> str:
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     text = (
-        f"{days}天{hours}小时"
+        _("%(days)s天%(hours)s小时") % {"days": days, "hours": hours}
         if days
-        else f"{hours}小时{minutes}分"
+        else _("%(hours)s小时%(minutes)s分") % {"hours": hours, "minutes": minutes}
         if hours
-        else f"{minutes}分钟"
+        else _("%(minutes)s分钟") % {"minutes": minutes}
         if minutes
-        else f"{seconds}秒"  # a compressed policy day (the demo's) counts in seconds
+        # a compressed policy day (the demo's) counts in seconds
+        else _("%(seconds)s秒") % {"seconds": seconds}
     )
-    return f"已超期{text}" if left <= timedelta(0) else f"剩余{text}"
+    return (_("已超期%(span)s") if left <= timedelta(0) else _("剩余%(span)s")) % {"span": text}
 
 
 def pending(deadlines: Sequence[Deadline | dict[str, object]]) -> list[Countdown]:
@@ -190,18 +202,20 @@ def offered(view: PetitionPublic, reader: Principal, settings: Settings) -> list
 
 # What kind of refusal it is, in words, before the service layer's own reason.
 REFUSAL_KINDS = {
-    403: "无权办理",
-    404: "未找到该信访事项，或不在您的查阅范围内",
-    409: "当前阶段不能办理",
-    422: "填写有误",
-    503: "系统暂时无法办理，请稍后再试",
+    403: N_("无权办理"),
+    404: N_("未找到该信访事项，或不在您的查阅范围内"),
+    409: N_("当前阶段不能办理"),
+    422: N_("填写有误"),
+    503: N_("系统暂时无法办理，请稍后再试"),
 }
 
 
 def refusal_in_words(status: int, detail: object) -> str:
     """A refusal of the service layer as a person reads it: what kind, then why."""
-    kind = REFUSAL_KINDS.get(status, "未能办理")
-    return kind if status == 404 else f"{kind}：{in_words(detail)}"
+    kind = _(REFUSAL_KINDS.get(status, N_("未能办理")))
+    return (
+        kind if status == 404 else _("%(kind)s：%(why)s") % {"kind": kind, "why": in_words(detail)}
+    )
 
 
 def in_words(detail: object) -> str:
@@ -209,7 +223,7 @@ def in_words(detail: object) -> str:
     if isinstance(detail, list):  # Invalid: the fields and why
         return "；".join(str(e.get("msg", e)) if isinstance(e, dict) else str(e) for e in detail)
     if isinstance(detail, dict):  # Pending
-        return "操作已提交，结果尚未返回，请稍后刷新本页查看。"
+        return _("操作已提交，结果尚未返回，请稍后刷新本页查看。")
     return str(detail)
 
 
@@ -219,6 +233,6 @@ def is_phase(view: PetitionPublic, phase: Phase) -> bool:
 
 def notice_label(kind: str) -> str:
     try:
-        return NOTICE_LABELS[NoticeKind(kind)]
+        return pgettext("notice", NOTICE_LABELS[NoticeKind(kind)])
     except ValueError:
         return kind

@@ -1,8 +1,13 @@
 // 信访工作台: the few lines of script the pages use; every page works without them.
 "use strict";
 // Countdowns: each deadline's time left, kept current between page loads.
+// In the page's language (<html lang>), worded as the server words them (api/console/view.py).
 function span(ms) {
   const s = Math.floor(Math.abs(ms) / 1000), d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  if (document.documentElement.lang === "en") {
+    const en = d ? d + " d " + h + " h" : h ? h + " h " + m + " min" : m ? m + " min" : s + " s";
+    return ms <= 0 ? "overdue by " + en : en + " left";
+  }
   const text = d ? d + "天" + h + "小时" : h ? h + "小时" + m + "分" : m ? m + "分钟" : s + "秒";
   return ms <= 0 ? "已超期" + text : "剩余" + text;
 }
