@@ -58,6 +58,11 @@ class ReportTable(BaseModel):
         """Rows counted but not listed (另有 K 件)."""
         return 0 if self.count is None else self.count - len(self.rows)
 
+    @property
+    def more_words(self) -> str:
+        """What a page, a sheet or a message says of the rows not listed."""
+        return f"另有{self.more}件未列出（共{self.count}件）" if self.more else ""
+
 
 class Report(BaseModel):
     kind: ReportKind
