@@ -6,7 +6,8 @@ Each list is a digest, not a dump: its ``PATROL_LISTED`` most urgent rows, count
 each unit's section, and how many there are in all (``ReportTable.count``; the page, the
 workbook and the robot's message say how many more). A county with 10,000 overdue cases gets
 a 50-row list and the number 10,000, not a 10,000-row message; the database ranks and counts
-them (window functions, one query per list) so only the listed rows come back."""
+them (a window over each unit's rows, a LIMIT for the county's) so only the listed rows and
+their columns come back."""
 
 from __future__ import annotations
 
