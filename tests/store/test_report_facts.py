@@ -32,7 +32,7 @@ def _moments(rng: random.Random) -> list[datetime]:
     at the end of a month, where a UTC month and a Beijing month differ."""
     spread = [
         datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(2 * 365 * 24 * 60))
-        for _ in range(36)
+        for _ in range(24)
     ]
     edges = [
         datetime(year, month, day, 16, minute, tzinfo=UTC)
