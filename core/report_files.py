@@ -32,6 +32,8 @@ def per_unit_tables(report: Report, unit_names: dict[str, str]) -> list[ReportTa
                 ReportTable(title=f"分单位·{table.title}", columns=["单位", *table.columns]),
             )
             into.rows += [[unit_names.get(unit_id, unit_id), *row] for row in table.rows]
+            if table.count is not None:  # each unit's list cut short: the 另有 K 件 add up
+                into.count = (into.count or 0) + table.count
     return list(gathered.values())
 
 
@@ -65,6 +67,8 @@ def _sheet(sheet: Worksheet, table: ReportTable) -> None:
         cell.alignment = Alignment(horizontal="center")
     for row in table.rows:
         sheet.append(row)
+    if table.more:
+        sheet.append([table.more_words])
     if table.total is not None:
         sheet.append(table.total)
         for cell in sheet[sheet.max_row]:

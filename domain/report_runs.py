@@ -80,8 +80,10 @@ def _table_lines(table: ReportTable) -> list[str]:
         return [*lines, "无"]
     lines.append(" | ".join(table.columns))
     lines += [" | ".join(map(_cell, row)) for row in table.rows[:ROWS_PER_TABLE]]
-    if len(table.rows) > ROWS_PER_TABLE:
-        lines.append(f"……另有{len(table.rows) - ROWS_PER_TABLE}行，见系统")
+    # Rows the message leaves out, and rows the report itself only counted (the 巡查's lists).
+    hidden = max(0, len(table.rows) - ROWS_PER_TABLE) + table.more
+    if hidden:
+        lines.append(f"……另有{hidden}行，见系统")
     if table.total is not None:
         lines.append(" | ".join(map(_cell, table.total)))
     return lines

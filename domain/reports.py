@@ -50,6 +50,18 @@ class ReportTable(BaseModel):
     rows: list[list[Cell]] = Field(default_factory=list)
     # The row that adds the others up (合计), when the table has one.
     total: list[Cell] | None = None
+    # A list cut to its first rows (the 巡查's, most urgent first): how many it has in all.
+    count: int | None = None
+
+    @property
+    def more(self) -> int:
+        """Rows counted but not listed (另有 K 件)."""
+        return 0 if self.count is None else self.count - len(self.rows)
+
+    @property
+    def more_words(self) -> str:
+        """What a page, a sheet or a message says of the rows not listed."""
+        return f"另有{self.more}件未列出（共{self.count}件）" if self.more else ""
 
 
 class Report(BaseModel):

@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -198,6 +199,15 @@ class Petition(Base):
             "registered_at",
             postgresql_include=["channel", "persons", "destination_level"],
         ),
+        # The 巡查's overdue list, each unit's most urgent first, from the overdue rows alone.
+        Index(
+            "ix_petitions_overdue_listed",
+            "unit_id",
+            "registered_at",
+            "id",
+            postgresql_where=text("overdue IS true"),
+            sqlite_where=text("overdue IS 1"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -283,6 +293,14 @@ class Notice(Base):
     __table_args__ = (
         UniqueConstraint("petition_id", "key"),
         Index("ix_notices_recipient", "recipient_id", "signed_at"),  # the inbox, unsigned first
+        # The 巡查's slips not signed for: the few unsigned notices, not the whole outbox.
+        Index(
+            "ix_notices_unsigned",
+            "created_at",
+            "id",
+            postgresql_where=text("signed_at IS NULL"),
+            sqlite_where=text("signed_at IS NULL"),
+        ),
         UniqueConstraint("kind", "serial_year", "serial", name="uq_notices_number"),
     )
 

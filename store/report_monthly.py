@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import report_periods as periods
@@ -270,16 +270,17 @@ async def _problems(
     """Each unit's problems of the month, one by one (逐一通报): left unaccepted past the limit,
     overdue, or rated dissatisfied."""
     start, end = bounds(period)
-    rows = await session.execute(
+    dissatisfied = Rating.DISSATISFIED.value
+    # On the connection, as plain tuples: a county's month may name a few thousand problems,
+    # and the ORM's per-row work was a quarter of the 月报's time.
+    rows = await (await session.connection()).execute(
         select(
             Petition.id,
-            Petition.unit_id,
-            Petition.handling_unit_id,
+            func.coalesce(Petition.handling_unit_id, Petition.unit_id),
             Petition.summary,
             Petition.unaccepted_overdue,
-            Petition.overdue,
-            Petition.handling_overdue,
-            Petition.rating,
+            Petition.overdue | Petition.handling_overdue,
+            Petition.rating == dissatisfied,
         )
         .where(Petition.registered_at >= start, Petition.registered_at < end)
         .where(
@@ -287,28 +288,27 @@ async def _problems(
                 Petition.unaccepted_overdue.is_(True),
                 Petition.overdue.is_(True),
                 Petition.handling_overdue.is_(True),
-                Petition.rating == Rating.DISSATISFIED.value,
+                Petition.rating == dissatisfied,
             )
         )
         .order_by(Petition.id)
     )
     found: dict[str, list[ReportTable]] = {}
-    for row in rows:
-        unit = row.handling_unit_id or row.unit_id
+    for pid, unit, summary, unaccepted, late, unhappy in rows:
         if unit is None:
             continue
-        problems = [
+        problems = "、".join(
             label
             for label, flagged in (
-                ("逾期未受理", row.unaccepted_overdue),
-                ("逾期未办结", row.overdue or row.handling_overdue),
-                ("群众不满意", row.rating == Rating.DISSATISFIED.value),
+                ("逾期未受理", unaccepted),
+                ("逾期未办结", late),
+                ("群众不满意", unhappy),
             )
             if flagged
-        ]
+        )
         if unit not in found:
             found[unit] = [ReportTable(title="存在问题", columns=["编号", "问题", "摘要"])]
-        found[unit][0].rows.append([row.id, "、".join(problems), row.summary])
+        found[unit][0].rows.append([pid, problems, summary])
     return found
 
 

@@ -141,6 +141,7 @@ def charts_of(report: Report) -> list[Chart]:
     drawn = [_per_month(t) for t in report.tables] + [_per_unit(t) for t in report.tables]
     found = [chart for chart in drawn if chart is not None]
     if report.kind is ReportKind.PATROL and any(t.rows for t in report.tables):
-        counts = [(t.title, float(len(t.rows))) for t in report.tables]
+        # How long each list is, not how much of it is listed (the 巡查 lists the first 50).
+        counts = [(t.title, float(len(t.rows) + t.more)) for t in report.tables]
         found.append(ranking("巡查各项件数", counts))
     return found

@@ -49,3 +49,11 @@ def test_months_are_columns_beside_last_year_and_a_patrol_counts_its_lists() -> 
     assert (
         charts_of(_report(ReportKind.WEEKLY, ReportTable(title="本周概况", columns=["指标"]))) == []
     )
+
+
+def test_a_patrol_list_cut_short_is_drawn_at_its_whole_length() -> None:
+    cut = ReportTable(
+        title="逾期未办结", columns=["编号", "单位", "摘要"], rows=[["a", "b", "c"]], count=120
+    )
+    (patrol,) = charts_of(_report(ReportKind.PATROL, cut))
+    assert ">120</text>" in patrol.svg
