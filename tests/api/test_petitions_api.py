@@ -252,6 +252,10 @@ async def test_chain_escalates_by_itself_with_a_short_policy_day(api: ApiFactory
             f"{V1}/petitions/{done_early}/complete", json={"reply": "已办结"}
         )
         assert completed.status_code == 200
+        # Under load the next week can fire between seeing level 2 and the completion landing:
+        # the chain must stop at whatever level the completion found, not necessarily 2.
+        stopped_at = completed.json()["level"]
+        assert stopped_at in (2, 3)
         seen_levels: list[int] = []
 
         async def observe() -> dict[str, Any]:
@@ -268,9 +272,10 @@ async def test_chain_escalates_by_itself_with_a_short_policy_day(api: ApiFactory
         assert [e["kind"] for e in final["timeline"]].count("overdue") == 1
 
         stopped = await detail(http, done_early)
-        # Replied at level 2; by now its revisit window may have lapsed too (not reached).
-        assert stopped["stage"] in ("replied", "closed") and stopped["level"] == 2
-        assert [e["level"] for e in stopped["timeline"] if e["kind"] == "supervision"] == [2]
+        # Replied where it stood; by now its revisit window may have lapsed too (not reached).
+        assert stopped["stage"] in ("replied", "closed") and stopped["level"] == stopped_at
+        supervised = [e["level"] for e in stopped["timeline"] if e["kind"] == "supervision"]
+        assert supervised == list(range(2, stopped_at + 1))
         assert not any(e["kind"] == "overdue" for e in stopped["timeline"])
 
         async def listed(**params: Any) -> list[str]:
