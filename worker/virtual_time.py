@@ -18,7 +18,7 @@ import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
@@ -43,7 +43,10 @@ class VirtualLoop(asyncio.AbstractEventLoop):
     def __init__(self, start: datetime, effects: Effects) -> None:
         self._time = start.timestamp()
         self._ready: deque[asyncio.Handle] = deque()
-        self._timers: list[tuple[float, int, asyncio.TimerHandle]] = []
+        # (when, rank, order, timer): at the same moment the workflows' timers (rank 0) fire
+        # before the people's acts (rank 1), as on the server, whose clock reaches a moment
+        # (firing what is due) before the simulator's update for that moment is sent.
+        self._timers: list[tuple[float, int, int, asyncio.TimerHandle]] = []
         self._order = itertools.count()
         self.conditions: dict[str, list[tuple[Callable[[], bool], asyncio.Future[Any]]]] = (
             defaultdict(list)
@@ -92,7 +95,7 @@ class VirtualLoop(asyncio.AbstractEventLoop):
 
     def _fire_next_timer(self) -> bool:
         while self._timers:
-            when, _, timer = heapq.heappop(self._timers)
+            when, _, _, timer = heapq.heappop(self._timers)
             if timer.cancelled():
                 continue
             self._time = max(self._time, when)
@@ -116,9 +119,23 @@ class VirtualLoop(asyncio.AbstractEventLoop):
     def call_at(  # type: ignore[override]
         self, when: float, callback: Any, *args: Any, context: Any = None
     ) -> asyncio.TimerHandle:
+        return self._timer(when, 0, callback, args, context)
+
+    def _timer(
+        self, when: float, rank: int, callback: Any, args: Any, context: Any
+    ) -> asyncio.TimerHandle:
         timer = asyncio.TimerHandle(when, callback, args, self, context)
-        heapq.heappush(self._timers, (when, next(self._order), timer))
+        heapq.heappush(self._timers, (when, rank, next(self._order), timer))
         return timer
+
+    async def after_timers_at(self, moment: datetime) -> None:
+        """Wait until ``moment``, and until the workflows' timers due then have fired."""
+        when = moment.timestamp()
+        if when <= self._time:
+            return
+        woken = self.create_future()
+        self._timer(when, 1, _wake, (woken,), None)
+        await woken
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
         pass  # skipped when it comes up
@@ -141,6 +158,11 @@ class VirtualLoop(asyncio.AbstractEventLoop):
     def call_exception_handler(self, context: dict[str, Any]) -> None:
         error = context.get("exception")
         self._errors.append(error or RuntimeError(context.get("message")))
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _met(fn: Callable[[], bool], fut: asyncio.Future[Any]) -> bool:
@@ -202,9 +224,7 @@ def _unsupported(name: str) -> Callable[..., Any]:
 
 
 async def sleep_until(moment: datetime) -> None:
-    """Wait on the virtual clock until ``moment`` (at once if it has come)."""
+    """A person waits on the virtual clock until ``moment`` (at once if it has come)."""
     loop = asyncio.get_running_loop()
     assert isinstance(loop, VirtualLoop)
-    remaining = (moment - loop.now()) / timedelta(seconds=1)
-    if remaining > 0:
-        await asyncio.sleep(remaining)
+    await loop.after_timers_at(moment)
