@@ -33,6 +33,7 @@ from domain.contracts import (
     StepRecord,
 )
 from domain.notice_delivery import StepWritten
+from domain.policy import PolicyBook
 from domain.simulation import PlannedPetition
 from store.models import Petition
 from store.petitions import intake_row
@@ -91,6 +92,11 @@ class FastStage:
         self.runs: list[asyncio.Task[Any]] = []
         self.refused: list[str] = []
         self.answers = answers
+        # Read once for the year, not per petition: the policy book as the intake row keeps
+        # it, and parsed (``start_input`` would validate it afresh for every petition).
+        self.snapshot = settings.policy_snapshot()
+        self.parsed = {**self.snapshot, "book": PolicyBook.model_validate(self.snapshot["book"])}
+        self.versions: dict[tuple[str, str], str] = {}
 
     @property
     def loop(self) -> VirtualLoop:

@@ -1,6 +1,7 @@
 """``python -m worker.simulate`` on a few petitions (issue 13, item 7): a year and the year
-before played through the real workflow on the time-skipping server, written into the read
-model it is given, with that year's numbers and times and every petition's loop closed."""
+before played through the real workflow — on the time-skipping server (``--faithful``) or on a
+virtual clock (the default) — written into the read model it is given, with that year's numbers
+and times and every petition's loop closed."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from worker.simulate import app
 
 
-def test_a_simulated_year_and_the_one_before_land_in_the_read_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", [[], ["--faithful"]], ids=["fast", "faithful"])
+def test_a_simulated_year_and_the_one_before_land_in_the_read_model(
+    tmp_path: Path, mode: list[str]
+) -> None:
     database = tmp_path / "county.db"
     url = f"sqlite+aiosqlite:///{database}"
-    arguments = ["--petitions", "3", "--year", "2025", "--seed", "7", "--database-url", url]
+    arguments = ["--petitions", "3", "--year", "2025", "--seed", "7", "--database-url", url, *mode]
     answer = CliRunner().invoke(app, arguments)
     assert answer.exit_code == 0, answer.output
     assert "petitions of 2024, 2025 through their whole lifecycle in" in answer.output
