@@ -80,9 +80,12 @@ async def mark_special(
     session.add(report)
     await session.flush()  # its id names the notices' keys
     unit = await directory.get_unit(session, petition.unit_id) if petition.unit_id else None
+    # The timeline as it stands at ``now`` (all of it, live; a simulated year is written
+    # whole before the bureau's marks are, worker/simulate_extras.py).
     steps = [
         Step(at=e.at, kind=e.kind, who=e.person_name, note=e.note)
         for e in await petitions.timeline(session, petition_id)
+        if e.at <= now
     ]
     if not any(step.kind == EventKind.REGISTERED for step in steps):
         # The workflow has not projected its first step yet: the intake record says when.

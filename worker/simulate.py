@@ -48,6 +48,7 @@ from store.db import dispose
 from store.models import Petition, Unit
 from store.transplant import transplant
 from worker.runtime import build_worker, sizing
+from worker.simulate_extras import add_extras
 from worker.simulate_fast import OnProgress, play_fast
 from worker.simulate_lives import Uploaded, intake_of, live
 
@@ -189,6 +190,8 @@ class Outcome:
     refused: list[str]
     seconds: float
     years: list[int]
+    receptions: int = 0  # the county leaders' reception days (领导接访)
+    specials: int = 0  # the 专报 marked
 
 
 def _plans(
@@ -229,8 +232,10 @@ async def simulate(
         played = await play_faithful(settings, target, plans, since=first, progress=progress)
     else:
         played = await play_fast(settings, target, plans, progress=progress)
+    until = date.today() - LIVES_END_BEFORE_TODAY
+    extras = await add_extras(target, years, until, random.Random(seed + 1))  # noqa: S311
     await dispose(target)
-    return Outcome(played[0], played[1], time.perf_counter() - began, years)
+    return Outcome(played[0], played[1], time.perf_counter() - began, years, *extras)
 
 
 async def play_faithful(
@@ -341,7 +346,8 @@ def main(
     rate = outcome.petitions / outcome.seconds
     console.print(
         f"[bold]{outcome.petitions}[/] petitions of {', '.join(map(str, outcome.years))} through "
-        f"their whole lifecycle in [bold]{outcome.seconds:.1f} s[/] ({rate:.0f}/s) → "
+        f"their whole lifecycle in [bold]{outcome.seconds:.1f} s[/] ({rate:.0f}/s), with "
+        f"{outcome.receptions} leaders' reception days and {outcome.specials} 专报 → "
         f"{settings.database_url}"
     )
     if outcome.refused:

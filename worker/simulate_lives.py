@@ -59,9 +59,9 @@ def intake_of(plan: PlannedPetition) -> dict[str, Any]:
         "track": plan.track.value,
         "repeat_of": None,
         # Issue 13's report facts (去向, 初信初访, 重点信访人), as the clerk marks them.
-        "destination_level": "county",
-        "first_time": True,
-        "key_petitioner": False,
+        "destination_level": plan.destination_level,
+        "first_time": plan.first_time,
+        "key_petitioner": plan.key_petitioner,
     }
 
 
