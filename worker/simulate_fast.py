@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
@@ -43,6 +45,7 @@ from worker.simulate_lives import Uploaded, intake_of, live, upload_ack
 from worker.virtual_time import PETITION, VirtualLoop, sleep_until
 from workflows.petition import PetitionWorkflow
 
+log = logging.getLogger("petitionflow.simulate")
 OnProgress = Callable[[int, int], None]  # (lives ended, lives planned)
 
 
@@ -74,7 +77,7 @@ class Answers:
         if name not in lookups:
             raise NotImplementedError(f"the simulator's fast mode has no activity {name}")
         # The petition asking does not change the answer; the rest of the question does.
-        key = (name, arg.model_dump_json(exclude={"petition_id"}))
+        key = (name, repr([value for field, value in arg if field != "petition_id"]))
         if key not in self._known:
             asked = asyncio.run_coroutine_threadsafe(lookups[name](arg), self._home)
             self._known[key] = asked.result()
@@ -180,7 +183,10 @@ async def play_fast(
         await asyncio.gather(*(life(plan) for plan in plans))
         await asyncio.gather(*stage.runs)  # every case to its end, its last window closed
 
+    began = time.perf_counter()
     await asyncio.to_thread(loop.run, year())
+    log.info("played in %.1f s", time.perf_counter() - began)
     async with target() as session:
         await write_year(session, stage.rows, answers.steps, renumber, _acceptance)
+    log.info("played and written in %.1f s", time.perf_counter() - began)
     return len(stage.rows), stage.refused
