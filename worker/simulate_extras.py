@@ -91,8 +91,9 @@ async def add_extras(
         specials = list(to_mark)
     for pid, registered_at, destination in specials:
         kind = SpecialKind.BEIJING if destination == "beijing" else SpecialKind.UNSTABLE
+        at = registered_at + MARKED_AFTER
         async with target() as session:
             await receptions.mark_special(
-                session, pid, kind.value, REASONS[kind], RECORDED_BY, registered_at + MARKED_AFTER
+                session, pid, kind.value, REASONS[kind], RECORDED_BY, at, as_of=at
             )
     return len(days) * len(leaders), len(specials)
