@@ -28,10 +28,12 @@ Steps = list[tuple[StepRecord, datetime]]  # a petition's steps, each with its m
 Render = Callable[[AcceptanceNotice, dict[str, Any], str, str | None], str]
 
 
-class _Written:
-    """The rows of the year, gathered petition by petition."""
+class Folded:
+    """Rows of the year, gathered petition by petition (plain dicts: a process playing part of
+    the year hands them to the one that writes)."""
 
     def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.notices: list[dict[str, Any]] = []
         self.documents: list[dict[str, Any]] = []
@@ -39,6 +41,7 @@ class _Written:
 
     def fold(self, row: dict[str, Any], steps: Steps) -> None:
         """``row`` (the intake record) brought up to its last step, the others gathered."""
+        self.rows.append(row)
         pid = row["id"]
         have: set[int] = set()
         seen: set[str] = set()
@@ -84,6 +87,7 @@ class _Written:
                     "details": None,
                 }
             )
+        self.accepted = []
 
 
 def _numbered(rows: list[dict[str, Any]], renumber: Renumbering) -> list[dict[str, Any]]:
@@ -106,24 +110,22 @@ async def _insert(session: AsyncSession, table: Table, rows: Iterable[dict[str, 
             await session.execute(insert(table), batch[start : start + BATCH])
 
 
-async def write_year(
-    session: AsyncSession,
-    rows: list[dict[str, Any]],
-    steps: Mapping[str, Steps],
-    renumber: Renumbering,
-    render: Render,
-) -> None:
-    """Write the petitions ``rows`` (intake records, numbered already) with their ``steps``,
-    and the counters ``renumber`` advanced; commits once."""
-    written = _Written()
+def fold_year(rows: list[dict[str, Any]], steps: Mapping[str, Steps]) -> Folded:
+    """The petitions ``rows`` (intake records, numbered already) with their ``steps``."""
+    folded = Folded()
     for row in rows:
-        written.fold(row, steps.get(row["id"], []))
-    await written.render_acceptances(session, render)
+        folded.fold(row, steps.get(row["id"], []))
+    return folded
+
+
+async def write_year(session: AsyncSession, parts: list[Folded], renumber: Renumbering) -> None:
+    """Write the parts of the year (their 四告知 rendered) and the counters ``renumber``
+    advanced, the 文号 taken in the order of issue across the parts; commits once."""
     tables: list[tuple[Any, list[dict[str, Any]]]] = [
-        (Petition, rows),
-        (TimelineEvent, written.events),
-        (Notice, _numbered(written.notices, renumber)),
-        (Document, _numbered(written.documents, renumber)),
+        (Petition, [row for part in parts for row in part.rows]),
+        (TimelineEvent, [row for part in parts for row in part.events]),
+        (Notice, _numbered([row for part in parts for row in part.notices], renumber)),
+        (Document, _numbered([row for part in parts for row in part.documents], renumber)),
     ]
     for model, table_rows in tables:
         await _insert(session, model.__table__, table_rows)

@@ -39,7 +39,7 @@ from domain.policy import PolicyBook
 from domain.simulation import PlannedPetition
 from store.models import Petition
 from store.petitions import intake_row
-from store.simulated_year import Steps, write_year
+from store.simulated_year import Folded, Steps, fold_year, write_year
 from store.transplant import Renumbering
 from worker.simulate_lives import Uploaded, intake_of, live, upload_ack
 from worker.virtual_time import PETITION, VirtualLoop, sleep_until
@@ -88,8 +88,9 @@ class FastStage:
     """The stage of the fast mode (worker/simulate_lives.py): registration writes the intake
     row in memory and starts the workflow object; an update is its validator, then its handler."""
 
-    def __init__(self, settings: Settings, answers: Answers, renumber: Renumbering) -> None:
-        self.settings, self.renumber = settings, renumber
+    def __init__(self, settings: Settings, answers: Answers, numbers: dict[int, str]) -> None:
+        # Each plan's petition number (by the plan's identity), taken in order of arrival.
+        self.settings, self.numbers = settings, numbers
         self.rows: list[dict[str, Any]] = []
         self.workflows: dict[str, PetitionWorkflow] = {}
         self.runs: list[asyncio.Task[Any]] = []
@@ -116,7 +117,7 @@ class FastStage:
 
     async def register(self, plan: PlannedPetition) -> str:
         now, settings = self.now, self.settings
-        number = self.renumber.petition(f"planned-{len(self.rows)}", now)
+        number = self.numbers[id(plan)]
         policy = settings.policy(plan.unit_id, plan.category.value)
         row = intake_row(number, intake_of(plan), now, settings.policy_snapshot(), policy.version)
         self.rows.append(row)
@@ -151,24 +152,21 @@ def _acceptance(notice: AcceptanceNotice, row: dict[str, Any], unit: str, phone:
     return acceptance_text(notice, row["petitioner_name"], row["summary"], unit, phone, owns=owns)
 
 
-async def play_fast(
+async def play_part(
     settings: Settings,
     target: async_sessionmaker[Any],
     plans: list[PlannedPetition],
+    numbers: list[str],
     *,
     progress: OnProgress | None = None,
     answers: Answers | None = None,
-) -> tuple[int, list[str]]:
-    """Play ``plans`` and write them into ``target``; returns how many petitions, and the
-    officers' actions the workflow refused."""
-    if not plans:
-        return 0, []
+) -> tuple[Folded, list[str]]:
+    """Play ``plans`` (numbered ``numbers``) and fold their steps into rows; the officers'
+    actions the workflow refused beside them."""
     answers = answers or Answers(PetitionActivities(target, Uploaded()), asyncio.get_running_loop())
-    renumber = Renumbering()
-    async with target() as session:
-        await renumber.load(session)
     # The simulated county runs on a production clock whatever the settings' test day says.
-    stage = FastStage(settings.model_copy(update={"day_seconds": 86400.0}), answers, renumber)
+    production = settings.model_copy(update={"day_seconds": 86400.0})
+    stage = FastStage(production, answers, {id(p): n for p, n in zip(plans, numbers, strict=True)})
     first = min(p.arrival for p in plans) - timedelta(minutes=1)
     loop = VirtualLoop(first, answers)  # type: ignore[abstract]
     answers.loop = loop
@@ -183,10 +181,41 @@ async def play_fast(
         await asyncio.gather(*(life(plan) for plan in plans))
         await asyncio.gather(*stage.runs)  # every case to its end, its last window closed
 
-    began = time.perf_counter()
     await asyncio.to_thread(loop.run, year())
+    folded = fold_year(stage.rows, answers.steps)
+    async with target() as session:
+        await folded.render_acceptances(session, _acceptance)
+    return folded, stage.refused
+
+
+async def play_fast(
+    settings: Settings,
+    target: async_sessionmaker[Any],
+    plans: list[PlannedPetition],
+    *,
+    progress: OnProgress | None = None,
+    answers: Answers | None = None,
+) -> tuple[int, list[str]]:
+    """Play ``plans`` and write them into ``target``; returns how many petitions, and the
+    officers' actions the workflow refused. (The petitions are independent of each other, and
+    ``play_part`` can play a share of them; a pool of two processes, one a core, was slower on
+    the shared 2-core machine than one process, so there is one.)"""
+    if not plans:
+        return 0, []
+    began = time.perf_counter()
+    renumber = Renumbering()
+    async with target() as session:
+        await renumber.load(session)
+    # Numbered in order of arrival, as registration numbers them.
+    arrivals = sorted(range(len(plans)), key=lambda n: plans[n].arrival)
+    numbers = [""] * len(plans)
+    for n in arrivals:
+        numbers[n] = renumber.petition(f"planned-{n}", plans[n].arrival)
+    folded, refused = await play_part(
+        settings, target, plans, numbers, progress=progress, answers=answers
+    )
     log.info("played in %.1f s", time.perf_counter() - began)
     async with target() as session:
-        await write_year(session, stage.rows, answers.steps, renumber, _acceptance)
+        await write_year(session, [folded], renumber)
     log.info("played and written in %.1f s", time.perf_counter() - began)
-    return len(stage.rows), stage.refused
+    return len(plans), refused
