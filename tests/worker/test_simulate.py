@@ -56,8 +56,8 @@ async def test_a_simulated_year_fills_the_weekly_and_the_special_report(tmp_path
     they are written after the petitions, the same way whichever mode played them)."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'county.db'}"
     settings = make_settings(tmp_path, database_url=url)
-    outcome = await simulate(settings, 300, 2025, previous_year=False, seed=3)
-    assert outcome.petitions == 300 and outcome.refused == []
+    outcome = await simulate(settings, 150, 2025, previous_year=False, seed=1)
+    assert outcome.petitions == 150 and outcome.refused == []
     sessions = await prepare_store(settings)
     async with sessions() as session:
         rows = list(await session.scalars(select(Petition)))
