@@ -46,21 +46,24 @@ from worker.simulate_lives import Uploaded
 
 
 def _plans(first: datetime) -> list[PlannedPetition]:
-    """Every path, a few hours apart (so both sides number them in the same order)."""
+    """Every path, a few hours apart (so both sides number them in the same order). No act
+    falls on a whole number of days after another: the chain's moments are whole (working)
+    days after the acceptance, and at a tie the server's order depends on how far its clock ran
+    on in real time, which the fast mode does not model."""
     paths: list[dict[str, Any]] = [
         {"declined": True},
         {},  # answered in week 1, satisfied
-        {"track": Track.SIMPLE, "reply_days": 2.0, "rating": Rating.BASICALLY_SATISFIED},
+        {"track": Track.SIMPLE, "reply_days": 2.2, "rating": Rating.BASICALLY_SATISFIED},
         {"assigned_at_intake": False, "assign_days": 0.4},
-        {"assigned_at_intake": False, "assign_days": 2.5, "accept_days": 3.2},  # both late
-        {"reply_days": 9.0},  # level 2
-        {"reply_days": 16.0, "rating": Rating.DISSATISFIED},  # level 3, no review asked
-        {"reply_days": 24.0},  # level 4
-        {"reply_days": 38.0},  # overdue (逾期)
-        {"track": Track.SIMPLE, "reply_days": 12.0},  # the simple track overdue
+        {"assigned_at_intake": False, "assign_days": 2.6, "accept_days": 3.2},  # both late
+        {"reply_days": 9.2},  # level 2
+        {"reply_days": 16.2, "rating": Rating.DISSATISFIED},  # level 3, no review asked
+        {"reply_days": 24.2},  # level 4
+        {"reply_days": 38.2},  # overdue (逾期)
+        {"track": Track.SIMPLE, "reply_days": 12.2},  # the simple track overdue
         {"rating": None},  # not reached at the revisit
-        {"rating": Rating.DISSATISFIED, "review": Review(3.0, 0.5, 6.0, Rating.SATISFIED)},
-        {"rating": Rating.DISSATISFIED, "review": Review(2.0, 0.5, 20.0, Rating.DISSATISFIED)},
+        {"rating": Rating.DISSATISFIED, "review": Review(3.1, 0.5, 6.2, Rating.SATISFIED)},
+        {"rating": Rating.DISSATISFIED, "review": Review(2.1, 0.5, 20.2, Rating.DISSATISFIED)},
         {"channel": Channel.LETTER, "persons": 6, "category": Category.DEMOLITION_COMPENSATION},
     ]
     units = ["dongguan", "xihe", "renshe"]
@@ -79,9 +82,9 @@ def _plans(first: datetime) -> list[PlannedPetition]:
                 "assign_days": 0.3,
                 "declined": False,
                 "accept_days": 0.3,
-                "reply_days": 4.0,
+                "reply_days": 4.2,
                 "rating": Rating.SATISFIED,
-                "rate_days": 2.0,
+                "rate_days": 2.1,
                 "review": None,
                 **path,
             }
