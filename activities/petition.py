@@ -46,6 +46,37 @@ class DirectoryIncomplete(Exception):
     operator must fix. The activity keeps retrying, so the petition resumes once it is fixed."""
 
 
+def acceptance_text(
+    notice: AcceptanceNotice,
+    petitioner_name: str,
+    summary: str,
+    unit_name: str,
+    handler_phone: str | None,
+    *,
+    owns: bool,
+) -> str:
+    """四告知's text: by the activity below, and by the simulator's fast mode from its own rows."""
+    return render(
+        "acceptance_notice.txt.j2",
+        petition_id=notice.petition_id,
+        petitioner_name=petitioner_name,
+        summary=summary,
+        unit_name=unit_name,
+        phase_label=PHASE_LABELS[notice.phase],
+        accepted_at=beijing(notice.accepted_at),
+        deadline=beijing(notice.deadline),
+        deadline_reason=notice.deadline_reason or "按规定期限",
+        # 包案领导 only when a leader owns the case; else the post that answers for it.
+        leader_label="包案领导" if owns else ROLE_LABELS[notice.leader.role],
+        leader_name=notice.leader.name,
+        leader_title=notice.leader.title,
+        handler_name=notice.handler.name,
+        handler_title=notice.handler.title,
+        handler_phone=handler_phone or "（见单位公开电话）",
+        issued_on=beijing_date(notice.accepted_at),
+    )
+
+
 class PetitionActivities:
     def __init__(
         self,
@@ -131,27 +162,15 @@ class PetitionActivities:
             handler_phone = await directory.phone_of(session, notice.handler.person_id)
             if row is None:
                 raise LookupError(f"petition {notice.petition_id} has no intake record")
-            owns = notice.leader_owns_case
-            if owns is None:
-                owns = row.owner_id == notice.leader.person_id
-            text = render(
-                "acceptance_notice.txt.j2",
-                petition_id=notice.petition_id,
-                petitioner_name=row.petitioner_name,
-                summary=row.summary,
-                unit_name=unit.name if unit else notice.unit_id,
-                phase_label=PHASE_LABELS[notice.phase],
-                accepted_at=beijing(notice.accepted_at),
-                deadline=beijing(notice.deadline),
-                deadline_reason=notice.deadline_reason or "按规定期限",
-                # 包案领导 only when a leader owns the case; else the post that answers for it.
-                leader_label="包案领导" if owns else ROLE_LABELS[notice.leader.role],
-                leader_name=notice.leader.name,
-                leader_title=notice.leader.title,
-                handler_name=notice.handler.name,
-                handler_title=notice.handler.title,
-                handler_phone=handler_phone or "（见单位公开电话）",
-                issued_on=beijing_date(notice.accepted_at),
+            text = acceptance_text(
+                notice,
+                row.petitioner_name,
+                row.summary,
+                unit.name if unit else notice.unit_id,
+                handler_phone,
+                owns=notice.leader_owns_case
+                if notice.leader_owns_case is not None
+                else row.owner_id == notice.leader.person_id,
             )
             await petitions.save_document(
                 session,

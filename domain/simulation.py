@@ -27,6 +27,10 @@ MONTH_WEIGHTS = (1.0, 0.8, 1.3, 1.35, 1.25, 1.0, 0.9, 0.85, 1.0, 0.8, 0.95, 1.05
 DAY_OFF_WEIGHT = 0.25  # letters and online complaints keep coming on days off
 BEFORE_HOLIDAY_WEIGHT = 1.4  # the week before a holiday (节前)
 BEFORE_HOLIDAY_DAYS = 7
+# Where a visit went (去向): most to the county, a few over its head (越级访), rarely Beijing.
+DESTINATIONS = {"county": 0.93, "city": 0.045, "province": 0.018, "beijing": 0.007}
+# The share of petitioners who come again that the bureau lists as key petitioners (重点信访人).
+KEY_AMONG_REPEATS = 0.3
 # The year before has this many petitions per one of the year simulated (同比下降 some 7 %).
 PREVIOUS_YEAR_FACTOR = 1.08
 
@@ -94,6 +98,11 @@ class PlannedPetition:
     rating: Rating | None  # None: not reached at the revisit (回访未联系上)
     rate_days: float  # from the reply
     review: Review | None
+    # Issue 13's report facts, as the clerk marks them at intake: where the visit went (去向:
+    # county, city, province, beijing — 越级访, 进京访), 初信初访, 重点信访人.
+    destination_level: str = "county"
+    first_time: bool = True
+    key_petitioner: bool = False
 
 
 def _pick(rng: random.Random, weights: dict[T, float]) -> T:
@@ -150,13 +159,17 @@ def plan_year(
     weights = day_weights(year, calendar, until)
     days = rng.choices(list(weights), weights=list(weights.values()), k=count)
     known: list[tuple[str, str]] = []  # petitioners seen, some of whom come again (重复信访)
+    key: set[str] = set()  # the phones of key petitioners (重点信访人)
     planned = []
     for day in sorted(days):
         arrival = datetime.combine(day, time(8, 30), BEIJING) + timedelta(
             minutes=rng.uniform(0, 9 * 60)
         )
-        if known and rng.random() < 0.08:
+        first_time = not (known and rng.random() < 0.08)
+        if not first_time:
             name, phone = rng.choice(known)
+            if rng.random() < KEY_AMONG_REPEATS:
+                key.add(phone)
         else:
             name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2))
             phone = f"139{rng.randrange(10**8):08d}"
@@ -169,10 +182,12 @@ def plan_year(
         if rating is Rating.DISSATISFIED and rng.random() < 0.5:
             again = Rating.SATISFIED if rng.random() < 0.7 else Rating.DISSATISFIED
             review = Review(rng.uniform(1, 20), rng.uniform(0.2, 1), rng.uniform(5, 25), again)
+        channel = _pick(rng, CHANNELS)
+        destination = _pick(rng, DESTINATIONS) if channel is Channel.VISIT else "county"
         planned.append(
             PlannedPetition(
                 arrival=arrival,
-                channel=_pick(rng, CHANNELS),
+                channel=channel,
                 category=_pick(rng, CATEGORIES),
                 persons=persons,
                 name=name,
@@ -187,6 +202,9 @@ def plan_year(
                 rating=rating,
                 rate_days=rng.uniform(0.5, 6),
                 review=review,
+                destination_level=destination,
+                first_time=first_time,
+                key_petitioner=phone in key,
             )
         )
     return planned

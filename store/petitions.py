@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,12 +14,9 @@ from domain.contracts import PetitionStart, StepRecord
 from domain.lifecycle import terminated_repeat
 from domain.slips import (
     ACCEPTANCE_NOTICE,
-    REPLY_OPINION,
     number_year,
-    numbered,
     slip_deadline,
 )
-from domain.vocabulary import EventKind, Phase
 from store import numbering
 from store.models import (
     Document,
@@ -30,6 +26,7 @@ from store.models import (
     PetitionCounter,
     TimelineEvent,
 )
+from store.projection import notice_row, projected, reply_opinions
 
 # Petition numbers follow the bureau's calendar year in Beijing time (no DST: a fixed offset).
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -91,25 +88,8 @@ async def register(
         earlier = await _registered_with(session, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier
-    # A repeat of a terminated matter (三级终结) without new facts is declined from the start
-    # (its workflow records the 不予受理 and tells the petitioner).
-    declined = terminated_repeat(intake.get("repeat_of"), intake.get("new_facts")) is not None
-    petition = Petition(
-        id=await _next_number(session, now),
-        registered_at=now,
-        policy_version=policy_version,
-        policy=policy,
-        stage="declined" if declined else "assigned" if intake.get("unit_id") else "registered",
-        closure="declined" if declined else None,
-        handling_unit_id=intake.get("unit_id"),
-        level=None,
-        overdue=False,
-        deadlines=[],
-        projected_seq=0,
-        updated_at=now,
-        workflow_started=False,
-        **intake,
-    )
+    number = await _next_number(session, now)
+    petition = Petition(**intake_row(number, intake, now, policy, policy_version))
     session.add(petition)
     if idempotency_key is not None:
         await session.flush()
@@ -132,6 +112,32 @@ async def register(
             raise
         return earlier
     return Registration(petition, created=True)
+
+
+def intake_row(
+    number: str, intake: dict[str, Any], now: datetime, policy: dict[str, Any], policy_version: str
+) -> dict[str, Any]:
+    """The intake record's columns as registered (登记): also what the simulator's fast mode
+    writes in bulk (worker/simulate_fast.py)."""
+    # A repeat of a terminated matter (三级终结) without new facts is declined from the start
+    # (its workflow records the 不予受理 and tells the petitioner).
+    declined = terminated_repeat(intake.get("repeat_of"), intake.get("new_facts")) is not None
+    return dict(
+        id=number,
+        registered_at=now,
+        policy_version=policy_version,
+        policy=policy,
+        stage="declined" if declined else "assigned" if intake.get("unit_id") else "registered",
+        closure="declined" if declined else None,
+        handling_unit_id=intake.get("unit_id"),
+        level=None,
+        overdue=False,
+        deadlines=[],
+        projected_seq=0,
+        updated_at=now,
+        workflow_started=False,
+        **intake,
+    )
 
 
 async def _registered_with(
@@ -287,34 +293,8 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
     if petition is None:
         raise LookupError(f"petition {state.id} has no intake record")
     if event.seq >= petition.projected_seq:
-        petition.stage = state.stage.value
-        petition.phase = state.phase.value
-        petition.unit_id = state.unit_id
-        petition.level = state.level
-        petition.overdue = state.overdue
-        petition.unaccepted_overdue = state.unaccepted_overdue
-        if state.phase == Phase.HANDLING:  # the handling unit's books, kept through review
-            petition.handling_unit_id = state.unit_id
-            petition.handling_overdue = petition.handling_overdue or state.overdue
-        petition.accountable = _json(state.accountable)
-        petition.owner = _json(state.owner)
-        petition.owner_id = state.owner.person_id if state.owner else None
-        petition.closure = state.closure.value if state.closure else None
-        petition.rating = state.rating.value if state.rating else None
-        petition.extension = _json(state.extension)
-        petition.uploaded = state.uploaded
-        petition.assigned_at = state.assigned_at
-        petition.accepted_at = state.accepted_at
-        petition.completed_at = state.completed_at
-        petition.reply = state.reply
-        petition.policy_version = state.policy_version
-        petition.deadlines = [d.model_dump(mode="json") for d in state.deadlines]
-        petition.next_due_at = min(
-            (d.due_at for d in state.deadlines if not d.passed), default=None
-        )
-        petition.projected_seq = event.seq
-        petition.updated_at = now
-        petition.workflow_started = True
+        for column, value in projected(record, petition.handling_overdue, now).items():
+            setattr(petition, column, value)
     # Write every event up to this one that the table lacks: a retried step finds its event
     # written, and steps recorded concurrently (an update beside the main line) may land in
     # either order.
@@ -328,18 +308,7 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
     new_events = [e for seq, e in sorted(events.items()) if seq not in have]
     session.add_all(TimelineEvent(petition_id=state.id, **e.model_dump()) for e in new_events)
     # 答复意见书: a reply given is a numbered document, written once with its timeline entry.
-    replies = [
-        Document(
-            petition_id=state.id,
-            kind=REPLY_OPINION,
-            key=f"reply-{e.seq}",
-            text=e.note,
-            created_at=e.at,
-            details={"unit_id": state.unit_id, "phase": state.phase.value},
-        )
-        for e in new_events
-        if e.kind == EventKind.COMPLETED and e.note
-    ]
+    replies = [Document(**row) for row in reply_opinions(record, new_events)]
     session.add_all(replies)
     for reply in replies:
         await numbering.number(session, [reply], number_year(reply.created_at))
@@ -358,20 +327,7 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
         for notice in record.notices:
             if notice.key in seen:
                 continue
-            new_notices.append(
-                Notice(
-                    petition_id=state.id,
-                    key=notice.key,
-                    kind=notice.kind.value,
-                    level=notice.level,
-                    recipient_id=notice.recipient.person_id,
-                    recipient_name=notice.recipient.name,
-                    recipient_role=notice.recipient.role.value,
-                    text=notice.text,
-                    created_at=now,
-                    deadline=_json(slip_due) if numbered(notice.kind) else None,
-                )
-            )
+            new_notices.append(Notice(**notice_row(state.id, notice, now, slip_due)))
             written.add(notice.key)
         session.add_all(new_notices)
         # Numbered in the transaction that writes them: a retry finds them written and takes
@@ -379,10 +335,6 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
         await numbering.number(session, new_notices, number_year(now))
     await session.flush()
     return written
-
-
-def _json(model: BaseModel | None) -> dict[str, Any] | None:
-    return model.model_dump(mode="json") if model is not None else None
 
 
 async def save_document(

@@ -67,10 +67,19 @@ class Marked:
 
 
 async def mark_special(
-    session: AsyncSession, petition_id: str, kind: str, reason: str, by: str, now: datetime
+    session: AsyncSession,
+    petition_id: str,
+    kind: str,
+    reason: str,
+    by: str,
+    now: datetime,
+    *,
+    as_of: datetime | None = None,
 ) -> Marked:
     """专报: the mark, and one notice per county principal leader with the case's timeline,
-    written in one transaction (the leaders learn of it at once, or nothing is marked)."""
+    written in one transaction (the leaders learn of it at once, or nothing is marked).
+    ``as_of``: the timeline up to then only (a simulated year is written whole before the
+    bureau's marks are, worker/simulate_extras.py)."""
     petition = await petitions.get(session, petition_id)
     if petition is None:
         raise LookupError(petition_id)
@@ -83,6 +92,7 @@ async def mark_special(
     steps = [
         Step(at=e.at, kind=e.kind, who=e.person_name, note=e.note)
         for e in await petitions.timeline(session, petition_id)
+        if as_of is None or e.at <= as_of
     ]
     if not any(step.kind == EventKind.REGISTERED for step in steps):
         # The workflow has not projected its first step yet: the intake record says when.

@@ -35,30 +35,22 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner
 
-from activities.upload import ReplyUpload, UploadReceipt
 from core.database import prepare_store
 from core.settings import Settings, get_settings
 from core.starter import ensure_started, start_input
 from core.temporal import ensure_search_attributes
 from domain.calendar import china_calendar
-from domain.contracts import (
-    AcceptRequest,
-    AssignRequest,
-    CompleteRequest,
-    DeclineRequest,
-    Person,
-    RateRequest,
-    ReviewRequest,
-)
 from domain.policy import BEIJING
-from domain.simulation import PREVIOUS_YEAR_FACTOR, SUMMARIES, PlannedPetition, plan_year
-from domain.vocabulary import ReachedBy, Role, Stage, UnitKind
+from domain.simulation import PREVIOUS_YEAR_FACTOR, PlannedPetition, plan_year
+from domain.vocabulary import Stage, UnitKind
 from store import petitions
 from store.db import dispose
 from store.models import Petition, Unit
 from store.transplant import transplant
 from worker.runtime import build_worker, sizing
-from workflows.petition import PetitionWorkflow as W
+from worker.simulate_extras import add_extras
+from worker.simulate_fast import OnProgress, play_fast
+from worker.simulate_lives import Uploaded, intake_of, live
 
 log = logging.getLogger("petitionflow.simulate")
 console = Console()
@@ -68,19 +60,6 @@ GRANULE = timedelta(days=1)
 LIVES_END_BEFORE_TODAY = timedelta(days=60)
 SETTLE_STEP, SETTLE_STEPS = timedelta(days=5), 40
 FINISHED = {Stage.CLOSED.value, Stage.DECLINED.value, Stage.WITHDRAWN.value}
-BUREAU_CLERK = Person(
-    person_id="bureau-01", name="王建国", title="信访局交办科科长", role=Role.BUREAU_DISPATCHER,
-    unit_id="bureau",
-)  # fmt: skip
-
-
-class Uploaded:
-    """The upper-level system, answering at once (the simulation is about the county)."""
-
-    async def upload(self, record: ReplyUpload) -> UploadReceipt:
-        return UploadReceipt(
-            ack_id=f"sim-{record.petition_id}", received_at=datetime.now(BEIJING), target="sim"
-        )
 
 
 @dataclass
@@ -141,7 +120,8 @@ class Tally:
 
 
 class County:
-    """Plays planned petitions on the server, through the same updates the API sends."""
+    """The stage of the faithful mode: planned petitions on the server, through the same updates
+    the API sends (worker/simulate_lives.py)."""
 
     def __init__(
         self, client: Client, clock: Clock, sessions: async_sessionmaker[Any], settings: Settings
@@ -149,7 +129,14 @@ class County:
         self.client, self.clock, self.sessions, self.settings = client, clock, sessions, settings
         self.tally = Tally()
 
-    async def _act(self, petition_id: str, update: Any, request: Any) -> bool:
+    @property
+    def now(self) -> datetime:
+        return self.clock.now
+
+    async def at(self, moment: datetime) -> None:
+        await self.clock.at(moment)
+
+    async def act(self, petition_id: str, update: Any, request: Any) -> bool:
         try:
             await self.client.get_workflow_handle(petition_id).execute_update(update, request)
         except WorkflowUpdateFailedError as exc:
@@ -157,24 +144,11 @@ class County:
             return False
         return True
 
-    async def _register(self, plan: PlannedPetition) -> str:
-        intake = {
-            "channel": plan.channel.value,
-            "petitioner_name": plan.name,
-            "petitioner_phone": plan.phone,
-            "petitioner_id_number": None,
-            "persons": plan.persons,
-            "category": plan.category.value,
-            "summary": SUMMARIES[plan.category],
-            "content": f"{SUMMARIES[plan.category]}，请求协调解决。",
-            "unit_id": plan.unit_id if plan.assigned_at_intake else None,
-            "track": plan.track.value,
-            "repeat_of": None,
-        }
+    async def register(self, plan: PlannedPetition) -> str:
         async with self.sessions() as session:
             registration = await petitions.register(
                 session,
-                intake=intake,
+                intake=intake_of(plan),
                 now=self.clock.now,
                 policy=self.settings.policy_snapshot(),
                 policy_version=self.settings.policy(plan.unit_id, plan.category.value).version,
@@ -187,41 +161,6 @@ class County:
         )
         self.tally.registered += 1
         return row.id
-
-    async def live(self, plan: PlannedPetition, shift: timedelta) -> None:
-        """One petition's life as planned, its moments ``shift`` later on the server."""
-        day = timedelta(days=1)
-        await self.clock.at(plan.arrival + shift)
-        pid = await self._register(plan)
-        if not plan.assigned_at_intake:
-            await self.clock.at(self.clock.now + plan.assign_days * day)
-            await self._act(pid, W.assign, AssignRequest(unit_id=plan.unit_id))
-        await self.clock.at(self.clock.now + plan.accept_days * day)
-        if plan.declined:
-            reason = DeclineRequest(
-                reason="不属于本单位职责范围", legal_basis="《信访工作条例》第三十条"
-            )
-            await self._act(pid, W.decline, reason)
-            return
-        rounds = [(plan.reply_days, plan.rating, plan.rate_days)]
-        if plan.review is not None:
-            r = plan.review
-            rounds.append((r.reply_days, r.rating, 1.0))
-        for n, (reply_days, rating, rate_days) in enumerate(rounds):
-            if n:  # 复查: asked within the window, accepted by the review body
-                await self.clock.at(self.clock.now + plan.review.after_days * day)  # type: ignore[union-attr]
-                # The review body takes it up at once (复查 starts in handling).
-                if not await self._act(pid, W.request_review, ReviewRequest(reason="对答复不满意")):
-                    return
-            elif not await self._act(pid, W.accept, AcceptRequest()):
-                return
-            await self.clock.at(self.clock.now + reply_days * day)
-            await self._act(pid, W.complete, CompleteRequest(reply="经调查核实，已依法依规答复。"))
-            await self.clock.at(self.clock.now + rate_days * day)
-            if rating is None:
-                return  # not reached: the revisit window closes it
-            on_behalf = {"reached_by": ReachedBy.PHONE, "recorded_by": BUREAU_CLERK}
-            await self._act(pid, W.rate, RateRequest(rating=rating, **on_behalf))
 
 
 async def _units(sessions: async_sessionmaker[Any], review_units: list[str]) -> list[str]:
@@ -251,9 +190,23 @@ class Outcome:
     refused: list[str]
     seconds: float
     years: list[int]
+    receptions: int = 0  # the county leaders' reception days (领导接访)
+    specials: int = 0  # the 专报 marked
 
 
-OnProgress = Callable[[int, int], None]  # (lives ended, lives planned)
+def _plans(
+    year: int, count: int, years: list[int], units: list[str], rng: random.Random
+) -> list[PlannedPetition]:
+    calendar = china_calendar(range(years[0], year + 2))
+    # This year's petitions arrive until two months ago, so their lives end before today.
+    until = date.today() - LIVES_END_BEFORE_TODAY
+    return [
+        p
+        for y in years
+        for p in plan_year(
+            y, round(count * (PREVIOUS_YEAR_FACTOR if y < year else 1)), units, calendar, rng, until
+        )
+    ]
 
 
 async def simulate(
@@ -264,12 +217,39 @@ async def simulate(
     previous_year: bool = True,
     seed: int = 2026,
     progress: OnProgress | None = None,
+    faithful: bool = False,
 ) -> Outcome:
-    """Play ``count`` petitions of ``year`` (and the year before, some 8 % more) and copy them
-    into ``settings.database_url``; ``progress`` hears of each life that ends."""
+    """Play ``count`` petitions of ``year`` (and the year before, some 8 % more) into
+    ``settings.database_url``; ``progress`` hears of each life that ends. ``faithful``: through
+    Temporal's time-skipping server (minutes) rather than the fast mode (seconds)."""
     began = time.perf_counter()
     rng = random.Random(seed)  # noqa: S311 (a simulation: the same seed, the same county)
     years = [year - 1, year] if previous_year else [year]
+    target = await prepare_store(settings)
+    plans = _plans(year, count, years, await _units(target, settings.review_units), rng)
+    if faithful:
+        first = datetime.combine(date(years[0], 1, 1), datetime.min.time(), BEIJING)
+        played = await play_faithful(settings, target, plans, since=first, progress=progress)
+    else:
+        played = await play_fast(settings, target, plans, progress=progress)
+    until = date.today() - LIVES_END_BEFORE_TODAY
+    extras = await add_extras(target, years, until, random.Random(seed + 1))  # noqa: S311
+    await dispose(target)
+    return Outcome(played[0], played[1], time.perf_counter() - began, years, *extras)
+
+
+async def play_faithful(
+    settings: Settings,
+    target: async_sessionmaker[Any],
+    plans: list[PlannedPetition],
+    *,
+    since: datetime | None,
+    progress: OnProgress | None = None,
+) -> tuple[int, list[str]]:
+    """Play ``plans`` on the time-skipping server and copy them into ``target``, moved back by
+    whole weeks from the server's today to ``since`` (None: the plans are on the server's
+    clock already, from its start on); returns how many petitions, and the refused actions."""
+    began = time.perf_counter()
     binary = Path(sys.executable).parent / "temporal-test-server"
     with tempfile.TemporaryDirectory(prefix="petitionflow-sim-") as scratch:
         play = settings.model_copy(
@@ -280,30 +260,15 @@ async def simulate(
             }
         )
         sessions = await prepare_store(play)
-        units = await _units(sessions, settings.review_units)
-        calendar = china_calendar(range(years[0], year + 2))
-        # This year's petitions arrive until two months ago, so their lives end before today.
-        until = date.today() - LIVES_END_BEFORE_TODAY
-        plans = [
-            p
-            for y in years
-            for p in plan_year(
-                y,
-                round(count * (PREVIOUS_YEAR_FACTOR if y < year else 1)),
-                units,
-                calendar,
-                rng,
-                until,
-            )
-        ]
         env = await WorkflowEnvironment.start_time_skipping(
             data_converter=pydantic_data_converter, test_server_existing_path=str(binary)
         )
         async with env:
             await ensure_search_attributes(env.client, "default")
             start = await env.get_current_time()
-            first = datetime.combine(date(years[0], 1, 1), datetime.min.time(), BEIJING)
-            shift = WEEK * -(-(start - first) // WEEK)  # whole weeks: weekdays stay weekdays
+            shift = timedelta(0)
+            if since is not None:  # whole weeks: weekdays stay weekdays
+                shift = WEEK * -(-(start - since) // WEEK)
             clock = Clock(env, start)
             county = County(env.client, clock, sessions, play)
             worker = build_worker(
@@ -324,7 +289,7 @@ async def simulate(
                 ended = itertools.count(1)
 
                 async def life(plan: PlannedPetition) -> None:
-                    await county.live(plan, shift)
+                    await live(county, plan, shift)
                     if progress is not None:
                         progress(next(ended), len(plans))
 
@@ -332,12 +297,10 @@ async def simulate(
                 log.info("played in %.1f s", time.perf_counter() - began)
                 await _settle(clock, sessions)
                 log.info("settled in %.1f s", time.perf_counter() - began)
-        target = await prepare_store(settings)
         async with sessions() as source, target() as into:
             copied = await transplant(source, into, shift)
         await dispose(sessions)
-        await dispose(target)
-    return Outcome(copied, county.tally.refused, time.perf_counter() - began, years)
+    return copied, county.tally.refused
 
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0] if __doc__ else None)
@@ -352,6 +315,9 @@ def main(
     previous_year: bool = typer.Option(True, help="also the year before (同比)"),
     seed: int = typer.Option(2026, help="the same seed plays the same county"),
     database_url: str = typer.Option("", help="the read model (default: the settings')"),
+    faithful: bool = typer.Option(
+        False, help="through Temporal's time-skipping server (minutes), not the fast mode"
+    ),
 ) -> None:
     """Simulate a county year and write it into the read model."""
     logging.basicConfig(level=logging.WARNING)
@@ -360,7 +326,8 @@ def main(
         settings = settings.model_copy(update={"database_url": database_url})
     columns = (*Progress.get_default_columns(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task(f"simulating {year} on the time-skipping server", total=None)
+        where = "on the time-skipping server" if faithful else "on a virtual clock"
+        task = bar.add_task(f"simulating {year} {where}", total=None)
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -373,12 +340,14 @@ def main(
                 previous_year=previous_year,
                 seed=seed,
                 progress=advance,
+                faithful=faithful,
             )
         )
     rate = outcome.petitions / outcome.seconds
     console.print(
         f"[bold]{outcome.petitions}[/] petitions of {', '.join(map(str, outcome.years))} through "
-        f"their whole lifecycle in [bold]{outcome.seconds:.1f} s[/] ({rate:.0f}/s) → "
+        f"their whole lifecycle in [bold]{outcome.seconds:.1f} s[/] ({rate:.0f}/s), with "
+        f"{outcome.receptions} leaders' reception days and {outcome.specials} 专报 → "
         f"{settings.database_url}"
     )
     if outcome.refused:
