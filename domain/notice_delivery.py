@@ -17,6 +17,7 @@ from domain.vocabulary import NOTICE_LABELS, ROLE_LABELS, NoticeKind, Role
 NOTICE_DELIVERY_WORKFLOW = "NoticeDelivery"
 DELIVERY_TARGETS = "delivery_targets"
 DELIVER_NOTICE = "deliver_notice"
+DELIVER_NOTICES = "deliver_notices"  # a step's sends in one activity (patch deliveries-batched)
 REPORT_UNDELIVERED = "report_undelivered"
 REMIND_UNSIGNED = "remind_unsigned"
 SIGNED_FOR = "signed_for"  # the signal the API sends when the recipient signs (签收)
@@ -92,6 +93,13 @@ class StepWritten(_Frozen):
 class DeliveryAttempt(_Frozen):
     notice: NoticeToDeliver
     target: DeliveryTarget
+
+
+class DeliveryBatch(_Frozen):
+    """The sends of one step (every notice and channel it routes, released at the same moment)
+    as one activity: one task for the workflow, not one per send."""
+
+    attempts: list[DeliveryAttempt]
 
 
 class Undelivered(_Frozen):

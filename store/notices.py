@@ -155,6 +155,57 @@ async def attempt(
     return row
 
 
+async def attempts(
+    session: AsyncSession, petition_id: str, wanted: list[tuple[str, str, str]], now: datetime
+) -> list[tuple[Notice, NoticeDelivery]]:
+    """``attempt`` for a step's sends at once (each a key, channel and address), in one
+    transaction rather than one each: the notice and its delivery row, in ``wanted``'s order. A
+    notice not written yet raises LookupError (retried); a row inserted at the same moment
+    elsewhere falls back to ``attempt``, one by one."""
+    found = {n.key: n for n in await of_record(session, petition_id, {k for k, _, _ in wanted})}
+    if missing := [key for key, _, _ in wanted if key not in found]:
+        raise LookupError(f"no notice {missing[0]} of {petition_id}")
+    ids = [notice.id for notice in found.values()]
+    rows = {
+        (row.notice_id, row.channel): row
+        for row in await session.scalars(
+            select(NoticeDelivery).where(NoticeDelivery.notice_id.in_(ids)).with_for_update()
+        )
+    }
+    new = {
+        (found[key].id, channel): NoticeDelivery(
+            notice_id=found[key].id,
+            channel=channel,
+            address=address,
+            status=PENDING,
+            attempts=0,
+            updated_at=now,
+        )
+        for key, channel, address in wanted
+        if (found[key].id, channel) not in rows
+    }
+    if new:
+        try:
+            async with session.begin_nested():
+                session.add_all(new.values())
+        except IntegrityError:  # the same delivery started at once elsewhere: row by row
+            await session.rollback()
+            found = {n.key: n for n in await of_record(session, petition_id, found)}
+            return [
+                (found[key], await attempt(session, found[key].id, channel, address, now))
+                for key, channel, address in wanted
+            ]
+        rows.update(new)
+    for key, channel, address in wanted:
+        row = rows[(found[key].id, channel)]
+        if row.status == PENDING:
+            row.attempts += 1
+            row.address = address
+            row.updated_at = now
+    await session.commit()
+    return [(found[key], rows[(found[key].id, channel)]) for key, channel, _ in wanted]
+
+
 async def _delivery(session: AsyncSession, notice_id: int, channel: str) -> NoticeDelivery | None:
     delivery: NoticeDelivery | None = await session.scalar(
         select(NoticeDelivery)

@@ -64,7 +64,7 @@ async def main() -> None:
             channels,
             DirectoryAddresses(),
             dispatch,
-            max_concurrent_activities=settings.worker_max_concurrent_activities,
+            max_concurrent_activities=settings.worker_max_concurrent_sends,
         )
         if dispatch is not None
         else contextlib.nullcontext()
