@@ -29,12 +29,14 @@ from domain.notice_delivery import (
     NOTICE_DELIVERY_WORKFLOW,
     PERMANENT_FAILURE,
     REMIND_UNSIGNED,
+    REMIND_UNSIGNED_AND_SEND,
     REPORT_UNDELIVERED,
     DeliveryAttempt,
     DeliveryBatch,
     DeliveryTarget,
     NoticeRoute,
     NoticeToDeliver,
+    SendsLeft,
     Undelivered,
     needs_signature,
     notice_workflow_id,
@@ -275,22 +277,32 @@ class DeliveryActivities:
         as its provider answers, so a crash mid-batch leaves the same one-message gap as a
         single send and a retry skips what was sent. Answers the permanent failures (the
         workflow tells the bureau); a transient one fails the activity, retried with backoff."""
-        if not batch.attempts:
-            return []
-        wanted = [(a.notice.key, a.target.channel.value, a.target.address) for a in batch.attempts]
+        failed, transient = await self._send_all(batch.attempts)
+        if transient:
+            raise transient[0][1]
+        return failed
+
+    async def _send_all(
+        self, attempts: list[DeliveryAttempt]
+    ) -> tuple[list[Undelivered], list[tuple[DeliveryAttempt, BaseException]]]:
+        """``attempts`` (one petition's) sent at once: the permanent failures, and the transient
+        ones with their errors."""
+        if not attempts:
+            return [], []
+        wanted = [(a.notice.key, a.target.channel.value, a.target.address) for a in attempts]
         async with self._sessions() as session:
             rows = await notices.attempts(
-                session, batch.attempts[0].notice.petition_id, wanted, petitions.utcnow()
+                session, attempts[0].notice.petition_id, wanted, petitions.utcnow()
             )
         outcomes = await asyncio.gather(
             *(
                 self._send_recorded(notice, row, attempt.target)
-                for (notice, row), attempt in zip(rows, batch.attempts, strict=True)
+                for (notice, row), attempt in zip(rows, attempts, strict=True)
             ),
             return_exceptions=True,
         )
         failed, transient = [], []
-        for attempt, outcome in zip(batch.attempts, outcomes, strict=True):
+        for attempt, outcome in zip(attempts, outcomes, strict=True):
             if isinstance(outcome, ApplicationError) and outcome.type == PERMANENT_FAILURE:
                 failed.append(
                     Undelivered(
@@ -298,10 +310,32 @@ class DeliveryActivities:
                     )
                 )
             elif isinstance(outcome, BaseException):
-                transient.append(outcome)
-        if transient:
-            raise transient[0]
-        return failed
+                transient.append((attempt, outcome))
+        return failed, transient
+
+    @activity.defn(name=REMIND_UNSIGNED_AND_SEND)
+    async def remind_unsigned_and_send(self, notice: NoticeToDeliver) -> SendsLeft:
+        """``remind_unsigned`` and, in the same activity, the first try of its slips' sends (the
+        patch ``deliveries-batched``): no activity and workflow task of their own. What could not
+        go at once (held by quiet hours, or failed for now) comes back for the workflow to send
+        with its retries; what failed for good, for it to tell the bureau."""
+        routes = await self.remind_unsigned(notice)
+        now = petitions.utcnow()
+        ready = [
+            DeliveryAttempt(notice=route.notice, target=target)
+            for route in routes
+            for target in route.targets
+            if target.not_before is None or target.not_before <= now
+        ]
+        failed, transient = await self._send_all(ready)
+        left = [
+            route.model_copy(update={"targets": held})
+            for route in routes
+            if (held := [t for t in route.targets if t.not_before and t.not_before > now])
+            or route.notice.sign_within is not None
+        ]
+        left += [NoticeRoute(notice=a.notice, targets=[a.target]) for a, _ in transient]
+        return SendsLeft(routes=left, failed=failed)
 
     async def _send_recorded(
         self, notice: Notice, row: NoticeDelivery, target: DeliveryTarget

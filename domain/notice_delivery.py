@@ -20,6 +20,7 @@ DELIVER_NOTICE = "deliver_notice"
 DELIVER_NOTICES = "deliver_notices"  # a step's sends in one activity (patch deliveries-batched)
 REPORT_UNDELIVERED = "report_undelivered"
 REMIND_UNSIGNED = "remind_unsigned"
+REMIND_UNSIGNED_AND_SEND = "remind_unsigned_and_send"  # and its slips sent (deliveries-batched)
 SIGNED_FOR = "signed_for"  # the signal the API sends when the recipient signs (签收)
 
 # The error type of a permanent failure as the workflow sees it (non-retryable).
@@ -108,6 +109,14 @@ class Undelivered(_Frozen):
     notice: NoticeToDeliver
     channel: DeliveryChannel
     error: str
+
+
+class SendsLeft(_Frozen):
+    """Slips written and sent in one activity: what is left for the workflow to send (held by
+    quiet hours, or failed for now: retried there) and what failed for good."""
+
+    routes: list[NoticeRoute] = []
+    failed: list[Undelivered] = []
 
 
 def notice_workflow_id(petition_id: str, key: str) -> str:

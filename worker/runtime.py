@@ -82,6 +82,7 @@ def build_notice_worker(
             activities.deliver_notices,
             activities.report_undelivered,
             activities.remind_unsigned,
+            activities.remind_unsigned_and_send,
         ],
         **options,
     )

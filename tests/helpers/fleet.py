@@ -67,9 +67,9 @@ class Fleet:
         self.processes.append(process)
         return process
 
-    async def worker(self, name: str) -> Process:
-        """``python -m worker``, once it polls its task queue."""
-        process = self._spawn(name, [sys.executable, "-m", "worker"])
+    async def worker(self, name: str, *args: str) -> Process:
+        """``python -m worker`` (with ``args``: ``--queues …``), once it polls its task queue."""
+        process = self._spawn(name, [sys.executable, "-m", "worker", *args])
 
         async def polling() -> bool:
             return "worker polling" in process.output()

@@ -27,18 +27,26 @@ with workflow.unsafe.imports_passed_through():
     from domain.notice_delivery import (
         DELIVER_NOTICES,
         REMIND_UNSIGNED,
+        REMIND_UNSIGNED_AND_SEND,
         REPORT_UNDELIVERED,
         DeliveryAttempt,
         DeliveryBatch,
         DeliveryTarget,
         NoticeRoute,
         NoticeToDeliver,
+        SendsLeft,
         StepWritten,
         Undelivered,
         reports_failure,
     )
 
-    from workflows.notice_delivery import SEND_OPTIONS, STORE_RETRY, STORE_TIMEOUT, send_notice
+    from workflows.notice_delivery import (
+        SEND_OPTIONS,
+        SEND_TIMEOUT,
+        STORE_RETRY,
+        STORE_TIMEOUT,
+        send_notice,
+    )
     from workflows.petition.state import RunState
 
 _ROUTES = TypeAdapter(list[NoticeRoute])
@@ -111,9 +119,11 @@ class Deliveries:
                 Undelivered(notice=s.notice, channel=s.target.channel, error=str(cause))
                 for s in sends
             ]
-        await asyncio.gather(
-            *(self._report(queue, f) for f in failed if reports_failure(f.notice.kind))
-        )
+        await self._report_all(queue, failed)
+
+    async def _report_all(self, queue: str, failed: list[Undelivered]) -> None:
+        reported = [f for f in failed if reports_failure(f.notice.kind)]
+        await asyncio.gather(*(self._report(queue, failure) for failure in reported))
 
     async def _report(self, queue: str, failure: Undelivered) -> None:
         """送达失败 to the bureau, and its own sends (report_undelivered writes nothing for a
@@ -151,6 +161,19 @@ class Deliveries:
         except TimeoutError:
             # The activity looks at the notice itself: signed meanwhile (a signal lost while
             # the API could not reach Temporal), it writes nothing.
+            if self._batched:  # and sends its slips itself: no activity of their own
+                left = await workflow.execute_activity(
+                    REMIND_UNSIGNED_AND_SEND,
+                    notice,
+                    result_type=SendsLeft,
+                    task_queue=queue,
+                    start_to_close_timeout=SEND_TIMEOUT,
+                    retry_policy=STORE_RETRY,
+                )
+                await asyncio.gather(
+                    self._deliver_all(queue, left.routes), self._report_all(queue, left.failed)
+                )
+                return
             reminders = await workflow.execute_activity(
                 REMIND_UNSIGNED,
                 notice,
