@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -226,20 +226,26 @@ async def record(
     provider_id: str | None = None,
 ) -> None:
     """The outcome of an attempt: sent (and the notice delivered, at its first channel), failed
-    for good, or still pending with the last error."""
-    row = await _delivery(session, notice_id, channel)
-    if row is None:
-        raise LookupError(f"no delivery of notice {notice_id} on {channel}")
-    row.status = status
-    row.updated_at = now
+    for good, or still pending with the last error. Two UPDATEs, no row read first: a send's
+    record is one short transaction (the benchmark mails some 3,000 of them in three minutes)."""
+    values: dict[str, object] = {"status": status, "updated_at": now}
     if error is not None:
-        row.last_error = error[:2000]
+        values["last_error"] = error[:2000]
     if status == SENT:
-        row.delivered_at = now
-        row.provider_id = provider_id
-        notice = await session.get(Notice, notice_id)
-        if notice is not None and notice.delivered_at is None:
-            notice.delivered_at = now
+        values.update(delivered_at=now, provider_id=provider_id)
+    done = await session.execute(
+        update(NoticeDelivery)
+        .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.channel == channel)
+        .values(**values)
+    )
+    if not getattr(done, "rowcount", 1):
+        raise LookupError(f"no delivery of notice {notice_id} on {channel}")
+    if status == SENT:
+        await session.execute(
+            update(Notice)
+            .where(Notice.id == notice_id, Notice.delivered_at.is_(None))
+            .values(delivered_at=now)
+        )
     await session.commit()
 
 
