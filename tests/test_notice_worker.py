@@ -10,14 +10,12 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from temporalio.testing import WorkflowEnvironment
 
-from core.starter import ensure_started, start_input
-from store import petitions
 from store.db import dispose
 from store.models import Notice, NoticeDelivery
-from tests.helpers.fleet import Fleet
+from tests.helpers.fleet import mailing_fleet, start_petitions
 from tests.helpers.mail import Mailbox, smtp_server
 from tests.helpers.settings import make_settings
-from tests.helpers.store import Templates, open_store, register_petition
+from tests.helpers.store import Templates, open_store
 from tests.helpers.temporal import temporal_address
 from tests.helpers.waiting import eventually
 
@@ -44,27 +42,10 @@ async def test_the_sends_run_in_a_process_of_their_own(
 
     mailbox = Mailbox()
     with smtp_server(mailbox) as port:
-        fleet = Fleet(
-            tmp_path,
-            {
-                "PETITIONFLOW_DEV_MODE": "true",
-                "PETITIONFLOW_DAY_SECONDS": "3600",
-                "PETITIONFLOW_DATA_DIR": str(tmp_path),
-                "PETITIONFLOW_DATABASE_URL": settings.database_url,
-                "PETITIONFLOW_TEMPORAL_ADDRESS": temporal_address(dev_env),
-                "PETITIONFLOW_TASK_QUEUE": settings.task_queue,
-                "PETITIONFLOW_WORKER_METRICS_ADDRESS": "",
-                "PETITIONFLOW_SMTP_URL": f"smtp://127.0.0.1:{port}",
-            },
-        )
+        fleet = mailing_fleet(tmp_path, settings, temporal_address(dev_env), port)
         try:
             await fleet.worker("petitions", "--queues", "petitions")
-            for _ in range(SLIPS):
-                pid = await register_petition(sessions, settings=settings)
-                async with sessions() as session:
-                    row = await petitions.get(session, pid)
-                assert row is not None
-                await ensure_started(dev_env.client, settings.task_queue, start_input(row, []))
+            await start_petitions(dev_env.client, sessions, settings, SLIPS)
             await eventually(lambda: count(Notice), lambda n: n >= SLIPS, timeout=120)
             await asyncio.sleep(2)  # a send would have begun by now (its row comes first)
             assert await count(NoticeDelivery) == 0 and mailbox.messages == []

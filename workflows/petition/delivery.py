@@ -128,15 +128,20 @@ class Deliveries:
     async def _report(self, queue: str, failure: Undelivered) -> None:
         """送达失败 to the bureau, and its own sends (report_undelivered writes nothing for a
         send that went out)."""
-        told = await workflow.execute_activity(
-            REPORT_UNDELIVERED,
-            failure,
+        await self._written_then_sent(queue, REPORT_UNDELIVERED, failure)
+
+    async def _written_then_sent(self, queue: str, writes: str, arg: Any) -> None:
+        """An activity that writes slips of the delivery's own (送达失败, 催办) and answers with
+        their routes; then their sends."""
+        routes = await workflow.execute_activity(
+            writes,
+            arg,
             result_type=list[NoticeRoute],
             task_queue=queue,
             start_to_close_timeout=STORE_TIMEOUT,
             retry_policy=STORE_RETRY,
         )
-        await self._deliver_all(queue, told)
+        await self._deliver_all(queue, routes)
 
     async def _deliver(self, queue: str, route: NoticeRoute) -> None:
         # The wait for 签收 runs from the moment the slip is written, while it is being sent.
@@ -174,15 +179,7 @@ class Deliveries:
                     self._deliver_all(queue, left.routes), self._report_all(queue, left.failed)
                 )
                 return
-            reminders = await workflow.execute_activity(
-                REMIND_UNSIGNED,
-                notice,
-                result_type=list[NoticeRoute],
-                task_queue=queue,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-            )
-            await self._deliver_all(queue, reminders)
+            await self._written_then_sent(queue, REMIND_UNSIGNED, notice)
 
 
 def _by_release(routes: list[NoticeRoute]) -> dict[datetime | None, list[DeliveryAttempt]]:
