@@ -24,15 +24,19 @@ from domain.calendar import WorkdayCalendar, china_calendar
 from domain.delivery import DeliveryChannel, Outgoing, PermanentDeliveryFailure
 from domain.notice_delivery import (
     DELIVER_NOTICE,
+    DELIVER_NOTICES,
     DELIVERY_TARGETS,
     NOTICE_DELIVERY_WORKFLOW,
     PERMANENT_FAILURE,
     REMIND_UNSIGNED,
+    REMIND_UNSIGNED_AND_SEND,
     REPORT_UNDELIVERED,
     DeliveryAttempt,
+    DeliveryBatch,
     DeliveryTarget,
     NoticeRoute,
     NoticeToDeliver,
+    SendsLeft,
     Undelivered,
     needs_signature,
     notice_workflow_id,
@@ -47,7 +51,7 @@ from domain.policy import BEIJING, EscalationPolicy, PolicyBook
 from domain.quiet_hours import quiet_hours_apply, release_at
 from domain.vocabulary import NOTICE_LABELS, NoticeKind, Role
 from store import contacts, directory, notices, petitions
-from store.models import Notice, Petition
+from store.models import Notice, NoticeDelivery, Petition
 
 log = logging.getLogger("petitionflow.delivery")
 # How long the answer "does any unit have a group robot?" is trusted before it is read again.
@@ -264,6 +268,80 @@ class DeliveryActivities:
             row = await notices.attempt(
                 session, notice.id, channel.value, attempt.target.address, now
             )
+        await self._send_recorded(notice, row, attempt.target)
+
+    @activity.defn(name=DELIVER_NOTICES)
+    async def deliver_notices(self, batch: DeliveryBatch) -> list[Undelivered]:
+        """A step's sends as one activity (the patch ``deliveries-batched``): every (notice,
+        channel) row written before in one transaction, the sends at once, each recorded as soon
+        as its provider answers, so a crash mid-batch leaves the same one-message gap as a
+        single send and a retry skips what was sent. Answers the permanent failures (the
+        workflow tells the bureau); a transient one fails the activity, retried with backoff."""
+        failed, transient = await self._send_all(batch.attempts)
+        if transient:
+            raise transient[0][1]
+        return failed
+
+    async def _send_all(
+        self, attempts: list[DeliveryAttempt]
+    ) -> tuple[list[Undelivered], list[tuple[DeliveryAttempt, BaseException]]]:
+        """``attempts`` (one petition's) sent at once: the permanent failures, and the transient
+        ones with their errors."""
+        if not attempts:
+            return [], []
+        wanted = [(a.notice.key, a.target.channel.value, a.target.address) for a in attempts]
+        async with self._sessions() as session:
+            rows = await notices.attempts(
+                session, attempts[0].notice.petition_id, wanted, petitions.utcnow()
+            )
+        outcomes = await asyncio.gather(
+            *(
+                self._send_recorded(notice, row, attempt.target)
+                for (notice, row), attempt in zip(rows, attempts, strict=True)
+            ),
+            return_exceptions=True,
+        )
+        failed, transient = [], []
+        for attempt, outcome in zip(attempts, outcomes, strict=True):
+            if isinstance(outcome, ApplicationError) and outcome.type == PERMANENT_FAILURE:
+                failed.append(
+                    Undelivered(
+                        notice=attempt.notice, channel=attempt.target.channel, error=str(outcome)
+                    )
+                )
+            elif isinstance(outcome, BaseException):
+                transient.append((attempt, outcome))
+        return failed, transient
+
+    @activity.defn(name=REMIND_UNSIGNED_AND_SEND)
+    async def remind_unsigned_and_send(self, notice: NoticeToDeliver) -> SendsLeft:
+        """``remind_unsigned`` and, in the same activity, the first try of its slips' sends (the
+        patch ``deliveries-batched``): no activity and workflow task of their own. What could not
+        go at once (held by quiet hours, or failed for now) comes back for the workflow to send
+        with its retries; what failed for good, for it to tell the bureau."""
+        routes = await self.remind_unsigned(notice)
+        now = petitions.utcnow()
+        ready = [
+            DeliveryAttempt(notice=route.notice, target=target)
+            for route in routes
+            for target in route.targets
+            if target.not_before is None or target.not_before <= now
+        ]
+        failed, transient = await self._send_all(ready)
+        left = [
+            route.model_copy(update={"targets": held})
+            for route in routes
+            if (held := [t for t in route.targets if t.not_before and t.not_before > now])
+            or route.notice.sign_within is not None
+        ]
+        left += [NoticeRoute(notice=a.notice, targets=[a.target]) for a, _ in transient]
+        return SendsLeft(routes=left, failed=failed)
+
+    async def _send_recorded(
+        self, notice: Notice, row: NoticeDelivery, target: DeliveryTarget
+    ) -> None:
+        """Send ``notice`` on ``row``'s channel unless it went already; record the outcome."""
+        channel = target.channel
         if row.status == notices.SENT:
             return
         if row.status == notices.FAILED:
@@ -274,9 +352,9 @@ class DeliveryActivities:
         message = Outgoing(
             notice_id=notice.id,
             channel=channel,
-            address=attempt.target.address,
+            address=target.address,
             subject=f"【{NOTICE_LABELS.get(kind, notice.kind)}】信访事项 {notice.petition_id}",
-            text=attempt.target.text or notice.text,
+            text=target.text or notice.text,
             dedup_key=f"{notice.id}:{channel.value}",
         )
         try:
@@ -302,6 +380,12 @@ class DeliveryActivities:
         route, for the petition's workflow to send (the notice workflow ignores the answer)."""
         async with self._sessions() as session:
             original = await _the_notice(session, failure.notice)
+            went = await notices.deliveries_of(session, [original.id])
+            if any(
+                d.channel == failure.channel.value and d.status == notices.SENT
+                for d in went[original.id]
+            ):
+                return []  # a batch given up on reports every send: this one went out
             bureau = await _bureau_dispatcher(session)
             if bureau is None:
                 log.error("notice %s undelivered and nobody at the bureau to tell", original.id)

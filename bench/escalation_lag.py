@@ -22,7 +22,8 @@ p99 ≤ 1 s (of every step), every planned notice exactly once.
 With --deliver the worker mails every notice (issue 11) to a local SMTP server (aiosmtpd, as the
 tests use), and the lag is also measured to each step notice's email delivery
 (``notice_deliveries.delivered_at``): issue 11's target is that delivery adds no more than 1 s
-to the p99.
+to the p99. With --notice-worker the sends run in a worker process of their own
+(``python -m worker --queues notices``, the other ``--queues petitions``).
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ def report(plans: Plans, notices: Landed, steps: Counter[Any], all_open: datetim
 
 
 async def main(
-    count: int, day_seconds: float, concurrency: int, grace: float, deliver: bool
+    count: int, day_seconds: float, concurrency: int, grace: float, deliver: bool, split: bool
 ) -> None:
     with contextlib.ExitStack() as servers:
         if deliver:
@@ -217,7 +218,7 @@ async def main(
             servers.callback(smtp.stop)
             # The worker child inherits this (bench/harness.py passes the environment on).
             os.environ["PETITIONFLOW_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
-        await _measure(count, day_seconds, concurrency, grace, deliver)
+        await _measure(count, day_seconds, concurrency, grace, deliver, split)
 
 
 def _free_port() -> int:
@@ -235,9 +236,12 @@ class _Accepting:
 
 
 async def _measure(
-    count: int, day_seconds: float, concurrency: int, grace: float, deliver: bool
+    count: int, day_seconds: float, concurrency: int, grace: float, deliver: bool, split: bool
 ) -> None:
-    async with harness.stack(postgres=True, day_seconds=day_seconds) as running:
+    async with harness.stack(postgres=True, day_seconds=day_seconds, worker=not split) as running:
+        if split:
+            await running.start_worker("--queues", "petitions")
+            await running.start_worker("--queues", "notices", name="worker-notices")
         print(
             f"opening {count:,} petitions on PostgreSQL (policy day {day_seconds:g} s), "
             f"{concurrency} at a time: store + core/starter.py + the accept update",
@@ -263,5 +267,17 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--grace", type=float, default=120.0)
     parser.add_argument("--deliver", action="store_true", help="mail every notice (issue 11)")
+    parser.add_argument(
+        "--notice-worker", action="store_true", help="the sends in a worker process of their own"
+    )
     args = parser.parse_args()
-    harness.run(main(args.petitions, args.day_seconds, args.concurrency, args.grace, args.deliver))
+    harness.run(
+        main(
+            args.petitions,
+            args.day_seconds,
+            args.concurrency,
+            args.grace,
+            args.deliver,
+            args.notice_worker,
+        )
+    )

@@ -165,8 +165,9 @@ class Stack:
                 raise RuntimeError(f"{name} did not start:\n{text[-3000:]}")
             await asyncio.sleep(0.2)
 
-    async def start_worker(self) -> int:
-        return await self.spawn("worker", ["-m", "worker"], lambda log: "worker polling" in log)
+    async def start_worker(self, *args: str, name: str = "worker") -> int:
+        """``python -m worker`` with ``args`` (``--queues …``), once it polls."""
+        return await self.spawn(name, ["-m", "worker", *args], lambda log: "worker polling" in log)
 
     async def start_api(self) -> int:
         def ready(_log: str) -> bool:

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     # The delivery workflows' task queue (empty: "<task_queue>-notices"), apart from the
     # petitions' so that a list of the petitions' workflows holds petitions only.
     notice_task_queue: str = ""
+    # Send activities (each a step's sends) one worker runs at once on that queue: bounded, so a
+    # burst of mail waits on the server's queue, not in the process beside the chain's steps.
+    worker_max_concurrent_sends: int = Field(default=10, ge=1)
     # Email: smtp://[user:password@]host:port (STARTTLS when offered, or as smtp_starttls
     # says: true requires it, false never) or smtps://… (TLS from the start, port 465).
     # Empty: no email; notices reach the inbox (and the other channels) only.

@@ -17,8 +17,10 @@ from domain.vocabulary import NOTICE_LABELS, ROLE_LABELS, NoticeKind, Role
 NOTICE_DELIVERY_WORKFLOW = "NoticeDelivery"
 DELIVERY_TARGETS = "delivery_targets"
 DELIVER_NOTICE = "deliver_notice"
+DELIVER_NOTICES = "deliver_notices"  # a step's sends in one activity (patch deliveries-batched)
 REPORT_UNDELIVERED = "report_undelivered"
 REMIND_UNSIGNED = "remind_unsigned"
+REMIND_UNSIGNED_AND_SEND = "remind_unsigned_and_send"  # and its slips sent (deliveries-batched)
 SIGNED_FOR = "signed_for"  # the signal the API sends when the recipient signs (签收)
 
 # The error type of a permanent failure as the workflow sees it (non-retryable).
@@ -94,12 +96,27 @@ class DeliveryAttempt(_Frozen):
     target: DeliveryTarget
 
 
+class DeliveryBatch(_Frozen):
+    """The sends of one step (every notice and channel it routes, released at the same moment)
+    as one activity: one task for the workflow, not one per send."""
+
+    attempts: list[DeliveryAttempt]
+
+
 class Undelivered(_Frozen):
     """A notice that could not reach its recipient on one channel, and why."""
 
     notice: NoticeToDeliver
     channel: DeliveryChannel
     error: str
+
+
+class SendsLeft(_Frozen):
+    """Slips written and sent in one activity: what is left for the workflow to send (held by
+    quiet hours, or failed for now: retried there) and what failed for good."""
+
+    routes: list[NoticeRoute] = []
+    failed: list[Undelivered] = []
 
 
 def notice_workflow_id(petition_id: str, key: str) -> str:

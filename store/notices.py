@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -155,6 +155,57 @@ async def attempt(
     return row
 
 
+async def attempts(
+    session: AsyncSession, petition_id: str, wanted: list[tuple[str, str, str]], now: datetime
+) -> list[tuple[Notice, NoticeDelivery]]:
+    """``attempt`` for a step's sends at once (each a key, channel and address), in one
+    transaction rather than one each: the notice and its delivery row, in ``wanted``'s order. A
+    notice not written yet raises LookupError (retried); a row inserted at the same moment
+    elsewhere falls back to ``attempt``, one by one."""
+    found = {n.key: n for n in await of_record(session, petition_id, {k for k, _, _ in wanted})}
+    if missing := [key for key, _, _ in wanted if key not in found]:
+        raise LookupError(f"no notice {missing[0]} of {petition_id}")
+    ids = [notice.id for notice in found.values()]
+    rows = {
+        (row.notice_id, row.channel): row
+        for row in await session.scalars(
+            select(NoticeDelivery).where(NoticeDelivery.notice_id.in_(ids)).with_for_update()
+        )
+    }
+    new = {
+        (found[key].id, channel): NoticeDelivery(
+            notice_id=found[key].id,
+            channel=channel,
+            address=address,
+            status=PENDING,
+            attempts=0,
+            updated_at=now,
+        )
+        for key, channel, address in wanted
+        if (found[key].id, channel) not in rows
+    }
+    if new:
+        try:
+            async with session.begin_nested():
+                session.add_all(new.values())
+        except IntegrityError:  # the same delivery started at once elsewhere: row by row
+            await session.rollback()
+            found = {n.key: n for n in await of_record(session, petition_id, found)}
+            return [
+                (found[key], await attempt(session, found[key].id, channel, address, now))
+                for key, channel, address in wanted
+            ]
+        rows.update(new)
+    for key, channel, address in wanted:
+        row = rows[(found[key].id, channel)]
+        if row.status == PENDING:
+            row.attempts += 1
+            row.address = address
+            row.updated_at = now
+    await session.commit()
+    return [(found[key], rows[(found[key].id, channel)]) for key, channel, _ in wanted]
+
+
 async def _delivery(session: AsyncSession, notice_id: int, channel: str) -> NoticeDelivery | None:
     delivery: NoticeDelivery | None = await session.scalar(
         select(NoticeDelivery)
@@ -175,20 +226,26 @@ async def record(
     provider_id: str | None = None,
 ) -> None:
     """The outcome of an attempt: sent (and the notice delivered, at its first channel), failed
-    for good, or still pending with the last error."""
-    row = await _delivery(session, notice_id, channel)
-    if row is None:
-        raise LookupError(f"no delivery of notice {notice_id} on {channel}")
-    row.status = status
-    row.updated_at = now
+    for good, or still pending with the last error. Two UPDATEs, no row read first: a send's
+    record is one short transaction (the benchmark mails some 3,000 of them in three minutes)."""
+    values: dict[str, object] = {"status": status, "updated_at": now}
     if error is not None:
-        row.last_error = error[:2000]
+        values["last_error"] = error[:2000]
     if status == SENT:
-        row.delivered_at = now
-        row.provider_id = provider_id
-        notice = await session.get(Notice, notice_id)
-        if notice is not None and notice.delivered_at is None:
-            notice.delivered_at = now
+        values.update(delivered_at=now, provider_id=provider_id)
+    done = await session.execute(
+        update(NoticeDelivery)
+        .where(NoticeDelivery.notice_id == notice_id, NoticeDelivery.channel == channel)
+        .values(**values)
+    )
+    if not getattr(done, "rowcount", 1):
+        raise LookupError(f"no delivery of notice {notice_id} on {channel}")
+    if status == SENT:
+        await session.execute(
+            update(Notice)
+            .where(Notice.id == notice_id, Notice.delivered_at.is_(None))
+            .values(delivered_at=now)
+        )
     await session.commit()
 
 

@@ -11,14 +11,12 @@ from pathlib import Path
 from sqlalchemy import Connection, func, inspect, select, text
 from temporalio.testing import WorkflowEnvironment
 
-from core.starter import ensure_started, start_input
-from store import petitions
 from store.db import dispose
 from store.models import Notice, NoticeDelivery
-from tests.helpers.fleet import Fleet
+from tests.helpers.fleet import mailing_fleet, start_petitions
 from tests.helpers.mail import Mailbox, smtp_server
 from tests.helpers.settings import make_settings
-from tests.helpers.store import Templates, open_store, register_petition
+from tests.helpers.store import Templates, open_store
 from tests.helpers.temporal import temporal_address
 from tests.helpers.waiting import eventually
 
@@ -51,27 +49,10 @@ async def test_a_worker_killed_while_mailing_sends_every_slip_once(
         await session.commit()
     mailbox = Mailbox(rcpt_delay=RCPT_DELAY)
     with smtp_server(mailbox) as port:
-        fleet = Fleet(
-            tmp_path,
-            {
-                "PETITIONFLOW_DEV_MODE": "true",
-                "PETITIONFLOW_DAY_SECONDS": "3600",
-                "PETITIONFLOW_DATA_DIR": str(tmp_path),
-                "PETITIONFLOW_DATABASE_URL": settings.database_url,
-                "PETITIONFLOW_TEMPORAL_ADDRESS": temporal_address(dev_env),
-                "PETITIONFLOW_TASK_QUEUE": settings.task_queue,
-                "PETITIONFLOW_WORKER_METRICS_ADDRESS": "",
-                "PETITIONFLOW_SMTP_URL": f"smtp://127.0.0.1:{port}",
-            },
-        )
+        fleet = mailing_fleet(tmp_path, settings, temporal_address(dev_env), port)
         # The petitions wait for the workers: their slips are written all at once when the
         # workers come up, and go out one by one after.
-        for _ in range(SLIPS):
-            pid = await register_petition(sessions, settings=settings)
-            async with sessions() as session:
-                row = await petitions.get(session, pid)
-            assert row is not None
-            await ensure_started(dev_env.client, settings.task_queue, start_input(row, []))
+        await start_petitions(dev_env.client, sessions, settings, SLIPS)
         try:
             doomed, _survivor = await asyncio.gather(
                 fleet.worker("worker-1"), fleet.worker("worker-2")

@@ -1,11 +1,18 @@
-"""``python -m worker``: host the petition workflows and activities until SIGINT/SIGTERM."""
+"""``python -m worker``: host the petition workflows and activities until SIGINT/SIGTERM.
+
+``--queues petitions`` hosts all but the notices' sends, ``--queues notices`` only those (the
+task queue ``<task queue>-notices``): sends in a process of their own, on another core, so that
+a burst of mail never takes the Python thread the chain's workflow tasks run on (README,
+"Scaling out")."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
 import signal
+from typing import Any
 
 from activities.delivery import DirectoryAddresses, NoticeDispatch
 from activities.upload import upstream_from_url
@@ -27,7 +34,10 @@ from worker.schedules import ensure_schedules, report_queue
 log = logging.getLogger("petitionflow.worker")
 
 
-async def main() -> None:
+QUEUES = ("all", "petitions", "notices")
+
+
+async def main(queues: str = "all") -> None:
     settings = get_settings()
     problems = [] if settings.dev_mode else settings.insecure_settings(signs_tokens=False)
     if problems:
@@ -53,10 +63,15 @@ async def main() -> None:
             addresses=DirectoryAddresses(),
             senders=channels.keys(),
         )
-    worker = build_worker(
-        client, settings.task_queue, sessions, upstream, dispatch, **sizing(settings)
-    )
-    notice_worker = (
+    # Only the sends (``--queues notices``): nothing else polls, starts or schedules here.
+    worker: Any = contextlib.nullcontext()
+    report_worker: Any = contextlib.nullcontext()
+    if queues != "notices":
+        worker = build_worker(
+            client, settings.task_queue, sessions, upstream, dispatch, **sizing(settings)
+        )
+        report_worker = build_report_worker(client, report_queue(settings), sessions, channels)
+    notice_worker: Any = (
         build_notice_worker(
             client,
             settings.notice_queue(),
@@ -64,33 +79,41 @@ async def main() -> None:
             channels,
             DirectoryAddresses(),
             dispatch,
-            max_concurrent_activities=settings.worker_max_concurrent_activities,
+            max_concurrent_activities=settings.worker_max_concurrent_sends,
         )
-        if dispatch is not None
+        if dispatch is not None and queues != "petitions"
         else contextlib.nullcontext()
     )
-    report_worker = build_report_worker(client, report_queue(settings), sessions, channels)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with worker, notice_worker, report_worker:
-        await ensure_schedules(client, settings)
-        sweeper = asyncio.create_task(
-            sweep_missing_workflows(client, settings.task_queue, sessions, settings.review_units)
-        )
+        sweeper = None
+        if queues != "notices":
+            await ensure_schedules(client, settings)
+            sweeper = asyncio.create_task(
+                sweep_missing_workflows(
+                    client, settings.task_queue, sessions, settings.review_units
+                )
+            )
         log.info(
             "worker polling task queue %r on %s (policy day = %gs)",
-            settings.task_queue,
+            settings.notice_queue() if queues == "notices" else settings.task_queue,
             settings.temporal_address,
             settings.day_seconds,
         )
         await stop.wait()
-        sweeper.cancel()
+        if sweeper is not None:
+            sweeper.cancel()
 
 
 if __name__ == "__main__":
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--queues", choices=QUEUES, default="all", help="the task queues this process polls"
+    )
+    asyncio.run(main(parser.parse_args().queues))

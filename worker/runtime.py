@@ -79,8 +79,10 @@ def build_notice_worker(
         activities=[
             activities.delivery_targets,
             activities.deliver_notice,
+            activities.deliver_notices,
             activities.report_undelivered,
             activities.remind_unsigned,
+            activities.remind_unsigned_and_send,
         ],
         **options,
     )

@@ -53,6 +53,13 @@ HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 # A channel down for a whole day has failed that slip: the bureau is told and calls instead.
 GIVE_UP_AFTER = timedelta(days=1)
 STORE_TIMEOUT = timedelta(seconds=30)
+# How a send runs: one notice on one channel, or (the patch ``deliveries-batched``) a step's sends.
+SEND_OPTIONS: dict[str, Any] = {
+    "start_to_close_timeout": SEND_TIMEOUT,
+    "heartbeat_timeout": HEARTBEAT_TIMEOUT,
+    "schedule_to_close_timeout": GIVE_UP_AFTER,
+    "retry_policy": SEND_RETRY,
+}
 
 
 @workflow.defn(name=NOTICE_DELIVERY_WORKFLOW)
@@ -114,10 +121,7 @@ async def send_notice(
             DELIVER_NOTICE,
             DeliveryAttempt(notice=notice, target=target),
             task_queue=task_queue,
-            start_to_close_timeout=SEND_TIMEOUT,
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            schedule_to_close_timeout=GIVE_UP_AFTER,
-            retry_policy=SEND_RETRY,
+            **SEND_OPTIONS,
         )
     except ActivityError as exc:
         if not reports_failure(notice.kind):

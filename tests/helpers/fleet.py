@@ -9,11 +9,18 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
 
+from core.settings import Settings
+from core.starter import ensure_started, start_input
+from store import petitions
 from tests.helpers.blackbox import PROJECT
 from tests.helpers.ports import free_port
+from tests.helpers.store import register_petition
 from tests.helpers.waiting import eventually
 from worker.stack import api_command
 
@@ -67,9 +74,9 @@ class Fleet:
         self.processes.append(process)
         return process
 
-    async def worker(self, name: str) -> Process:
-        """``python -m worker``, once it polls its task queue."""
-        process = self._spawn(name, [sys.executable, "-m", "worker"])
+    async def worker(self, name: str, *args: str) -> Process:
+        """``python -m worker`` (with ``args``: ``--queues …``), once it polls its task queue."""
+        process = self._spawn(name, [sys.executable, "-m", "worker", *args])
 
         async def polling() -> bool:
             return "worker polling" in process.output()
@@ -101,6 +108,36 @@ class Fleet:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+
+
+def mailing_fleet(folder: Path, settings: Settings, temporal: str, smtp_port: int) -> Fleet:
+    """Workers with ``settings``' store and policy day on the Temporal at ``temporal``, mailing
+    through the SMTP server on ``smtp_port``."""
+    return Fleet(
+        folder,
+        {
+            "PETITIONFLOW_DEV_MODE": "true",
+            "PETITIONFLOW_DAY_SECONDS": str(settings.day_seconds),
+            "PETITIONFLOW_DATA_DIR": str(folder),
+            "PETITIONFLOW_DATABASE_URL": settings.database_url,
+            "PETITIONFLOW_TEMPORAL_ADDRESS": temporal,
+            "PETITIONFLOW_TASK_QUEUE": settings.task_queue,
+            "PETITIONFLOW_WORKER_METRICS_ADDRESS": "",
+            "PETITIONFLOW_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        },
+    )
+
+
+async def start_petitions(
+    client: Client, sessions: async_sessionmaker[Any], settings: Settings, count: int
+) -> None:
+    """Register ``count`` petitions (assigned to 东关镇) and start their workflows."""
+    for _ in range(count):
+        pid = await register_petition(sessions, settings=settings)
+        async with sessions() as session:
+            row = await petitions.get(session, pid)
+        assert row is not None
+        await ensure_started(client, settings.task_queue, start_input(row, []))
 
 
 async def _until_up(process: Process, up: Callable[[], Awaitable[bool]]) -> None:

@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.settings import Settings
 from core.starter import ensure_started, start_input
 from domain.contracts import AcceptRequest, CompleteRequest, PetitionState
-from domain.notice_delivery import DELIVER_NOTICE
+from domain.notice_delivery import DELIVER_NOTICE, DELIVER_NOTICES
 from store import petitions
 from tests.helpers.store import register_petition
 from tests.helpers.waiting import eventually
@@ -40,6 +40,10 @@ _CLOSES = (
 )
 
 
+# One send, and (the patch deliveries-batched) a step's sends as one activity.
+_SEND_ACTIVITIES = (DELIVER_NOTICE, DELIVER_NOTICES)
+
+
 def _sends(events: Sequence[HistoryEvent]) -> set[int]:
     """The events of the notices' sends (scheduled and closed), which the petition's workflow
     runs in the background (the patch deliveries-in-workflow) and which may retry for a day
@@ -49,7 +53,7 @@ def _sends(events: Sequence[HistoryEvent]) -> set[int]:
         e.event_id
         for e in events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and e.activity_task_scheduled_event_attributes.activity_type.name == DELIVER_NOTICE
+        and e.activity_task_scheduled_event_attributes.activity_type.name in _SEND_ACTIVITIES
     }
     closed = {
         e.event_id for e in events if e.event_type in _CLOSES and _closed_activity(e) in scheduled

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.email import EmailSender, SmtpServer
@@ -20,7 +22,10 @@ from activities.upload import UpstreamSystem
 from core.settings import Settings
 from domain.delivery import DeliveryChannel
 from domain.notice_delivery import (
+    DELIVER_NOTICE,
+    DELIVER_NOTICES,
     NOTICE_DELIVERY_WORKFLOW,
+    REMIND_UNSIGNED_AND_SEND,
     SIGNED_FOR,
     DeliveryTarget,
     NoticeToDeliver,
@@ -258,3 +263,62 @@ async def test_a_delivery_workflow_of_its_own_started_before_the_patch_still_del
         await handle.result()
     assert len(box.to(address("dongguan-h1"))) == 2  # the 交办单 and this 催办单, each once
     assert (await delivering.deliveries())[("reminder-1", "email")].status == "sent"
+
+
+async def test_a_steps_slips_go_out_as_one_send(delivering: Delivering, smtp_port: int) -> None:
+    """The patch deliveries-batched: a step's slips go out as one send activity, and the 催办 of
+    an unsigned 督办单 with its copy to the bureau in the very activity that writes them: fewer
+    send activities than messages, where there was one per notice and channel."""
+    box = delivering.mailbox
+    with smtp_server(box, smtp_port):
+        case = await delivering.start()
+        await case.accept()
+        await case.sleep(DAY * 7)
+        await eventually(lambda: delivering.slips(case), lambda s: "escalation-L2" in s)
+        await case.sleep(DAY * 1.1)  # a policy day with the 督办单 unsigned
+        await eventually(
+            delivering.deliveries,
+            lambda d: all(
+                d.get((key, "email")) and d[(key, "email")].status == "sent"
+                for key in ("escalation-L2:unsigned", "escalation-L2:unsigned:bureau")
+            ),
+        )
+    events = [e async for e in case.handle.fetch_history_events()]
+    # The 催办 and its copy went out in the activity that wrote them: no send of their own.
+    assert _sends_after(events, REMIND_UNSIGNED_AND_SEND) == []
+    scheduled = list(_scheduled(events).values())
+    assert DELIVER_NOTICE not in scheduled  # never one activity per notice and channel
+    sends = scheduled.count(DELIVER_NOTICES) + scheduled.count(REMIND_UNSIGNED_AND_SEND)
+    sent = [d for d in (await delivering.deliveries()).values() if d.status == "sent"]
+    assert len(set(box.message_ids())) == len(sent) > sends
+
+
+def _scheduled(events: list[HistoryEvent]) -> dict[int, str]:
+    return {
+        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+
+
+def _sends_after(events: list[HistoryEvent], activity: str) -> list[str]:
+    """The activities the workflow scheduled in the task that took ``activity``'s answer."""
+    names = _scheduled(events)
+    done = next(
+        e.event_id
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+        and names[e.activity_task_completed_event_attributes.scheduled_event_id] == activity
+    )
+    later = [e for e in events if e.event_id > done]
+    task = next(
+        i
+        for i, e in enumerate(later)
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    )
+    found = []
+    for event in later[task + 1 :]:
+        if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            break
+        found.append(names[event.event_id])
+    return found

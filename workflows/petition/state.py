@@ -76,6 +76,9 @@ class RunState:
     # Issue 11 (the patch ``DELIVERIES_IN_WORKFLOW``): the notices are sent by this workflow's
     # own activities (workflows/petition/delivery.py), not by a workflow per notice.
     delivers_notices: bool = False
+    # Issue 11 (the patch ``deliveries-batched``, decided by Deliveries): a step's sends go out
+    # as one activity, not one per notice and channel.
+    batches_sends: bool = False
     # Issue 11 (the patch ``PETITIONER_TOLD_OF_REPLY``): the reply's step tells the petitioner.
     tells_reply: bool = False
 

@@ -90,7 +90,7 @@ class PetitionWorkflow:
             self._run.declines_repeat = True
             self._run.state.stage, self._run.state.closure = Stage.DECLINED, Closure.DECLINED
         self._run.delivers_notices = workflow.patched(DELIVERIES_IN_WORKFLOW)
-        self._deliveries = Deliveries() if self._run.delivers_notices else None
+        self._deliveries = Deliveries(self._run) if self._run.delivers_notices else None
         self._run.tells_reply = workflow.patched(PETITIONER_TOLD_OF_REPLY)
         self._recorder = Recorder(self._run, self._deliveries)
         self._intake = Intake(self._run, self._recorder)

@@ -1,0 +1,64 @@
+"""The notices' sends in a worker process of their own (issue 11): ``python -m worker --queues
+petitions`` writes the slips and sends nothing; ``--queues notices``, started beside it, mails
+them, each once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from temporalio.testing import WorkflowEnvironment
+
+from store.db import dispose
+from store.models import Notice, NoticeDelivery
+from tests.helpers.fleet import mailing_fleet, start_petitions
+from tests.helpers.mail import Mailbox, smtp_server
+from tests.helpers.settings import make_settings
+from tests.helpers.store import Templates, open_store
+from tests.helpers.temporal import temporal_address
+from tests.helpers.waiting import eventually
+
+SLIPS = 3
+
+
+async def test_the_sends_run_in_a_process_of_their_own(
+    dev_env: WorkflowEnvironment, templates: Templates, tmp_path: Path
+) -> None:
+    # Long policy days: nothing but the 交办单 is written while the test runs.
+    settings = make_settings(
+        tmp_path,
+        database_url=await templates.sqlite_copy(tmp_path / "petitionflow.db"),
+        day_seconds=3600,
+    )
+    sessions = await open_store(settings)
+    async with sessions() as session:
+        await session.execute(text("UPDATE people SET email = id || '@qingshui.example'"))
+        await session.commit()
+
+    async def count(model: type[Notice] | type[NoticeDelivery]) -> int:
+        async with sessions() as session:
+            return int((await session.execute(select(func.count(model.id)))).scalar_one())
+
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as port:
+        fleet = mailing_fleet(tmp_path, settings, temporal_address(dev_env), port)
+        try:
+            await fleet.worker("petitions", "--queues", "petitions")
+            await start_petitions(dev_env.client, sessions, settings, SLIPS)
+            await eventually(lambda: count(Notice), lambda n: n >= SLIPS, timeout=120)
+            await asyncio.sleep(2)  # a send would have begun by now (its row comes first)
+            assert await count(NoticeDelivery) == 0 and mailbox.messages == []
+            sender = await fleet.worker("notices", "--queues", "notices")
+            assert f"polling task queue '{settings.notice_queue()}'" in sender.output()
+            await eventually(lambda: _sent(mailbox), lambda n: n >= SLIPS, timeout=120)
+            fleet.assert_running()
+        finally:
+            fleet.stop()
+    await dispose(sessions)
+    ids = mailbox.message_ids()
+    assert len(ids) == len(set(ids)) == SLIPS
+
+
+async def _sent(mailbox: Mailbox) -> int:
+    return len(mailbox.messages)
