@@ -13,9 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.db import dispose
 from store.models import Notice, NoticeDelivery
-from tests.helpers.fleet import mailing_fleet, start_petitions
+from tests.helpers.fleet import mailing_fleet, quiet_county, start_petitions
 from tests.helpers.mail import Mailbox, smtp_server
-from tests.helpers.settings import make_settings
 from tests.helpers.store import Templates, open_store
 from tests.helpers.temporal import temporal_address
 from tests.helpers.waiting import eventually
@@ -35,12 +34,7 @@ async def test_a_worker_killed_while_mailing_sends_every_slip_once(
         async with sessions() as session:
             return int((await session.execute(select(func.count(Notice.id)))).scalar_one())
 
-    settings = make_settings(
-        tmp_path,
-        database_url=await templates.sqlite_copy(tmp_path / "petitionflow.db"),
-        # Long policy days: nothing but the 交办单 is written while the test runs.
-        day_seconds=3600,
-    )
+    settings = await quiet_county(templates, tmp_path)
     sessions = await open_store(settings)
     async with sessions() as session:
         connection = await session.connection()

@@ -12,9 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.db import dispose
 from store.models import Notice, NoticeDelivery
-from tests.helpers.fleet import mailing_fleet, start_petitions
+from tests.helpers.fleet import mailing_fleet, quiet_county, start_petitions
 from tests.helpers.mail import Mailbox, smtp_server
-from tests.helpers.settings import make_settings
 from tests.helpers.store import Templates, open_store
 from tests.helpers.temporal import temporal_address
 from tests.helpers.waiting import eventually
@@ -25,12 +24,7 @@ SLIPS = 3
 async def test_the_sends_run_in_a_process_of_their_own(
     dev_env: WorkflowEnvironment, templates: Templates, tmp_path: Path
 ) -> None:
-    # Long policy days: nothing but the 交办单 is written while the test runs.
-    settings = make_settings(
-        tmp_path,
-        database_url=await templates.sqlite_copy(tmp_path / "petitionflow.db"),
-        day_seconds=3600,
-    )
+    settings = await quiet_county(templates, tmp_path)
     sessions = await open_store(settings)
     async with sessions() as session:
         await session.execute(text("UPDATE people SET email = id || '@qingshui.example'"))

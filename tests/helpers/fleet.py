@@ -20,7 +20,8 @@ from core.starter import ensure_started, start_input
 from store import petitions
 from tests.helpers.blackbox import PROJECT
 from tests.helpers.ports import free_port
-from tests.helpers.store import register_petition
+from tests.helpers.settings import make_settings
+from tests.helpers.store import Templates, register_petition
 from tests.helpers.waiting import eventually
 from worker.stack import api_command
 
@@ -108,6 +109,13 @@ class Fleet:
     def stop(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+
+
+async def quiet_county(templates: Templates, folder: Path) -> Settings:
+    """The demo county in a SQLite copy of its own, with policy days of an hour: nothing but
+    the 交办单 is written while a mailing test runs."""
+    copy = await templates.sqlite_copy(folder / "petitionflow.db")
+    return make_settings(folder, database_url=copy, day_seconds=3600)
 
 
 def mailing_fleet(folder: Path, settings: Settings, temporal: str, smtp_port: int) -> Fleet:

@@ -70,7 +70,7 @@ async def test_the_monthly_report_of_a_simulated_year_and_the_one_before(tmp_pat
     county = ranking.total
     assert county is not None and county[2] == this
     for column in range(2, 7):  # batches, persons, 集体访, 越级访, 进京访
-        assert sum(row[column] for row in ranking.rows) == county[column]
+        assert sum(int(row[column] or 0) for row in ranking.rows) == county[column]
 
     said = {abs(n) for n in numbers_in(report.summary, ["2025年1-4月"])}
     assert said and said <= table_numbers(report), said - table_numbers(report)
