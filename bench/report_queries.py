@@ -14,9 +14,7 @@ A benchmark prints figures; it asserts nothing."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +22,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import text
 
-from bench.harness import machine, verdict
+from bench.harness import machine, percentile, run, verdict
 from bench.list_queries import fill
 from core.database import prepare_store
 from core.settings import Settings
@@ -109,9 +107,7 @@ async def main(count: int, runs: int) -> None:
                     timings.append((time.perf_counter() - t0) * 1000)
                     cpu += time.process_time() * 1000 + cpu_ms(backend) - c0
                 rows = sum(len(t.rows) for t in built.tables)
-            timings.sort()
-            p50 = statistics.median(timings)
-            p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
+            p50, p95 = percentile(timings, 50), percentile(timings, 95)
             worst = max(worst, p95)
             print(f"{name:<20}{rows:>8,}{p50:>9.1f}{p95:>9.1f}{cpu / runs:>9.1f}")
         print(f"machine after: {machine()}")
@@ -127,4 +123,4 @@ if __name__ == "__main__":
     parser.add_argument("--petitions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
-    asyncio.run(main(args.petitions, args.runs))
+    run(main(args.petitions, args.runs))

@@ -4,12 +4,12 @@ them, each once."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from sqlalchemy import func, select, text
 from temporalio.testing import WorkflowEnvironment
 
+from domain.notice_delivery import DELIVER_NOTICES
 from store.db import dispose
 from store.models import Notice, NoticeDelivery
 from tests.helpers.fleet import mailing_fleet, quiet_county, start_petitions
@@ -39,9 +39,20 @@ async def test_the_sends_run_in_a_process_of_their_own(
         fleet = mailing_fleet(tmp_path, settings, temporal_address(dev_env), port)
         try:
             await fleet.worker("petitions", "--queues", "petitions")
-            await start_petitions(dev_env.client, sessions, settings, SLIPS)
+            pids = await start_petitions(dev_env.client, sessions, settings, SLIPS)
             await eventually(lambda: count(Notice), lambda n: n >= SLIPS, timeout=120)
-            await asyncio.sleep(2)  # a send would have begun by now (its row comes first)
+
+            async def sends_waiting() -> int:
+                """Send activities scheduled on the notices' queue and taken by nobody."""
+                waiting = 0
+                for pid in pids:
+                    described = await dev_env.client.get_workflow_handle(pid).describe()
+                    pending = described.raw_description.pending_activities
+                    waiting += sum(a.activity_type.name == DELIVER_NOTICES for a in pending)
+                return waiting
+
+            # Every slip's send is scheduled, yet none has begun (its row would come first).
+            await eventually(sends_waiting, lambda n: n >= SLIPS, timeout=120)
             assert await count(NoticeDelivery) == 0 and mailbox.messages == []
             sender = await fleet.worker("notices", "--queues", "notices")
             assert f"polling task queue '{settings.notice_queue()}'" in sender.output()

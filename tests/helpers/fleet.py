@@ -138,14 +138,17 @@ def mailing_fleet(folder: Path, settings: Settings, temporal: str, smtp_port: in
 
 async def start_petitions(
     client: Client, sessions: async_sessionmaker[Any], settings: Settings, count: int
-) -> None:
-    """Register ``count`` petitions (assigned to 东关镇) and start their workflows."""
+) -> list[str]:
+    """Register ``count`` petitions (assigned to 东关镇) and start their workflows; their ids."""
+    started = []
     for _ in range(count):
         pid = await register_petition(sessions, settings=settings)
         async with sessions() as session:
             row = await petitions.get(session, pid)
         assert row is not None
         await ensure_started(client, settings.task_queue, start_input(row, []))
+        started.append(pid)
+    return started
 
 
 async def _until_up(process: Process, up: Callable[[], Awaitable[bool]]) -> None:
