@@ -390,6 +390,14 @@ async def timeline(session: AsyncSession, petition_id: str) -> list[TimelineEven
     return list(rows)
 
 
+async def timeline_length(session: AsyncSession, petition_id: str) -> int:
+    """How many of the petition's steps the read model holds (their seqs run 1, 2, …)."""
+    count = await session.scalar(
+        select(func.count()).where(TimelineEvent.petition_id == petition_id)
+    )
+    return int(count or 0)
+
+
 async def notices(session: AsyncSession, petition_id: str | None = None) -> list[Notice]:
     query = select(Notice).order_by(Notice.id)
     if petition_id is not None:

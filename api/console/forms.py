@@ -33,7 +33,7 @@ from store.petitions import PetitionFilter
 
 router = APIRouter(include_in_schema=False)
 Form = dict[str, Any]
-PROJECTION_POLLS = 40  # at most two seconds
+PROJECTION_POLLS = 60  # at most three seconds
 
 
 async def posted(request: Request, user: ConsoleUser) -> tuple[Principal, Form]:
@@ -89,21 +89,27 @@ async def console_act(
     except ServiceError as exc:
         return await _refused(request, case, refusal_in_words(exc.status, exc.detail), exc.status)
     owner = answer.owner.person_id if answer.owner else None
-    await _projected(session, petition_id, (answer.stage, answer.phase, owner))
+    await _projected(
+        session, petition_id, (answer.stage, answer.phase, owner), len(answer.timeline)
+    )
     return RedirectResponse(f"/petitions/{petition_id}", status_code=303)
 
 
 async def _projected(
-    session: SessionDep, petition_id: str, outcome: tuple[str | None, ...]
+    session: SessionDep, petition_id: str, outcome: tuple[str | None, ...], steps: int
 ) -> None:
     """Wait a moment for the read model to show the action's outcome (its stage, phase and
-    包案 leader), so the page the browser is sent to shows it too (the workflow writes its step
-    right after deciding it)."""
+    包案 leader) and every one of its ``steps`` on the timeline, so the page the browser is sent
+    to shows it too (the workflow writes its steps right after deciding them). The steps are
+    counted, not only the state: a decision's steps are written by activities that may commit
+    in either order (复查: the request, then the review's 受理), and the later one carries the
+    outcome while the request's entry may still be on its way."""
     for _poll in range(PROJECTION_POLLS):
         row = await session.get(PetitionRow, petition_id, populate_existing=True)
         current = (row.stage, row.phase, row.owner_id) if row else None
+        written = await petitions.timeline_length(session, petition_id)
         await session.rollback()  # no transaction held open while the worker writes
-        if current == outcome:
+        if current == outcome and written >= steps:
             return
         await asyncio.sleep(0.05)
 
