@@ -122,7 +122,10 @@ def senders(settings: Settings) -> dict[DeliveryChannel, Sender]:
             validate_certs=settings.smtp_validate_certs,
             timeout=settings.smtp_timeout_seconds,
         )
-        found[DeliveryChannel.EMAIL] = EmailSender(server, settings.mail_from)
+        # One open connection per send slot, reused from message to message.
+        found[DeliveryChannel.EMAIL] = EmailSender(
+            server, settings.mail_from, connections=settings.worker_max_concurrent_sends
+        )
         log.info("email channel on: %s:%s", server.host, server.port)
     else:
         log.info("email channel off (no PETITIONFLOW_SMTP_URL)")

@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from activities.channels.smtp_pool import SmtpPool
 from domain.delivery import (
     DeliveryChannel,
     Outgoing,
@@ -88,31 +89,21 @@ def compose(message: Outgoing, sender: str) -> EmailMessage:
 class EmailSender:
     """Sends one notice by email. 5xx on the recipient or the message is permanent (a bad
     address, a refused message); a connection that fails, a 4xx and the server refusing *our*
-    sign-in or sender are transient: an operator's fix lets the retries through."""
+    sign-in or sender are transient: an operator's fix lets the retries through. Messages go
+    over up to ``connections`` open connections (activities.channels.smtp_pool), reused."""
 
     channel = DeliveryChannel.EMAIL
 
-    def __init__(self, server: SmtpServer, sender: str) -> None:
-        self._server = server
+    def __init__(self, server: SmtpServer, sender: str, *, connections: int = 10) -> None:
         self._sender = sender
+        self.connections = SmtpPool(server, connections)
 
     async def send(self, message: Outgoing) -> str | None:
         if "@" not in message.address:
             raise PermanentDeliveryFailure(f"not an email address: {message.address!r}")
         mail = compose(message, self._sender)
-        server = self._server
         try:
-            await aiosmtplib.send(
-                mail,
-                hostname=server.host,
-                port=server.port,
-                username=server.username,
-                password=server.password,
-                use_tls=server.use_tls,
-                start_tls=server.starttls,
-                validate_certs=server.validate_certs,
-                timeout=server.timeout,
-            )
+            await self.connections.send(mail)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]
             failure = _failure(min(codes, default=550), str(exc))
@@ -124,6 +115,10 @@ class EmailSender:
         except (aiosmtplib.SMTPException, OSError) as exc:  # refused, timed out, disconnected
             raise TransientDeliveryFailure(f"mail server unreachable: {exc}") from exc
         return str(mail["Message-ID"])
+
+    def close(self) -> None:
+        """Close the idle connections (the worker stopping)."""
+        self.connections.close()
 
 
 def _failure(code: int, text: str) -> Exception:

@@ -1,11 +1,16 @@
 """The email channel against a real local SMTP server (aiosmtpd): a Chinese slip as UTF-8 mail
-with a Message-ID fixed by its notice, a refused address permanent, a server away transient."""
+with a Message-ID fixed by its notice, a refused address permanent, a server away transient;
+connections reused from message to message, a dropped one replaced without a second message."""
 
 from __future__ import annotations
 
-import pytest
+import asyncio
 
-from activities.channels.email import EmailSender, SmtpServer, message_id
+import pytest
+from aiosmtplib import SMTP
+
+from activities.channels.email import EmailSender, SmtpServer, compose, message_id
+from activities.channels.smtp_pool import SmtpPool
 from domain.delivery import (
     DeliveryChannel,
     Outgoing,
@@ -14,6 +19,7 @@ from domain.delivery import (
 )
 from tests.helpers.mail import Mailbox, smtp_server
 from tests.helpers.ports import free_port
+from tests.helpers.waiting import eventually
 
 SENDER = "县信访局 <xfj@qingshui.example>"
 
@@ -76,3 +82,64 @@ def test_the_smtp_url_names_the_server_sign_in_and_tls() -> None:
     assert (implicit.port, implicit.use_tls, implicit.starttls) == (465, True, False)
     with pytest.raises(ValueError, match="smtp://"):
         SmtpServer.from_url("http://mail.qingshui.example")
+
+
+async def test_several_messages_go_over_fewer_connections_than_messages() -> None:
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as port:
+        sender = EmailSender(
+            SmtpServer.from_url(f"smtp://127.0.0.1:{port}", timeout=5), SENDER, connections=2
+        )
+        for n in range(3):  # one after another: one connection
+            await sender.send(slip(f"sup{n}@dongguan.example"))
+        # At once: no more connections than the pool's size.
+        await asyncio.gather(*(sender.send(slip(f"h{n}@dongguan.example")) for n in range(6)))
+        sender.close()
+    assert len(mailbox.messages) == 9
+    assert len(set(mailbox.peers)) == sender.connections.opened <= 2
+
+
+@pytest.mark.parametrize("drop_with", ["close", "421"])
+async def test_a_server_that_drops_the_connection_between_messages_gets_each_once(
+    drop_with: str,
+) -> None:
+    mailbox = Mailbox()
+    mailbox.drop_after, mailbox.drop_with = 2, drop_with
+    with smtp_server(mailbox) as port:
+        sender = sender_on(port)
+        addresses = [f"sup{n}@dongguan.example" for n in range(5)]
+        for address in addresses:
+            await sender.send(slip(address))
+    assert [m["To"] for m in mailbox.messages] == addresses
+    # Two messages a session: the third and fifth each went over a new connection.
+    assert sender.connections.opened == len(set(mailbox.peers)) == 3
+
+
+async def test_a_refusal_keeps_its_class_on_a_reused_connection() -> None:
+    mailbox = Mailbox()
+    mailbox.refused.add("nobody@dongguan.example")
+    with smtp_server(mailbox) as port:
+        sender = sender_on(port)
+        await sender.send(slip("sup@dongguan.example"))
+        with pytest.raises(PermanentDeliveryFailure, match="550"):
+            await sender.send(slip("nobody@dongguan.example"))
+        await sender.send(slip("sup@dongguan.example"))
+    assert len(mailbox.messages) == 2
+
+
+async def test_idle_connections_are_closed() -> None:
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as port:
+        server = SmtpServer.from_url(f"smtp://127.0.0.1:{port}", timeout=5)
+        pool = SmtpPool(server, 2, idle_seconds=0.05)
+        mail = compose(slip("sup@dongguan.example"), SENDER)
+        await pool.send(mail)
+        [idle] = pool.idle()
+
+        async def still_idle() -> list[SMTP]:
+            return pool.idle()
+
+        await eventually(still_idle, lambda left: left == [], timeout=10)
+        assert not idle.is_connected
+        await pool.send(mail)
+    assert pool.opened == 2 and len(set(mailbox.peers)) == 2

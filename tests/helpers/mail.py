@@ -25,6 +25,25 @@ class Mailbox:
         # time (a crash test's deliveries spread out, and a kill lands before a message's DATA).
         self.rcpt_delay = rcpt_delay
         self._one_at_a_time: asyncio.Lock | None = None
+        # The client end of the connection each message came over (distinct per connection).
+        self.peers: list[Any] = []
+        # A server that ends a session after this many messages, at the next MAIL: by closing
+        # the connection ("close") or answering 421 ("421"); None never.
+        self.drop_after: int | None = None
+        self.drop_with = "close"
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.drop_after is not None and self.peers.count(session.peer) >= self.drop_after:
+            if self.drop_with == "close":
+                server.transport.close()
+            else:
+                asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.3.2 Service shutting down, closing transmission channel"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -42,6 +61,7 @@ class Mailbox:
         parsed = message_from_bytes(envelope.original_content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
+        self.peers.append(session.peer)
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:
