@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     # Send activities (each a step's sends) one worker runs at once on that queue: bounded, so a
     # burst of mail waits on the server's queue, not in the process beside the chain's steps.
     worker_max_concurrent_sends: int = Field(default=10, ge=1)
+    # How much a process that only sends (`python -m worker --queues notices`) lowers its CPU
+    # priority (os.nice), so that the chain's workflow tasks win the cores in a burst; 0: not.
+    notice_worker_nice: int = Field(default=10, ge=0, le=19)
     # Email: smtp://[user:password@]host:port (STARTTLS when offered, or as smtp_starttls
     # says: true requires it, false never) or smtps://… (TLS from the start, port 465).
     # Empty: no email; notices reach the inbox (and the other channels) only.

@@ -1,9 +1,10 @@
 """The notices' sends in a worker process of their own (issue 11): ``python -m worker --queues
 petitions`` writes the slips and sends nothing; ``--queues notices``, started beside it, mails
-them, each once."""
+them, each once, niced so that the chain's workflow tasks go first."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import func, select, text
@@ -12,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.notice_delivery import DELIVER_NOTICES
 from store.db import dispose
 from store.models import Notice, NoticeDelivery
-from tests.helpers.fleet import mailing_fleet, quiet_county, start_petitions
+from tests.helpers.fleet import mailing_fleet, quiet_county, start_petitions, thread_niceness
 from tests.helpers.mail import Mailbox, smtp_server
 from tests.helpers.store import Templates, open_store
 from tests.helpers.temporal import temporal_address
@@ -38,7 +39,7 @@ async def test_the_sends_run_in_a_process_of_their_own(
     with smtp_server(mailbox) as port:
         fleet = mailing_fleet(tmp_path, settings, temporal_address(dev_env), port)
         try:
-            await fleet.worker("petitions", "--queues", "petitions")
+            chain = await fleet.worker("petitions", "--queues", "petitions")
             pids = await start_petitions(dev_env.client, sessions, settings, SLIPS)
             await eventually(lambda: count(Notice), lambda n: n >= SLIPS, timeout=120)
 
@@ -56,6 +57,10 @@ async def test_the_sends_run_in_a_process_of_their_own(
             assert await count(NoticeDelivery) == 0 and mailbox.messages == []
             sender = await fleet.worker("notices", "--queues", "notices")
             assert f"polling task queue '{settings.notice_queue()}'" in sender.output()
+            # Every thread of the sends' process (the SDK's included) yields to the chain's.
+            ours = os.nice(0)
+            assert thread_niceness(sender.proc.pid) == {min(ours + 10, 19)}
+            assert thread_niceness(chain.proc.pid) == {ours}
             await eventually(lambda: _sent(mailbox), lambda n: n >= SLIPS, timeout=120)
             fleet.assert_running()
         finally:

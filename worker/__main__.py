@@ -20,6 +20,7 @@ from core.database import prepare_store
 from core.settings import get_settings
 from core.temporal import connect, ensure_search_attributes
 from domain.routing import PERSONAL_CHANNELS
+from worker.niceness import lower_priority
 from worker.runtime import (
     build_notice_worker,
     build_report_worker,
@@ -39,6 +40,7 @@ QUEUES = ("all", "petitions", "notices")
 
 async def main(queues: str = "all") -> None:
     settings = get_settings()
+    lower_priority(queues, settings)  # first: the threads started below inherit it
     problems = [] if settings.dev_mode else settings.insecure_settings(signs_tokens=False)
     if problems:
         # The same rule as the API's: a public key would encrypt every petition for nobody.

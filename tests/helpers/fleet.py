@@ -163,3 +163,8 @@ async def _until_up(process: Process, up: Callable[[], Awaitable[bool]]) -> None
         await eventually(probe, bool, timeout=STARTUP_SECONDS)
     except AssertionError as exc:
         raise AssertionError(f"{process.name} did not start: {exc}\n{process.output()}") from None
+
+
+def thread_niceness(pid: int) -> set[int]:
+    """The niceness of each of a process's threads (on Linux a niceness is a thread's)."""
+    return {os.getpriority(os.PRIO_PROCESS, int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
