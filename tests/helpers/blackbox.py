@@ -58,6 +58,21 @@ class Stack:
 
     starts = 0
 
+    def workers(self) -> dict[str, int]:
+        """The stack's ``python -m worker`` children: their ``--queues`` and pid."""
+        assert self.proc is not None
+        found = {}
+        for entry in Path("/proc").iterdir():
+            try:
+                stat = (entry / "stat").read_text()
+                args = (entry / "cmdline").read_bytes().split(b"\0")
+            except (OSError, NotADirectoryError):
+                continue  # not a process, or one that ended meanwhile
+            parent = int(stat.rpartition(")")[2].split()[1])
+            if parent == self.proc.pid and b"worker" in args and b"--queues" in args:
+                found[args[args.index(b"--queues") + 1].decode()] = int(entry.name)
+        return found
+
     async def headers(
         self, username: str = "demo-bureau", password: str = "demo"
     ) -> dict[str, str]:
