@@ -22,8 +22,11 @@ p99 ≤ 1 s (of every step), every planned notice exactly once.
 With --deliver the worker mails every notice (issue 11) to a local SMTP server (aiosmtpd, as the
 tests use), and the lag is also measured to each step notice's email delivery
 (``notice_deliveries.delivered_at``): issue 11's target is that delivery adds no more than 1 s
-to the p99. With --notice-worker the sends run in a worker process of their own
-(``python -m worker --queues notices``, the other ``--queues petitions``).
+to the p99. The SMTP server stands for a remote one: it runs in a process of its own (not on the
+bench's event loop), though on this machine's cores; its CPU is printed at the end beside the
+workers'. With --notice-worker the workers are those ``make run`` starts (worker/stack.py): the
+sends in a process of their own (``python -m worker --queues notices``, niced by
+PETITIONFLOW_NOTICE_WORKER_NICE), the chain in ``--queues petitions``.
 """
 
 from __future__ import annotations
@@ -33,20 +36,24 @@ import asyncio
 import contextlib
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from bench import harness
-from bench.harness import Stack, percentile, verdict
+from bench.harness import Stack, cpu_seconds, percentile, verdict
 from core.starter import start_input
 from domain.plan import PlannedStep, StepKind, handling_plan
 from domain.vocabulary import EventKind, NoticeKind, Track
 from store.models import Notice, NoticeDelivery, Petition, TimelineEvent
+from tests.helpers.ports import free_port
+from worker.stack import worker_processes
 
 LAG_TARGET_SECONDS = 1.0
 CHUNK = 1000  # petitions per query: an IN list PostgreSQL plans quickly
@@ -211,37 +218,76 @@ async def main(
     count: int, day_seconds: float, concurrency: int, grace: float, deliver: bool, split: bool
 ) -> None:
     with contextlib.ExitStack() as servers:
+        sink = None
         if deliver:
-            port = _free_port()
-            smtp = Controller(_Accepting(), hostname="127.0.0.1", port=port)
-            smtp.start()
-            servers.callback(smtp.stop)
-            # The worker child inherits this (bench/harness.py passes the environment on).
+            port, sink = servers.enter_context(smtp_sink())
+            # The worker children inherit this (bench/harness.py passes the environment on).
             os.environ["PETITIONFLOW_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
-        await _measure(count, day_seconds, concurrency, grace, deliver, split)
+            print(f"SMTP server: a process of its own (pid {sink.pid}) on port {port}", flush=True)
+        await _measure(count, day_seconds, concurrency, grace, deliver, split, sink)
 
 
-def _free_port() -> int:
+@contextlib.contextmanager
+def smtp_sink() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """An SMTP server that takes every message and keeps nothing (aiosmtpd's ``Sink``), in a
+    process of its own: a remote server's work is not the bench's, nor on its event loop."""
+    port = free_port()
+    # Our own command line, never request input.
+    command = ["-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink", "-l", f"127.0.0.1:{port}"]
+    sink = subprocess.Popen(
+        [sys.executable, *command],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _listening(port):
+            if sink.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the SMTP server did not start")
+            time.sleep(0.1)
+        yield port, sink
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+
+
+def _listening(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-class _Accepting:
-    """An SMTP server's handler that takes every message and keeps nothing."""
+def cpu_used(running: Stack, sink: subprocess.Popen[bytes] | None) -> dict[str, float]:
+    """Each process's CPU seconds so far (the dev server and PostgreSQL are not counted)."""
+    used = {name: cpu_seconds(proc.pid) for name, proc in running.procs.items()}
+    if sink is not None:
+        used["SMTP server"] = cpu_seconds(sink.pid)
+    return used
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 OK"
+
+def report_cpu(before: dict[str, float], after: dict[str, float], mailed: int) -> None:
+    """Where the cores went once every petition was open: the steps, and the ``mailed`` sends
+    made since."""
+    spent = {name: after[name] - before.get(name, 0.0) for name in after}
+    print("CPU once open: " + ", ".join(f"{name} {cpu:.1f} s" for name, cpu in spent.items()))
+    if mailed and "notices-worker" in spent:
+        per_mail = spent["notices-worker"] / mailed * 1000
+        print(f"the notices worker's CPU per email ({mailed:,} mailed): {per_mail:.1f} ms")
 
 
 async def _measure(
-    count: int, day_seconds: float, concurrency: int, grace: float, deliver: bool, split: bool
+    count: int,
+    day_seconds: float,
+    concurrency: int,
+    grace: float,
+    deliver: bool,
+    split: bool,
+    sink: subprocess.Popen[bytes] | None,
 ) -> None:
     async with harness.stack(postgres=True, day_seconds=day_seconds, worker=not split) as running:
-        if split:
-            await running.start_worker("--queues", "petitions")
-            await running.start_worker("--queues", "notices", name="worker-notices")
+        if split:  # as `make run` starts them
+            for name, args, env in worker_processes(running.settings):
+                await running.start_worker(*args, name=name.replace(" ", "-"), env=env)
+            print("workers: " + ", ".join(running.procs), flush=True)
         print(
             f"opening {count:,} petitions on PostgreSQL (policy day {day_seconds:g} s), "
             f"{concurrency} at a time: store + core/starter.py + the accept update",
@@ -249,6 +295,7 @@ async def _measure(
         )
         ids, seconds = await harness.open_petitions(running, count, concurrency=concurrency)
         all_open = datetime.now(UTC)
+        cpu_open, mailed_open = cpu_used(running, sink), await emails_sent(running)
         print(f"opened {len(ids):,} in {seconds:.0f} s ({len(ids) / seconds:.1f}/s)", flush=True)
         plans = await planned(running, ids)
         started = time.perf_counter()
@@ -258,6 +305,17 @@ async def _measure(
         if deliver:
             await wait_for_deliveries(running, plans, grace)
             report_deliveries(plans, await delivered(running))
+        mailed = await emails_sent(running) - mailed_open
+        report_cpu(cpu_open, cpu_used(running, sink), mailed)
+
+
+async def emails_sent(running: Stack) -> int:
+    """Every notice mailed (step notices and the others: 告知, 交办, 催办 of an unsigned 督办)."""
+    async with running.sessions() as session:
+        sent = select(func.count()).where(
+            NoticeDelivery.channel == "email", NoticeDelivery.delivered_at.is_not(None)
+        )
+        return int((await session.execute(sent)).scalar_one())
 
 
 if __name__ == "__main__":

@@ -110,6 +110,12 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, load average {one:.1f} (1 min) {five:.1f} (5 min)"
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far, user and system (its /proc/<pid>/stat), its children's not."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """A process's resident memory (VmRSS of /proc/<pid>/status) in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -141,16 +147,23 @@ class Stack:
     def address(self) -> str:
         return self.settings.temporal_address
 
-    async def spawn(self, name: str, args: list[str], ready: Callable[[str], bool]) -> int:
-        """Start ``python <args>`` with the stack's environment, its output in <folder>/<name>.log;
-        return its pid once ``ready`` holds for that output (or fail, showing the log's end)."""
+    async def spawn(
+        self,
+        name: str,
+        args: list[str],
+        ready: Callable[[str], bool],
+        env: dict[str, str] | None = None,
+    ) -> int:
+        """Start ``python <args>`` with the stack's environment (and ``env``), its output in
+        <folder>/<name>.log; return its pid once ``ready`` holds for that output (or fail,
+        showing the log's end)."""
         log = self.folder / f"{name}.log"
         with log.open("ab") as out:
             # Our own command line, never request input.
             proc = subprocess.Popen(  # noqa: ASYNC220
                 [sys.executable, *args],
                 cwd=PROJECT_DIR,
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -165,9 +178,13 @@ class Stack:
                 raise RuntimeError(f"{name} did not start:\n{text[-3000:]}")
             await asyncio.sleep(0.2)
 
-    async def start_worker(self, *args: str, name: str = "worker") -> int:
+    async def start_worker(
+        self, *args: str, name: str = "worker", env: dict[str, str] | None = None
+    ) -> int:
         """``python -m worker`` with ``args`` (``--queues …``), once it polls."""
-        return await self.spawn(name, ["-m", "worker", *args], lambda log: "worker polling" in log)
+        return await self.spawn(
+            name, ["-m", "worker", *args], lambda log: "worker polling" in log, env
+        )
 
     async def start_api(self) -> int:
         def ready(_log: str) -> bool:
