@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from email.message import EmailMessage
+from email.message import Message
 from typing import TYPE_CHECKING
 
 import aiosmtplib
@@ -67,7 +67,7 @@ class SmtpPool:
             self._loop = loop
         return self._slots
 
-    async def send(self, mail: EmailMessage) -> None:
+    async def send(self, mail: Message) -> None:
         async with self._bind():
             connection, reused = self._take(), True
             if connection is None:

@@ -143,3 +143,16 @@ async def test_idle_connections_are_closed() -> None:
         assert not idle.is_connected
         await pool.send(mail)
     assert pool.opened == 2 and len(set(mailbox.peers)) == 2
+
+
+async def test_a_long_chinese_subject_and_sender_name_arrive_whole() -> None:
+    """Folded over several encoded lines, they read back as written."""
+    mailbox = Mailbox()
+    sender = "青川县人民政府信访局（县信访局）办公室 <xfj@qingshui.example>"
+    subject = "【督办单】信访事项 XF-2026-000012 " + "请东关镇分管领导落实办理" * 6
+    with smtp_server(mailbox) as port:
+        email = EmailSender(SmtpServer.from_url(f"smtp://127.0.0.1:{port}", timeout=5), sender)
+        await email.send(slip("sup@dongguan.example").model_copy(update={"subject": subject}))
+    [mail] = mailbox.messages
+    assert mail["Subject"] == subject
+    assert mail["From"].addresses[0].display_name == "青川县人民政府信访局（县信访局）办公室"
