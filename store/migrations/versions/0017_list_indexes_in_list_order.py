@@ -24,7 +24,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # (name, columns, PostgreSQL predicate, SQLite predicate) before and after.
-BEFORE = [
+Indexes = list[tuple[str, list[str], str | None, str | None]]
+BEFORE: Indexes = [
     ("ix_petitions_registered", ["registered_at"], None, None),
     ("ix_petitions_category", ["category"], None, None),
     ("ix_petitions_overdue", ["overdue"], None, None),
@@ -33,7 +34,7 @@ BEFORE = [
     ("ix_petitions_handling_unit", ["handling_unit_id"], None, None),
     ("ix_petitions_next_due", ["next_due_at"], None, None),
 ]
-AFTER = [
+AFTER: Indexes = [
     ("ix_petitions_recent", ["registered_at", "id"], None, None),
     ("ix_petitions_category_recent", ["category", "registered_at", "id"], None, None),
     ("ix_petitions_overdue_recent", ["registered_at", "id"], "overdue IS true", "overdue IS 1"),
@@ -62,10 +63,7 @@ AFTER = [
 AUTOVACUUM = ("autovacuum_vacuum_scale_factor", "autovacuum_vacuum_insert_scale_factor")
 
 
-def _swap(
-    drop: list[tuple[str, list[str], str | None, str | None]],
-    create: list[tuple[str, list[str], str | None, str | None]],
-) -> None:
+def _swap(drop: Indexes, create: Indexes) -> None:
     for name, _, _, _ in drop:
         op.drop_index(name, table_name="petitions")
     for name, columns, on_postgresql, on_sqlite in create:
