@@ -30,10 +30,11 @@ def reach(units: list[str], owned_by: str | None) -> Branches:
     """A reader's reach: the petitions at ``units``, those handled by them before 复查/复核, and
     those ``owned_by`` this person (包案); each branch leaves out the rows of those before it
     (a row registered at the bureau has no unit yet: NULL is outside every unit)."""
-    at_units = Petition.unit_id.in_(units)
     elsewhere = Petition.unit_id.is_(None) | Petition.unit_id.not_in(units)
     handled = Petition.handling_unit_id.in_(units)
-    branches: Branches = [[at_units], [handled, elsewhere]]
+    # A branch a unit: each one range of the unit's index, in list order.
+    branches: Branches = [[Petition.unit_id == unit] for unit in units]
+    branches.append([handled, elsewhere])
     if owned_by is not None:
         not_handled = Petition.handling_unit_id.is_(None) | Petition.handling_unit_id.not_in(units)
         branches.append([Petition.owner_id == owned_by, elsewhere, not_handled])

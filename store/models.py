@@ -193,7 +193,14 @@ class Petition(Base):
     __tablename__ = "petitions"
     __table_args__ = (
         Index("ix_petitions_stage_unit", "stage", "unit_id"),
-        Index("ix_petitions_unit_level", "unit_id", "level"),
+        # A unit's list in list order; its level beside it for the counts by unit and level.
+        Index(
+            "ix_petitions_unit_recent",
+            "unit_id",
+            "registered_at",
+            "id",
+            postgresql_include=["level"],
+        ),
         # Supervisors' lists (migration 0017): each index ends in the lists' order, newest
         # first, so a page is a range of it; flags and rare columns index only the rows that
         # carry them, since a projected step (never a HOT update) writes every index it meets.

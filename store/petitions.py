@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -429,14 +429,31 @@ class PetitionFilter:
 async def search(
     session: AsyncSession, filters: PetitionFilter, *, limit: int, offset: int
 ) -> tuple[list[Petition], int]:
-    rows = await session.scalars(
-        select(Petition)
-        .where(*matching(filters))
-        .order_by(Petition.registered_at.desc(), Petition.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), await total(session, filters)
+    order = (Petition.registered_at.desc(), Petition.id.desc())
+    parts = branches(filters)
+    page = select(Petition).order_by(*order)
+    if len(parts) == 1:
+        page = page.where(*parts[0]).limit(limit).offset(offset)
+    else:
+        # The page is among each branch's own first offset + limit rows, which each reads in
+        # list order from its own index (an OR of columns could only filter the newest rows);
+        # only the page's rows are read whole.
+        firsts = union_all(
+            *(
+                select(f.c.id, f.c.registered_at)
+                for f in (
+                    select(Petition.id, Petition.registered_at)
+                    .where(*p)
+                    .order_by(*order)
+                    .limit(offset + limit)
+                    .subquery()
+                    for p in parts
+                )
+            )
+        ).subquery()
+        ids = select(firsts.c.id).order_by(firsts.c.registered_at.desc(), firsts.c.id.desc())
+        page = page.where(Petition.id.in_(ids.limit(limit).offset(offset)))
+    return list(await session.scalars(page)), await total(session, filters)
 
 
 async def total(session: AsyncSession, filters: PetitionFilter) -> int:
