@@ -431,28 +431,25 @@ async def search(
 ) -> tuple[list[Petition], int]:
     order = (Petition.registered_at.desc(), Petition.id.desc())
     parts = branches(filters)
-    page = select(Petition).order_by(*order)
-    if len(parts) == 1:
-        page = page.where(*parts[0]).limit(limit).offset(offset)
-    else:
-        # The page is among each branch's own first offset + limit rows, which each reads in
-        # list order from its own index (an OR of columns could only filter the newest rows);
-        # only the page's rows are read whole.
-        firsts = union_all(
-            *(
-                select(f.c.id, f.c.registered_at)
-                for f in (
-                    select(Petition.id, Petition.registered_at)
-                    .where(*p)
-                    .order_by(*order)
-                    .limit(offset + limit)
-                    .subquery()
-                    for p in parts
-                )
+    # The page's ids first, each branch's own first offset + limit in list order from its own
+    # index (an OR of columns could only filter the newest rows; an offset skips index entries,
+    # not wide rows); then only the page's rows are read whole.
+    firsts = union_all(
+        *(
+            select(f.c.id, f.c.registered_at)
+            for f in (
+                select(Petition.id, Petition.registered_at)
+                .where(*p)
+                .order_by(*order)
+                .limit(offset + limit)
+                .subquery()
+                for p in parts
             )
-        ).subquery()
-        ids = select(firsts.c.id).order_by(firsts.c.registered_at.desc(), firsts.c.id.desc())
-        page = page.where(Petition.id.in_(ids.limit(limit).offset(offset)))
+        )
+    ).subquery()
+    ids = select(firsts.c.id).order_by(firsts.c.registered_at.desc(), firsts.c.id.desc())
+    page = select(Petition).where(Petition.id.in_(ids.limit(limit).offset(offset)))
+    page = page.order_by(*order)
     return list(await session.scalars(page)), await total(session, filters)
 
 
