@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from domain.contracts import PetitionStart, StepRecord
 from domain.lifecycle import terminated_repeat
@@ -426,6 +427,32 @@ class PetitionFilter:
     owned_by: str | None = None
 
 
+# What a list's line shows (api.schemas.PetitionSummary): the rest of a row (the 2 KB policy
+# the petition keeps, the content, the deadlines) is neither sent nor decoded for a list.
+LINE = [
+    Petition.id,
+    Petition.channel,
+    Petition.category,
+    Petition.track,
+    Petition.unit_id,
+    Petition.summary,
+    Petition.stage,
+    Petition.phase,
+    Petition.level,
+    Petition.overdue,
+    Petition.unaccepted_overdue,
+    Petition.accountable,
+    Petition.owner,
+    Petition.closure,
+    Petition.repeat_of,
+    Petition.repeat_rule,
+    Petition.handling_unit_id,
+    Petition.registered_at,
+    Petition.accepted_at,
+    Petition.completed_at,
+]
+
+
 async def search(
     session: AsyncSession, filters: PetitionFilter, *, limit: int, offset: int
 ) -> tuple[list[Petition], int]:
@@ -449,7 +476,7 @@ async def search(
     ).subquery()
     ids = select(firsts.c.id).order_by(firsts.c.registered_at.desc(), firsts.c.id.desc())
     page = select(Petition).where(Petition.id.in_(ids.limit(limit).offset(offset)))
-    page = page.order_by(*order)
+    page = page.order_by(*order).options(load_only(*LINE, raiseload=True))
     return list(await session.scalars(page)), await total(session, filters)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from api.schemas import PetitionSummary
 from store import petitions
 from store.models import Petition
 from tests.helpers.settings import make_settings
@@ -93,3 +94,9 @@ async def test_totals_by_branch_are_the_lists_rows_once_each(
             assert (total, [r.id for r in rows]) == (len(expected), [r.id for r in expected]), f
             page, _ = await petitions.search(session, f, limit=2, offset=1)
             assert [r.id for r in page] == [r.id for r in expected][1:3], f
+
+
+def test_a_list_line_reads_every_field_the_api_shows() -> None:
+    """The lists read only a line's columns (``petitions.LINE``): a field the API's list line
+    gains must be read too, or the list raises for it."""
+    assert set(PetitionSummary.model_fields) <= {column.key for column in petitions.LINE}
