@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import random
@@ -68,6 +69,9 @@ STAGES = [
 
 def rows(count: int, now: datetime) -> list[tuple[Any, ...]]:
     rng = random.Random(2026)
+    # The policy each petition keeps for its life (the book and the day, some 2 KB of JSON), as
+    # a registration writes it: the rows as wide as the API's, not a few bytes.
+    policy = json.dumps(Settings(data_dir=Path("/tmp")).policy_snapshot())
     out = []
     for n in range(1, count + 1):
         stage = rng.choice(STAGES)
@@ -92,7 +96,7 @@ def rows(count: int, now: datetime) -> list[tuple[Any, ...]]:
                 rng.choice(["simple", "general"]),
                 registered,
                 "2026.1",
-                json.dumps({}),
+                policy,
                 None,
                 True,
                 stage,
@@ -169,6 +173,7 @@ async def write(dsn: str, count: int, per_second: float, stop: Event) -> int:
     to its share of ``per_second``."""
     pool = await asyncpg.create_pool(dsn, min_size=WRITERS, max_size=WRITERS)
     template = list(rows(1, datetime.now(UTC))[0])
+    run = f"{random.randrange(10_000):04d}"  # a reused database keeps the last runs' petitions
     insert = (
         f"INSERT INTO petitions ({', '.join(COLUMNS)}) "
         f"VALUES ({', '.join(f'${n}' for n in range(1, len(COLUMNS) + 1))})"
@@ -184,7 +189,7 @@ async def write(dsn: str, count: int, per_second: float, stop: Event) -> int:
             async with pool.acquire() as connection, connection.transaction():
                 if done % 5 == 4:  # a registration
                     row = [*template]
-                    row[0], row[-1], row[10] = f"XF-2027-{lane}{done:07d}", now, now
+                    row[0], row[-1], row[10] = f"XF-2027-{run}{lane}{done:07d}", now, now
                     await connection.execute(insert, *row)
                 else:  # a step of a petition projected: its row and one timeline event
                     petition_id = f"XF-2026-{rng.randint(1, count):06d}"
@@ -224,15 +229,25 @@ def write_load(dsn: str, count: int, per_second: float, stop: Event, done: Any) 
     done.put(asyncio.run(write(dsn, count, per_second, stop)))
 
 
-async def main(count: int, runs: int, writes_per_second: float | None) -> None:
-    with postgres_cluster() as admin:
-        url = await new_database(admin)
+async def filled(url: str, count: int) -> int:
+    """How many of the bench's own petitions (XF-2026-…) ``url`` holds already."""
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM petitions WHERE id < 'XF-2027'"))
+    finally:
+        await connection.close()
+
+
+async def main(count: int, runs: int, writes_per_second: float | None, reuse: str | None) -> None:
+    with contextlib.ExitStack() as stack:
+        url = reuse or await new_database(stack.enter_context(postgres_cluster()))
         settings = Settings(database_url=url, data_dir=Path("/tmp"))
         sessions = await prepare_store(settings)  # migrations and the demo directory
         started = time.perf_counter()
         dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-        await fill(dsn, count)
-        print(f"filled {count:,} petitions in {time.perf_counter() - started:.1f} s")
+        if await filled(url, count) != count:  # a reused database is filled once
+            await fill(dsn, count)
+            print(f"filled {count:,} petitions in {time.perf_counter() - started:.1f} s")
         print(f"machine: {machine()}")
         context = multiprocessing.get_context("spawn")
         stop, done = context.Event(), context.Queue()
@@ -298,7 +313,11 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--with-writes", action="store_true", help="time under concurrent writes")
     parser.add_argument("--writes-per-second", type=float, default=200.0)
-    args = parser.parse_args()
-    asyncio.run(
-        main(args.petitions, args.runs, args.writes_per_second if args.with_writes else None)
+    parser.add_argument(
+        "--database",
+        help="an existing PostgreSQL database (SQLAlchemy URL) to migrate, fill once and keep, "
+        "so variants compare back to back without filling 100k petitions each time",
     )
+    args = parser.parse_args()
+    writes = args.writes_per_second if args.with_writes else None
+    asyncio.run(main(args.petitions, args.runs, writes, args.database))

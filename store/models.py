@@ -179,19 +179,46 @@ class SignInCounter(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
+def _partial(name: str, where: str, *columns: str) -> Index:
+    """An index of the rows ``where`` holds (SQLite spells true as 1)."""
+    return Index(
+        name,
+        *columns,
+        postgresql_where=text(where),
+        sqlite_where=text(where.replace(" IS true", " IS 1")),
+    )
+
+
 class Petition(Base):
     __tablename__ = "petitions"
     __table_args__ = (
         Index("ix_petitions_stage_unit", "stage", "unit_id"),
-        Index("ix_petitions_unit_level", "unit_id", "level"),
-        Index("ix_petitions_overdue", "overdue"),
-        Index("ix_petitions_unaccepted_overdue", "unaccepted_overdue"),
-        # Supervisors' lists: newest first, by category, and what falls due soonest.
-        Index("ix_petitions_registered", "registered_at"),
-        Index("ix_petitions_category", "category"),
-        Index("ix_petitions_next_due", "next_due_at"),
-        Index("ix_petitions_owner", "owner_id"),
-        Index("ix_petitions_handling_unit", "handling_unit_id"),
+        # A unit's list in list order; its level beside it for the counts by unit and level.
+        Index(
+            "ix_petitions_unit_recent",
+            "unit_id",
+            "registered_at",
+            "id",
+            postgresql_include=["level"],
+        ),
+        # Supervisors' lists (migration 0017): each index ends in the lists' order, newest
+        # first, so a page is a range of it; flags and rare columns index only the rows that
+        # carry them, since a projected step (never a HOT update) writes every index it meets.
+        Index("ix_petitions_recent", "registered_at", "id"),
+        Index("ix_petitions_category_recent", "category", "registered_at", "id"),
+        _partial("ix_petitions_overdue_recent", "overdue IS true", "registered_at", "id"),
+        _partial(
+            "ix_petitions_unaccepted_overdue", "unaccepted_overdue IS true", "registered_at", "id"
+        ),
+        Index(
+            "ix_petitions_next_due",
+            "next_due_at",
+            postgresql_where=text("next_due_at IS NOT NULL"),
+            sqlite_where=text("next_due_at IS NOT NULL"),
+            postgresql_include=["registered_at", "id"],  # the rows due soon in list order
+        ),
+        _partial("ix_petitions_owner", "owner_id IS NOT NULL", "owner_id"),
+        _partial("ix_petitions_handling_unit", "handling_unit_id IS NOT NULL", "handling_unit_id"),
         # The reports' year-long counts (issue 13) read these columns only: on PostgreSQL an
         # index-only scan of them, not of the wide rows (the intake's texts, the deadlines).
         Index(
