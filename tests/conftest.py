@@ -18,17 +18,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import dispose
-from tests.helpers.balance import balanced
 from tests.helpers.blackbox import Stack
 from tests.helpers.postgres import new_database, postgres_cluster
 from tests.helpers.settings import make_settings
 from tests.helpers.store import Templates, open_store
 from tests.helpers.temporal import temporal_server
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slowest tests first, shared between xdist's two workers (tests/helpers/balance.py)."""
-    items[:] = balanced(items, [item.nodeid for item in items])
 
 
 @pytest.fixture
