@@ -55,8 +55,17 @@ async def test_intake_assign_transfer_decline(api: ApiFactory) -> None:
         assert (declined["stage"], declined["closure"]) == ("declined", "declined")
         assert declined["deadlines"] == []
         await act(http, pid, "accept", expect=409)
-        slips = (await http.get(f"{V1}/{pid}/notices")).json()
-        told = [n for n in slips if n["kind"] == "petitioner"]
+
+        async def slips_now() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = (await http.get(f"{V1}/{pid}/notices")).json()
+            return found
+
+        def told_of(slips: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [n for n in slips if n["kind"] == "petitioner"]
+
+        # The decline answers once decided; its 告知 reaches the read model just after.
+        slips = await eventually(slips_now, lambda found: len(told_of(found)) >= 1)
+        told = told_of(slips)
         assert len(told) == 1 and "已进入诉讼程序" in told[0]["text"]
         assert [n["recipient_id"] for n in slips if n["kind"] == "assignment"] == [
             "dongguan-h1",
