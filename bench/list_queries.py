@@ -35,9 +35,9 @@ import asyncpg
 from bench.harness import machine, verdict
 from core.database import prepare_store
 from core.settings import Settings
-from store import petitions
+from store import petition_lists
 from store.db import dispose
-from store.petitions import PetitionFilter
+from store.petition_lists import PetitionFilter
 from tests.helpers.postgres import new_database, postgres_cluster
 
 UNITS = ["dongguan", "xihe", "chengnan", "kaifaqu", "renshe", "zhujian", "ziranziyuan"]
@@ -286,7 +286,7 @@ async def main(count: int, runs: int, writes_per_second: float | None, reuse: st
             for i in range(runs):
                 async with sessions() as session:
                     t0 = time.perf_counter()
-                    _, total = await petitions.search(
+                    _, total = await petition_lists.search(
                         session, filters, limit=50, offset=offsets[i % len(offsets)]
                     )
                     timings.append((time.perf_counter() - t0) * 1000)

@@ -1,5 +1,5 @@
 """The 督查 board's counts and 我的待办's petitions, from the read model: open petitions by unit
-and level under the same filters as the lists (store.petitions.matching), so each number of
+and level under the same filters as the lists (store.petition_lists.matching), so each number of
 the board is the total of the list it links to."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.lifecycle import OPEN_STAGES
 from store.models import Petition
-from store.petitions import PetitionFilter, matching
+from store.petition_lists import PetitionFilter, matching
 
 OPEN = [s.value for s in OPEN_STAGES]
 DUE_SOON = timedelta(days=1)  # amber on the pages: due within a day

@@ -29,7 +29,7 @@ from domain.contracts import AcceptRequest
 from domain.vocabulary import Role
 from store import directory, petitions
 from store.models import Petition as PetitionRow
-from store.petitions import PetitionFilter
+from store.petition_lists import PetitionFilter
 
 router = APIRouter(include_in_schema=False)
 Form = dict[str, Any]

@@ -26,7 +26,7 @@ from api.service.read import within_reach
 from domain.access import Action, Principal
 from domain.vocabulary import Category, Phase, Role, Stage
 from store import board
-from store.petitions import PetitionFilter
+from store.petition_lists import PetitionFilter
 
 router = APIRouter(include_in_schema=False)
 LIST_LIMIT = 50  # a page of the list, as the API's default

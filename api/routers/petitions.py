@@ -43,7 +43,7 @@ from domain.contracts import (
     ReviewRequest,
 )
 from domain.vocabulary import Category, Phase, Stage
-from store.petitions import PetitionFilter
+from store.petition_lists import PetitionFilter
 
 router = APIRouter(prefix="/petitions", tags=["petitions"])
 

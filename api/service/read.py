@@ -18,20 +18,20 @@ from domain.access import Principal
 from domain.contracts import TimelineEvent
 from domain.slips import ACCEPTANCE_NOTICE
 from store import notices as inboxes
-from store import petitions
+from store import petition_lists, petitions
 
 
 async def search(
     session: AsyncSession,
     reader: Principal,
-    filters: petitions.PetitionFilter,
+    filters: petition_lists.PetitionFilter,
     *,
     limit: int,
     offset: int,
 ) -> PetitionPage:
     """Supervisors' list, newest first, from the read model, within the reader's reach: the
     petitions of their units and the cases they own (every unit for those who read all)."""
-    rows, total = await petitions.search(
+    rows, total = await petition_lists.search(
         session, within_reach(reader, filters), limit=limit, offset=offset
     )
     return PetitionPage(
@@ -39,7 +39,9 @@ async def search(
     )
 
 
-def within_reach(reader: Principal, filters: petitions.PetitionFilter) -> petitions.PetitionFilter:
+def within_reach(
+    reader: Principal, filters: petition_lists.PetitionFilter
+) -> petition_lists.PetitionFilter:
     """``filters`` narrowed to what ``reader`` may see: the lists and the console's board."""
     return replace(
         filters,

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from store import petitions
+from store import petition_lists, petitions
 from tests.helpers.settings import make_settings
 from tests.helpers.store import register_petition
 
@@ -29,6 +29,6 @@ async def test_a_deadline_passed_since_its_step_is_not_due(
             assert row is not None
             row.next_due_at = due
         await session.commit()
-        soon = petitions.PetitionFilter(due_before=now + DAY * 2, due_after=now)
-        rows, total = await petitions.search(session, soon, limit=10, offset=0)
+        soon = petition_lists.PetitionFilter(due_before=now + DAY * 2, due_after=now)
+        rows, total = await petition_lists.search(session, soon, limit=10, offset=0)
     assert [r.id for r in rows] == [ahead] and total == 1

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.schemas import PetitionSummary
-from store import petitions
+from store import petition_lists, petitions
 from store.models import Petition
 from tests.helpers.settings import make_settings
 from tests.helpers.store import register_petition
@@ -32,7 +32,7 @@ ROWS = [
 ]
 
 
-def selected(row: Petition, f: petitions.PetitionFilter) -> bool:
+def selected(row: Petition, f: petition_lists.PetitionFilter) -> bool:
     """What each filter means, in Python (SQL's NULL is never equal, nor unequal)."""
     if f.unit_id is not None:
         at_unit = row.unit_id == f.unit_id and f.overdue in (None, row.overdue)
@@ -76,7 +76,7 @@ async def test_totals_by_branch_are_the_lists_rows_once_each(
         for unit, overdue, within, owner in itertools.product(
             [None, "xihe", "dongguan"], overdues, reaches, [None, "cl-01"]
         ):
-            f = petitions.PetitionFilter(
+            f = petition_lists.PetitionFilter(
                 unit_id=unit, overdue=overdue, within_units=within, owned_by=owner
             )
             expected = sorted(
@@ -86,17 +86,17 @@ async def test_totals_by_branch_are_the_lists_rows_once_each(
             )
             parts = [
                 set(await session.scalars(select(Petition.id).where(*branch)))
-                for branch in petitions.branches(f)
+                for branch in petition_lists.branches(f)
             ]
             assert sum(map(len, parts)) == len(set().union(*parts)), f"{f}: a row twice"
             assert set().union(*parts) == {r.id for r in expected}, f
-            rows, total = await petitions.search(session, f, limit=100, offset=0)
+            rows, total = await petition_lists.search(session, f, limit=100, offset=0)
             assert (total, [r.id for r in rows]) == (len(expected), [r.id for r in expected]), f
-            page, _ = await petitions.search(session, f, limit=2, offset=1)
+            page, _ = await petition_lists.search(session, f, limit=2, offset=1)
             assert [r.id for r in page] == [r.id for r in expected][1:3], f
 
 
 def test_a_list_line_reads_every_field_the_api_shows() -> None:
-    """The lists read only a line's columns (``petitions.LINE``): a field the API's list line
+    """The lists read only a line's columns (``petition_lists.LINE``): a field the API's list line
     gains must be read too, or the list raises for it."""
-    assert set(PetitionSummary.model_fields) <= {column.key for column in petitions.LINE}
+    assert set(PetitionSummary.model_fields) <= {column.key for column in petition_lists.LINE}

@@ -23,7 +23,7 @@ from domain.lifecycle import plan_round
 from domain.plan import StepKind
 from domain.policy import BEIJING
 from domain.vocabulary import EventKind, Phase, Stage
-from store import petitions
+from store import petition_lists, petitions
 from tests.helpers.county import COUNTY_LEADER
 from tests.helpers.workflows import DAY, Case, CaseFactory
 from workflows.petition import PetitionWorkflow
@@ -80,8 +80,8 @@ async def test_unaccepted_at_the_statutory_limit_is_supervised_and_flagged(
     assert "逾期未受理" in written["supervision-accept-unit_head"][2]
     async with case.sessions() as session:
         row = await petitions.get(session, case.handle.id)
-        listed, total = await petitions.search(
-            session, petitions.PetitionFilter(unaccepted_overdue=True), limit=10, offset=0
+        listed, total = await petition_lists.search(
+            session, petition_lists.PetitionFilter(unaccepted_overdue=True), limit=10, offset=0
         )
     assert row is not None and row.unaccepted_overdue and row.next_due_at is None
     assert [r.id for r in listed] == [case.handle.id] and total == 1
