@@ -106,6 +106,14 @@ async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
             interval=POLL,
         )
         await eventually(lambda: chain_steps(sessions), lambda n: n >= 4 * PETITIONS)
+        # The 受理告知 is a step of its own: one in flight on the killed worker is written by the
+        # survivor once its start-to-close timeout has passed, maybe after the chain has ended.
+        await eventually(
+            lambda: slips_keyed(sessions, TOLD_ACCEPTANCE),
+            lambda n: n >= PETITIONS,
+            timeout=300,
+            interval=POLL,
+        )
         fleet.assert_running(except_for=doomed)
         assert await carried_by(dev_env, ids, doomed.proc.pid), "the killed worker ran nothing"
 
@@ -227,6 +235,16 @@ async def chain_steps(sessions: async_sessionmaker[Any]) -> int:
     """How many escalations (督办) and overdue moments (逾期) the read model holds."""
     async with sessions() as session:
         query = select(func.count()).where(TimelineEvent.kind.in_(CHAIN_KINDS))
+        return int((await session.execute(query)).scalar_one())
+
+
+TOLD_ACCEPTANCE = "petitioner-acceptance-handling"  # 受理告知书 (四告知), one a petition
+
+
+async def slips_keyed(sessions: async_sessionmaker[Any], key: str) -> int:
+    """How many slips with ``key`` the read model holds, across petitions."""
+    async with sessions() as session:
+        query = select(func.count()).where(Notice.key == key)
         return int((await session.execute(query)).scalar_one())
 
 

@@ -206,13 +206,17 @@ async def test_officer_actions_and_refusals(api: ApiFactory) -> None:
         reaccept = await http.post(f"{V1}/petitions/{pid}/accept")
         assert reaccept.status_code == 409
 
-        final = await detail(http, pid)
-        assert final["stage"] == "replied"
+        # The read model follows the answer within a moment (each step is written right after
+        # it is decided): wait for the completion's step, then check what it holds.
+        final = await eventually(
+            lambda: detail(http, pid),
+            lambda d: d["stage"] == "replied" and len(d["timeline"]) >= 5,
+        )
         assert final["reply"] == "已督促企业足额支付。"
         kinds = [e["kind"] for e in final["timeline"]]
         assert kinds[:5] == ["registered", "assigned", "accepted", "notified", "completed"]
         assert set(kinds[5:]) <= {"uploaded"}  # the upload runs beside the revisit
-        replied = (await http.get(f"{V1}/petitions", params={"stage": "replied"})).json()
+        replied = await page_of(http, stage="replied")
         assert [p["id"] for p in replied["items"]] == [pid]
 
 
@@ -291,7 +295,11 @@ async def test_chain_escalates_by_itself_with_a_short_policy_day(api: ApiFactory
         assert await eventually(lambda: listed(overdue="true"), lambda ids: ids == [left])
         assert await listed(level=4) == [left]
         slips = await eventually(left_slips, lambda found: found[-1]["kind"] == "overdue")
-        assert [n["kind"] for n in slips].count("supervision") == 3
+        # The chain's 督办单, one a level. With a quarter-second day a busy machine can also let
+        # the statutory 受理 limit pass before the acceptance lands (15 days, under 4 s): its
+        # 督办单 (keys supervision-accept…) are the intake's, not the chain's.
+        chain = [n for n in slips if not n["key"].startswith("supervision-a")]
+        assert [n["level"] for n in chain if n["kind"] == "supervision"] == [2, 3, 4]
         assert slips[-1]["kind"] == "overdue" and slips[-1]["recipient_role"] == "bureau_dispatcher"
 
 
