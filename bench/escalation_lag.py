@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -53,7 +52,7 @@ from domain.plan import PlannedStep, StepKind, handling_plan
 from domain.vocabulary import EventKind, NoticeKind, Track
 from store.models import Notice, NoticeDelivery, Petition, TimelineEvent
 from tests.helpers.ports import free_port
-from worker.stack import worker_processes
+from worker.stack import port_open, worker_processes
 
 LAG_TARGET_SECONDS = 1.0
 CHUNK = 1000  # petitions per query: an IN list PostgreSQL plans quickly
@@ -241,7 +240,7 @@ def smtp_sink() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     )
     try:
         deadline = time.monotonic() + 30
-        while not _listening(port):
+        while not port_open("127.0.0.1", port):
             if sink.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the SMTP server did not start")
             time.sleep(0.1)
@@ -249,11 +248,6 @@ def smtp_sink() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     finally:
         sink.terminate()
         sink.wait(timeout=10)
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def cpu_used(running: Stack, sink: subprocess.Popen[bytes] | None) -> dict[str, float]:

@@ -103,7 +103,8 @@ def _wait(what: str, ready: Callable[[], bool], procs: list[subprocess.Popen[byt
     raise RuntimeError(f"{what} did not become ready in {STARTUP_SECONDS}s")
 
 
-def _port_open(host: str, port: int) -> bool:
+def port_open(host: str, port: int) -> bool:
+    """Whether something listens on ``host:port`` (the dev server, a bench's SMTP server)."""
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
@@ -164,7 +165,7 @@ def run(settings: Settings) -> int:
         return proc
 
     try:
-        if _port_open(host, port):
+        if port_open(host, port):
             raise RuntimeError(
                 f"something already listens on {host}:{port}; stop it or set "
                 "PETITIONFLOW_TEMPORAL_ADDRESS"
@@ -195,7 +196,7 @@ def run(settings: Settings) -> int:
                 "warn",
             ],
         )
-        _wait("Temporal dev server", lambda: _port_open(host, port), procs)
+        _wait("Temporal dev server", lambda: port_open(host, port), procs)
         for name, args, extra in worker_processes(settings):
             spawn(name, [sys.executable, "-m", "worker", *args], extra)
         spawn("API", api_command(settings.api_host, settings.api_port))
