@@ -9,7 +9,9 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -416,6 +418,17 @@ class PetitionCounter(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PetitionTally(Base):
+    """How many petitions the read model holds: one row, kept by the database's own triggers
+    (migration 0020) on every insert and delete, read by the bureau's unfiltered list."""
+
+    __tablename__ = "petition_tally"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_petition_tally_one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    petitions: Mapped[int] = mapped_column(BigInteger)
 
 
 class IdempotencyKey(Base):
