@@ -5,12 +5,12 @@ petitions comes back as a few thousand ``Facts`` instead of 100,000 rows."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, bindparam, func, or_, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import Executable
 
@@ -30,7 +30,10 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, BEIJING)
 
 
-def _months_of(periods: list[ReportPeriod]) -> list[tuple[str, datetime, datetime]]:
+Month = tuple[str, datetime, datetime]  # "2026-10" and its instant range [start, end)
+
+
+def months_of(periods: list[ReportPeriod]) -> list[Month]:
     """Each Beijing month the periods touch ("2026-10"), as the instant range [start, end)
     of its days within them."""
     found = []
@@ -89,25 +92,36 @@ async def facts(
     """The petitions registered within ``period`` (and the ``more`` periods, which must not
     overlap it), grouped by ``dimensions`` (names of Facts' fields), counted by the database."""
     if "month" in dimensions:
-        # One count per month, each over its own index range, named by the month: a tenth of
-        # the database's time of naming each row's Beijing month (date_trunc in Asia/Shanghai
-        # or width_bucket), which was most of the 月报's year-long series; alike on SQLite.
-        months_of = _months_of([period, *more])
-        query = _per_month(dimensions, len(months_of))
-        params: dict[str, Any] = {
-            f"{part}_{n}": v
-            for n, month in enumerate(months_of)
-            for part, v in zip(_PARTS, month, strict=True)
-        }
-        dimensions = (*(name for name in dimensions if name != "month"), "month")  # as returned
-    else:
-        ranges = [bounds(p) for p in (period, *more)]
-        registered = Petition.registered_at
-        query = _counted(
-            dimensions, or_(*(and_(registered >= s, registered < e) for s, e in ranges))
+        return await count_months(
+            await session.connection(), dimensions, months_of([period, *more])
         )
-        params = {}
-    rows = await (await session.connection()).execute(query, params)
+    ranges = [bounds(p) for p in (period, *more)]
+    registered = Petition.registered_at
+    query = _counted(dimensions, or_(*(and_(registered >= s, registered < e) for s, e in ranges)))
+    return _as_facts((await (await session.connection()).execute(query)).all(), dimensions)
+
+
+async def count_months(
+    connection: AsyncConnection, dimensions: tuple[str, ...], months: list[Month]
+) -> list[Facts]:
+    """The petitions of each of ``months`` (from ``months_of``) grouped by ``dimensions``, which
+    name "month"."""
+    if not months:
+        return []
+    # One count per month, each over its own index range, named by the month: a tenth of
+    # the database's time of naming each row's Beijing month (date_trunc in Asia/Shanghai
+    # or width_bucket), which was most of the 月报's year-long series; alike on SQLite.
+    query = _per_month(dimensions, len(months))
+    params: dict[str, Any] = {
+        f"{part}_{n}": v
+        for n, month in enumerate(months)
+        for part, v in zip(_PARTS, month, strict=True)
+    }
+    returned = (*(name for name in dimensions if name != "month"), "month")
+    return _as_facts((await connection.execute(query, params)).all(), returned)
+
+
+def _as_facts(rows: Iterable[Any], dimensions: tuple[str, ...]) -> list[Facts]:
     # Each column's conversion, chosen once rather than looked up per group: a month's
     # groups per unit and outcome are some thousand, and this loop was a tenth of the 月报.
     convert: list[Callable[[Any], Any]] = [bool if name in _FLAGS else _same for name in dimensions]

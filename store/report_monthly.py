@@ -6,6 +6,7 @@ ranked, and its problems named one by one in its own section. What is counted is
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,8 @@ from domain.report_summary import monthly as monthly_paragraph
 from domain.reports import Cell, Report, ReportKind, ReportPeriod, ReportTable
 from domain.vocabulary import CATEGORY_LABELS, CHANNEL_LABELS, TRACK_LABELS, Channel, Rating
 from store.models import Petition, Unit
-from store.report_facts import SERIES, UNITS, bounds, facts, within
+from store.report_facts import UNITS, bounds, facts, months_of, within
+from store.report_months import series as kept_series
 
 UNASSIGNED = "（未交办）"
 Row = list[Cell]
@@ -77,8 +79,9 @@ def _count(found: Iterable[Facts], which: Callable[[Facts], bool], persons: bool
     return t.persons if persons else t.batches
 
 
-async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
-    """The 月报 of a calendar month (``period`` is one: domain.report_periods.month)."""
+async def monthly(session: AsyncSession, period: ReportPeriod, now: datetime) -> Report:
+    """The 月报 of a calendar month (``period`` is one: domain.report_periods.month) as the
+    read model holds it at ``now`` (the months closed by then are kept: store.report_months)."""
     to_date = periods.year_to_date(period)
     spans = {
         "month": period,
@@ -87,9 +90,11 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
         "to_date": to_date,
         "to_date_last_year": periods.last_year(to_date),
     }
-    # This year and last year to date, and December before a January (its 环比): one scan.
+    # This year and last year to date, and December before a January (its 环比).
     january = [spans["previous"]] if period.start.month == 1 else []
-    series = await facts(session, to_date, SERIES, spans["to_date_last_year"], *january)
+    series = await kept_series(
+        session, months_of([to_date, spans["to_date_last_year"], *january]), now
+    )
     of = {name: within(series, span) for name, span in spans.items()}
     names = await unit_names(session)
     month = of["month"]
@@ -98,14 +103,14 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
 
     overview_rows: list[Row] = []
     for name, (which, persons) in INDICATORS.items():
-        now, before, last = (
+        this, before, last = (
             _count(of[k], which, persons) for k in ("month", "previous", "last_year")
         )
         ytd, ytd_last = (_count(of[k], which, persons) for k in ("to_date", "to_date_last_year"))
         overview_rows.append(
             [
                 name,
-                *(now, before, rules.change(now, before), last, rules.change(now, last)),
+                *(this, before, rules.change(this, before), last, rules.change(this, last)),
                 *(ytd, ytd_last, rules.change(ytd, ytd_last)),
             ]
         )
