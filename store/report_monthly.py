@@ -5,11 +5,14 @@ ranked, and its problems named one by one in its own section. What is counted is
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from domain import report_periods as periods
 from domain import report_rules as rules
@@ -98,8 +101,10 @@ async def monthly(session: AsyncSession, period: ReportPeriod, now: datetime) ->
     of = {name: within(series, span) for name, span in spans.items()}
     names = await unit_names(session)
     month = of["month"]
-    # The month per unit with what the rates look at; per category and per track on their own.
+    # The month per unit with what the rates look at; per category and track on their own
+    # (some twenty groups, one count for both tables).
     per_unit = await facts(session, period, UNITS)
+    kinds = await facts(session, period, ("category", "track"))
 
     overview_rows: list[Row] = []
     for name, (which, persons) in INDICATORS.items():
@@ -144,7 +149,7 @@ async def monthly(session: AsyncSession, period: ReportPeriod, now: datetime) ->
         breakdown(
             "按内容分类",
             "类别",
-            await facts(session, period, ("category",)),
+            kinds,
             lambda f: f.category,
             CATEGORY_LABELS,
             share=True,
@@ -159,7 +164,7 @@ async def monthly(session: AsyncSession, period: ReportPeriod, now: datetime) ->
         breakdown(
             "按办理程序",
             "程序",
-            await facts(session, period, ("track",)),
+            kinds,
             lambda f: f.track,
             TRACK_LABELS,
         ),
@@ -275,10 +280,24 @@ async def _problems(
     """Each unit's problems of the month, one by one (逐一通报): left unaccepted past the limit,
     overdue, or rated dissatisfied."""
     start, end = bounds(period)
-    dissatisfied = Rating.DISSATISFIED.value
     # On the connection, as plain tuples: a county's month may name a few thousand problems,
     # and the ORM's per-row work was a quarter of the 月报's time.
-    rows = await (await session.connection()).execute(
+    rows = await (await session.connection()).execute(_problems_query(), dict(start=start, end=end))
+    found: dict[str, list[ReportTable]] = {}
+    for pid, unit, summary, *flags in rows.all():
+        if unit is None:
+            continue
+        if unit not in found:
+            found[unit] = [ReportTable(title="存在问题", columns=["编号", "问题", "摘要"])]
+        found[unit][0].rows.append([pid, _PROBLEM_WORDS[tuple(map(bool, flags))], summary])
+    return found
+
+
+@functools.cache
+def _problems_query() -> Executable:
+    """Built once: building it cost a tenth of the problems' time."""
+    dissatisfied = Rating.DISSATISFIED.value
+    return (
         select(
             Petition.id,
             func.coalesce(Petition.handling_unit_id, Petition.unit_id),
@@ -287,7 +306,9 @@ async def _problems(
             Petition.overdue | Petition.handling_overdue,
             Petition.rating == dissatisfied,
         )
-        .where(Petition.registered_at >= start, Petition.registered_at < end)
+        .where(
+            Petition.registered_at >= bindparam("start"), Petition.registered_at < bindparam("end")
+        )
         .where(
             or_(
                 Petition.unaccepted_overdue.is_(True),
@@ -298,23 +319,18 @@ async def _problems(
         )
         .order_by(Petition.id)
     )
-    found: dict[str, list[ReportTable]] = {}
-    for pid, unit, summary, unaccepted, late, unhappy in rows:
-        if unit is None:
-            continue
-        problems = "、".join(
-            label
-            for label, flagged in (
-                ("逾期未受理", unaccepted),
-                ("逾期未办结", late),
-                ("群众不满意", unhappy),
-            )
-            if flagged
-        )
-        if unit not in found:
-            found[unit] = [ReportTable(title="存在问题", columns=["编号", "问题", "摘要"])]
-        found[unit][0].rows.append([pid, problems, summary])
-    return found
+
+
+def _problem_words(flags: tuple[bool, ...]) -> str:
+    return "、".join(label for label, flagged in zip(PROBLEMS, flags, strict=True) if flagged)
+
+
+# A problem row's words for each of its flags' combinations, worked out once (a county's month
+# names a few thousand problems, and joining the words row by row was half of their time).
+PROBLEMS = ("逾期未受理", "逾期未办结", "群众不满意")
+_PROBLEM_WORDS = {
+    flags: _problem_words(flags) for flags in itertools.product((False, True), repeat=3)
+}
 
 
 async def unit_names(session: AsyncSession) -> dict[str, str]:
