@@ -37,8 +37,6 @@ async def series(session: AsyncSession, months: list[Month], now: datetime) -> l
     """The petitions of ``months`` grouped by ``SERIES`` (as ``report_facts.count_months``
     counts them), the closed whole months read from what is kept, kept on first use."""
     closed = [m for m in months if m[2] <= now and _whole(m)]
-    # Decided before this session's first statement: on SQLite that statement takes the
-    # write lock (BEGIN IMMEDIATE), and keeping then would wait for this very session.
     keeper = _keeper(session)
     connection = await session.connection()
     found, have = await _read(connection, [m[0] for m in closed])
@@ -65,13 +63,15 @@ def _first_days(name: str) -> tuple[datetime, datetime]:
 
 def _keeper(session: AsyncSession) -> AsyncEngine | None:
     """The engine to keep months with, on a connection of its own; None when that would wait
-    for the session itself (SQLite, the session holding the write lock already)."""
+    for the session itself: on SQLite a session that writes takes the write lock with its first
+    statement (BEGIN IMMEDIATE), so only readers' sessions (``store.db.readers``: the API's
+    GETs) keep months there."""
     bind = session.bind
     if not isinstance(bind, AsyncEngine):
         return None
-    if bind.dialect.name != "sqlite" or not session.in_transaction():
+    if bind.dialect.name != "sqlite" or bind.get_execution_options().get(READ_ONLY):
         return bind
-    return bind if bind.get_execution_options().get(READ_ONLY) else None
+    return None
 
 
 async def _read(connection: AsyncConnection, names: list[str]) -> tuple[list[Facts], set[str]]:

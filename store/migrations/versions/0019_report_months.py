@@ -2,7 +2,8 @@
 report_month_counts (each kept month's petitions by channel, 集体访 and 去向, the intake fields
 that never change after registration), and a trigger on petitions that forgets a kept month in
 the very transaction that inserts, deletes or re-files (registered_at, channel, persons,
-destination_level) one of its petitions, whichever code writes it: registration, the
+destination_level) one of its petitions (on PostgreSQL, a TRUNCATE forgets every month),
+whichever code writes it: registration, the
 simulator's bulk rows, a transplant, a restore, a bench's COPY or a hand-written statement.
 
 Revision ID: 0019
@@ -52,6 +53,18 @@ POSTGRESQL = [
     AFTER INSERT OR DELETE OR UPDATE OF {COUNTED} ON petitions
     FOR EACH ROW EXECUTE PROCEDURE report_months_forget()
     """,
+    # TRUNCATE fires no row trigger.
+    """
+    CREATE FUNCTION report_months_forget_all() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM report_months;
+        RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE TRIGGER petitions_truncate_forgets_report_months AFTER TRUNCATE ON petitions
+    FOR EACH STATEMENT EXECUTE PROCEDURE report_months_forget_all()
+    """,
 ]
 SQLITE = [
     f"""
@@ -99,8 +112,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER petitions_forget_report_months ON petitions")
-        op.execute("DROP FUNCTION report_months_forget()")
+        for trigger, function in (
+            ("petitions_forget_report_months", "report_months_forget"),
+            ("petitions_truncate_forgets_report_months", "report_months_forget_all"),
+        ):
+            op.execute(f"DROP TRIGGER {trigger} ON petitions")
+            op.execute(f"DROP FUNCTION {function}()")
     else:
         for name in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER petitions_{name}_forgets_report_months")
