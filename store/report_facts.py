@@ -128,7 +128,7 @@ def _as_facts(rows: Iterable[Any], dimensions: tuple[str, ...]) -> list[Facts]:
     # the 月报's Python time: the flags come as bool already (SQLAlchemy's Boolean on SQLite
     # too), so each group is zipped with its names as it comes.
     return [
-        Facts(count, int(persons), **dict(zip(dimensions, shared, strict=True)))
+        Facts.grouped(count, int(persons), zip(dimensions, shared, strict=True))
         for count, persons, *shared in rows
     ]
 
