@@ -27,6 +27,8 @@ from store.models import ReportMonth, ReportMonthCount
 from store.report_facts import SERIES, Month, bounds, count_months
 
 log = logging.getLogger(__name__)
+# What a kept month holds of each group (the columns of report_month_counts).
+_COUNTED = ("month", "channel", "collective", "destination", "count", "persons")
 
 # How long keeping a month waits for the petitions' writers before it gives up (and the
 # report counts that month itself): registrations queue behind a waiting lock.
@@ -133,20 +135,8 @@ async def _keep(engine: AsyncEngine, months: list[Month], now: datetime) -> list
                 [dict(month=n, starts_at=s, ends_at=e, counted_at=now) for n, s, e in months],
             )
             if found:
-                await connection.execute(
-                    insert(ReportMonthCount),
-                    [
-                        dict(
-                            month=f.month,
-                            channel=f.channel,
-                            collective=f.collective,
-                            destination=f.destination,
-                            count=f.count,
-                            persons=f.persons,
-                        )
-                        for f in found
-                    ],
-                )
+                rows = [{name: getattr(f, name) for name in _COUNTED} for f in found]
+                await connection.execute(insert(ReportMonthCount), rows)
     except DBAPIError as exc:
         log.warning("the 月报's months %s not kept, counted instead: %s", names, exc)
         return None
