@@ -27,6 +27,7 @@ from api.routers import (
     units,
 )
 from core.database import prepare_store
+from core.heap import freeze_startup
 from core.settings import Settings, get_settings
 from store.db import dispose
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await dispose(sessions)
             raise
         app.state.services = Services(settings=settings, sessions=sessions)
+        freeze_startup()  # after the start's allocations: see core/heap.py
         async with audit.ReadTrail(sessions).running() as app.state.read_trail:
             yield
         await dispose(sessions)

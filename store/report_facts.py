@@ -5,12 +5,12 @@ petitions comes back as a few thousand ``Facts`` instead of 100,000 rows."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, bindparam, func, or_, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import Executable
 
@@ -30,7 +30,10 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, BEIJING)
 
 
-def _months_of(periods: list[ReportPeriod]) -> list[tuple[str, datetime, datetime]]:
+Month = tuple[str, datetime, datetime]  # "2026-10" and its instant range [start, end)
+
+
+def months_of(periods: list[ReportPeriod]) -> list[Month]:
     """Each Beijing month the periods touch ("2026-10"), as the instant range [start, end)
     of its days within them."""
     found = []
@@ -89,33 +92,45 @@ async def facts(
     """The petitions registered within ``period`` (and the ``more`` periods, which must not
     overlap it), grouped by ``dimensions`` (names of Facts' fields), counted by the database."""
     if "month" in dimensions:
-        # One count per month, each over its own index range, named by the month: a tenth of
-        # the database's time of naming each row's Beijing month (date_trunc in Asia/Shanghai
-        # or width_bucket), which was most of the 月报's year-long series; alike on SQLite.
-        months_of = _months_of([period, *more])
-        query = _per_month(dimensions, len(months_of))
-        params: dict[str, Any] = {
-            f"{part}_{n}": v
-            for n, month in enumerate(months_of)
-            for part, v in zip(_PARTS, month, strict=True)
-        }
-        dimensions = (*(name for name in dimensions if name != "month"), "month")  # as returned
-    else:
-        ranges = [bounds(p) for p in (period, *more)]
-        registered = Petition.registered_at
-        query = _counted(
-            dimensions, or_(*(and_(registered >= s, registered < e) for s, e in ranges))
+        return await count_months(
+            await session.connection(), dimensions, months_of([period, *more])
         )
-        params = {}
-    rows = await (await session.connection()).execute(query, params)
-    # Each column's conversion, chosen once rather than looked up per group: a month's
-    # groups per unit and outcome are some thousand, and this loop was a tenth of the 月报.
-    convert: list[Callable[[Any], Any]] = [bool if name in _FLAGS else _same for name in dimensions]
-    found = []
-    for count, persons, *shared in rows:
-        alike = {name: c(v) for name, c, v in zip(dimensions, convert, shared, strict=True)}
-        found.append(Facts(count=count, persons=int(persons), **alike))
-    return found
+    ranges = [bounds(p) for p in (period, *more)]
+    params: dict[str, datetime] = {}
+    for n, (start, end) in enumerate(ranges):
+        params[f"start_{n}"], params[f"end_{n}"] = start, end
+    rows = await (await session.connection()).execute(_in_periods(dimensions, len(ranges)), params)
+    return _as_facts(rows.all(), dimensions)
+
+
+async def count_months(
+    connection: AsyncConnection, dimensions: tuple[str, ...], months: list[Month]
+) -> list[Facts]:
+    """The petitions of each of ``months`` (from ``months_of``) grouped by ``dimensions``, which
+    name "month"."""
+    if not months:
+        return []
+    # One count per month, each over its own index range, named by the month: a tenth of
+    # the database's time of naming each row's Beijing month (date_trunc in Asia/Shanghai
+    # or width_bucket), which was most of the 月报's year-long series; alike on SQLite.
+    query = _per_month(dimensions, len(months))
+    params: dict[str, Any] = {
+        f"{part}_{n}": v
+        for n, month in enumerate(months)
+        for part, v in zip(_PARTS, month, strict=True)
+    }
+    returned = (*(name for name in dimensions if name != "month"), "month")
+    return _as_facts((await connection.execute(query, params)).all(), returned)
+
+
+def _as_facts(rows: Iterable[Any], dimensions: tuple[str, ...]) -> list[Facts]:
+    # A month's groups per unit and outcome are some thousand, and this loop was a fifth of
+    # the 月报's Python time: the flags come as bool already (SQLAlchemy's Boolean on SQLite
+    # too), so each group is zipped with its names as it comes.
+    return [
+        Facts.grouped(count, int(persons), zip(dimensions, shared, strict=True))
+        for count, persons, *shared in rows
+    ]
 
 
 def _counted(dimensions: tuple[str, ...], *where: ColumnElement[bool]) -> Select[Any]:
@@ -136,6 +151,22 @@ _PARTS = ("month", "start", "end")
 
 
 @functools.cache
+def _in_periods(dimensions: tuple[str, ...], spans: int) -> Executable:
+    """The count over ``spans`` instant ranges bound at the call, built once per shape (building
+    the select was a third of a small count's Python time)."""
+    registered = Petition.registered_at
+    return _counted(
+        dimensions,
+        or_(
+            *(
+                and_(registered >= bindparam(f"start_{n}"), registered < bindparam(f"end_{n}"))
+                for n in range(spans)
+            )
+        ),
+    )
+
+
+@functools.cache
 def _per_month(dimensions: tuple[str, ...], months: int) -> Executable:
     """The count of each of ``months`` months apart, their ranges and names bound at the
     call: built once per shape, as building twenty selects cost the 月报 more Python time than
@@ -150,21 +181,6 @@ def _per_month(dimensions: tuple[str, ...], months: int) -> Executable:
             for n in range(months)
         )
     )
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-_FLAGS = (
-    "collective",
-    "first_time",
-    "key_petitioner",
-    "accepted",
-    "unaccepted_overdue",
-    "completed",
-    "handling_overdue",
-)
 
 
 def within(found: list[Facts], period: ReportPeriod) -> list[Facts]:

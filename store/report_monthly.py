@@ -5,10 +5,14 @@ ranked, and its problems named one by one in its own section. What is counted is
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from domain import report_periods as periods
 from domain import report_rules as rules
@@ -18,7 +22,8 @@ from domain.report_summary import monthly as monthly_paragraph
 from domain.reports import Cell, Report, ReportKind, ReportPeriod, ReportTable
 from domain.vocabulary import CATEGORY_LABELS, CHANNEL_LABELS, TRACK_LABELS, Channel, Rating
 from store.models import Petition, Unit
-from store.report_facts import SERIES, UNITS, bounds, facts, within
+from store.report_facts import UNITS, bounds, facts, months_of, within
+from store.report_months import series as kept_series
 
 UNASSIGNED = "（未交办）"
 Row = list[Cell]
@@ -77,8 +82,9 @@ def _count(found: Iterable[Facts], which: Callable[[Facts], bool], persons: bool
     return t.persons if persons else t.batches
 
 
-async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
-    """The 月报 of a calendar month (``period`` is one: domain.report_periods.month)."""
+async def monthly(session: AsyncSession, period: ReportPeriod, now: datetime) -> Report:
+    """The 月报 of a calendar month (``period`` is one: domain.report_periods.month) as the
+    read model holds it at ``now`` (the months closed by then are kept: store.report_months)."""
     to_date = periods.year_to_date(period)
     spans = {
         "month": period,
@@ -87,25 +93,29 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
         "to_date": to_date,
         "to_date_last_year": periods.last_year(to_date),
     }
-    # This year and last year to date, and December before a January (its 环比): one scan.
+    # This year and last year to date, and December before a January (its 环比).
     january = [spans["previous"]] if period.start.month == 1 else []
-    series = await facts(session, to_date, SERIES, spans["to_date_last_year"], *january)
+    series = await kept_series(
+        session, months_of([to_date, spans["to_date_last_year"], *january]), now
+    )
     of = {name: within(series, span) for name, span in spans.items()}
     names = await unit_names(session)
     month = of["month"]
-    # The month per unit with what the rates look at; per category and per track on their own.
+    # The month per unit with what the rates look at; per category and track on their own
+    # (some twenty groups, one count for both tables).
     per_unit = await facts(session, period, UNITS)
+    kinds = await facts(session, period, ("category", "track"))
 
     overview_rows: list[Row] = []
     for name, (which, persons) in INDICATORS.items():
-        now, before, last = (
+        this, before, last = (
             _count(of[k], which, persons) for k in ("month", "previous", "last_year")
         )
         ytd, ytd_last = (_count(of[k], which, persons) for k in ("to_date", "to_date_last_year"))
         overview_rows.append(
             [
                 name,
-                *(now, before, rules.change(now, before), last, rules.change(now, last)),
+                *(this, before, rules.change(this, before), last, rules.change(this, last)),
                 *(ytd, ytd_last, rules.change(ytd, ytd_last)),
             ]
         )
@@ -139,7 +149,7 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
         breakdown(
             "按内容分类",
             "类别",
-            await facts(session, period, ("category",)),
+            kinds,
             lambda f: f.category,
             CATEGORY_LABELS,
             share=True,
@@ -154,7 +164,7 @@ async def monthly(session: AsyncSession, period: ReportPeriod) -> Report:
         breakdown(
             "按办理程序",
             "程序",
-            await facts(session, period, ("track",)),
+            kinds,
             lambda f: f.track,
             TRACK_LABELS,
         ),
@@ -270,19 +280,42 @@ async def _problems(
     """Each unit's problems of the month, one by one (逐一通报): left unaccepted past the limit,
     overdue, or rated dissatisfied."""
     start, end = bounds(period)
-    dissatisfied = Rating.DISSATISFIED.value
     # On the connection, as plain tuples: a county's month may name a few thousand problems,
     # and the ORM's per-row work was a quarter of the 月报's time.
-    rows = await (await session.connection()).execute(
+    rows = await (await session.connection()).execute(_problems_query(), dict(start=start, end=end))
+    lines: dict[str, list[Row]] = {}
+    for pid, unit, summary, unaccepted, late, unhappy in rows.all():
+        if unit is not None:
+            lines.setdefault(unit, []).append(
+                [pid, _PROBLEM_WORDS[unaccepted, late, unhappy], summary]
+            )
+    # Rows of plain strings, as read: constructed without validating each again (as appending
+    # to a table never did), which took as long as the rest of the loop.
+    return {
+        unit: [ReportTable.model_construct(title="存在问题", columns=[*PROBLEM_COLUMNS], rows=rows)]
+        for unit, rows in lines.items()
+    }
+
+
+PROBLEM_COLUMNS = ["编号", "问题", "摘要"]
+
+
+@functools.cache
+def _problems_query() -> Executable:
+    """Built once: building it cost a tenth of the problems' time."""
+    dissatisfied = Rating.DISSATISFIED.value
+    return (
         select(
             Petition.id,
             func.coalesce(Petition.handling_unit_id, Petition.unit_id),
             Petition.summary,
             Petition.unaccepted_overdue,
             Petition.overdue | Petition.handling_overdue,
-            Petition.rating == dissatisfied,
+            func.coalesce(Petition.rating == dissatisfied, False),
         )
-        .where(Petition.registered_at >= start, Petition.registered_at < end)
+        .where(
+            Petition.registered_at >= bindparam("start"), Petition.registered_at < bindparam("end")
+        )
         .where(
             or_(
                 Petition.unaccepted_overdue.is_(True),
@@ -293,23 +326,18 @@ async def _problems(
         )
         .order_by(Petition.id)
     )
-    found: dict[str, list[ReportTable]] = {}
-    for pid, unit, summary, unaccepted, late, unhappy in rows:
-        if unit is None:
-            continue
-        problems = "、".join(
-            label
-            for label, flagged in (
-                ("逾期未受理", unaccepted),
-                ("逾期未办结", late),
-                ("群众不满意", unhappy),
-            )
-            if flagged
-        )
-        if unit not in found:
-            found[unit] = [ReportTable(title="存在问题", columns=["编号", "问题", "摘要"])]
-        found[unit][0].rows.append([pid, problems, summary])
-    return found
+
+
+def _problem_words(flags: tuple[bool, ...]) -> str:
+    return "、".join(label for label, flagged in zip(PROBLEMS, flags, strict=True) if flagged)
+
+
+# A problem row's words for each of its flags' combinations, worked out once (a county's month
+# names a few thousand problems, and joining the words row by row was half of their time).
+PROBLEMS = ("逾期未受理", "逾期未办结", "群众不满意")
+_PROBLEM_WORDS = {
+    flags: _problem_words(flags) for flags in itertools.product((False, True), repeat=3)
+}
 
 
 async def unit_names(session: AsyncSession) -> dict[str, str]:

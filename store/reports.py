@@ -95,7 +95,7 @@ async def build_report(
     if kind is ReportKind.WEEKLY:
         return await weekly(session, period)
     if kind is ReportKind.MONTHLY:
-        return await monthly(session, period)
+        return await monthly(session, period, now)
     if kind is ReportKind.SPECIAL:
         return await special(session, period)
     return await patrol(session, period, now)

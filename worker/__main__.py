@@ -17,6 +17,7 @@ from typing import Any
 from activities.delivery import DirectoryAddresses, NoticeDispatch
 from activities.upload import upstream_from_url
 from core.database import prepare_store
+from core.heap import freeze_startup
 from core.settings import get_settings
 from core.temporal import connect, ensure_search_attributes
 from domain.routing import PERSONAL_CHANNELS
@@ -52,6 +53,7 @@ async def main(queues: str = "all") -> None:
     sessions = await prepare_store(settings)
     client = await connect(settings, worker_runtime(settings))
     await ensure_search_attributes(client, settings.temporal_namespace)
+    freeze_startup()  # after the start's allocations: see core/heap.py
     upstream = upstream_from_url(settings.upstream_target(), token=settings.upstream_token)
     channels = senders(settings)
     dispatch = None

@@ -5,15 +5,19 @@ naming it, never a 500."""
 
 from __future__ import annotations
 
+import gc
 import io
 from datetime import timedelta
+from pathlib import Path
 
 from openpyxl import load_workbook
 
+from api.main import create_app
 from domain.policy import BEIJING
 from store.petitions import utcnow
 from tests.api.test_documents_api import pdf_text
 from tests.helpers.api import ApiFactory, register
+from tests.helpers.settings import make_settings
 
 V1 = "/api/v1"
 
@@ -98,3 +102,12 @@ async def test_reports_in_json_excel_and_pdf(api: ApiFactory) -> None:
         assert unknown.status_code == 422 and "leader_id" in unknown.text
         auditor = await http.get(f"{V1}/reports/daily", headers=await http.as_user("audit-01"))
         assert auditor.status_code == 403
+
+
+async def test_the_api_freezes_what_its_start_allocated(tmp_path: Path, store_url: str) -> None:
+    """core/heap.py: once started, a full collection no longer walks the start's objects (a
+    pause of tens of ms in a 月报: its p95 at 100,000 petitions)."""
+    gc.unfreeze()
+    app = create_app(make_settings(tmp_path, database_url=store_url))
+    async with app.router.lifespan_context(app):
+        assert gc.get_freeze_count() > 10_000

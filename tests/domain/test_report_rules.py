@@ -131,3 +131,10 @@ def test_the_paragraph_says_only_numbers_it_was_given() -> None:
     assert "按期办结率90%" in text and "满意率" not in text  # no rate of nothing
     given = {120, 150, 25, 12, 20, 6, 14, 1, 2, 90, 7}
     assert set(numbers_in(text, ["2026年1-10月"])) <= given
+
+
+def test_a_group_as_the_database_counted_it_is_the_facts_of_its_fields() -> None:
+    made = Facts.grouped(3, 7, [("channel", "visit"), ("collective", True), ("month", "2026-10")])
+    assert made == Facts(count=3, persons=7, channel="visit", collective=True, month="2026-10")
+    assert made.destination == "county" and made.rating is None and made.first_time is True
+    assert hash(made) == hash(Facts(3, 7, "2026-10", channel="visit", collective=True))
