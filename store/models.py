@@ -353,6 +353,9 @@ class Notice(Base):
     deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+_DUE = "status = 'pending' AND due_at IS NOT NULL"
+
+
 class NoticeDelivery(Base):
     """One notice on one channel (送达记录): at most one row each, so a retried or repeated
     delivery finds what was done before sending again (issue 11)."""
@@ -361,6 +364,14 @@ class NoticeDelivery(Base):
     __table_args__ = (
         UniqueConstraint("notice_id", "channel"),
         Index("ix_notice_deliveries_status", "status"),
+        # The outbox's rows still to send (since the patch ``deliveries-outboxed``), by when due:
+        # the drainer's claim (activities/outbox.py) reads only these.
+        Index(
+            "ix_notice_deliveries_due",
+            "due_at",
+            postgresql_where=text(_DUE),
+            sqlite_where=text(_DUE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -374,6 +385,12 @@ class NoticeDelivery(Base):
     provider_id: Mapped[str | None] = mapped_column(String(200))
     delivered_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # The outbox (migration 0018): the text sent when not the notice's own (the petitioner's
+    # short SMS); when the row is next due (quiet hours' release, a retry's backoff, a claim's
+    # lease; None: a row of the activities' deliveries, never drained); when it is given up.
+    text: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None]
+    give_up_at: Mapped[datetime | None]
 
 
 class Document(Base):

@@ -1,0 +1,124 @@
+"""The delivery outbox (issue 11, the patch ``deliveries-outboxed``): each notice's rows on its
+channels written in the transaction that writes the notice, and claimed, retried and closed by
+the notices' process (activities/outbox.py). A row is due when ``due_at`` has passed: the quiet
+hours' release, a retry's backoff, or the end of the lease of a process that claimed it and died.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import Notice, NoticeDelivery
+from store.notices import FAILED, PENDING
+
+
+@dataclass(frozen=True)
+class Send:
+    """One row to write: a notice on one channel, its address, its own text (None: the
+    notice's), and when it may go (None: at once)."""
+
+    notice_id: int
+    channel: str
+    address: str
+    text: str | None
+    not_before: datetime | None
+
+
+async def put(
+    session: AsyncSession, sends: Sequence[Send], now: datetime, give_up_after: timedelta
+) -> None:
+    """Add the rows ``sends`` names that are not there yet (a retried ``record_step`` finds them
+    written), without committing: they go with the caller's transaction. A row written at the
+    same moment elsewhere fails the commit, and the caller's retry finds it."""
+    if not sends:
+        return
+    have = set(
+        (
+            await session.execute(
+                select(NoticeDelivery.notice_id, NoticeDelivery.channel).where(
+                    NoticeDelivery.notice_id.in_({s.notice_id for s in sends})
+                )
+            )
+        ).tuples()
+    )
+    for send in sends:
+        if (send.notice_id, send.channel) in have:
+            continue
+        due = send.not_before or now
+        session.add(
+            NoticeDelivery(
+                notice_id=send.notice_id,
+                channel=send.channel,
+                address=send.address,
+                status=PENDING,
+                attempts=0,
+                updated_at=now,
+                text=send.text,
+                due_at=due,
+                give_up_at=due + give_up_after,
+            )
+        )
+        have.add((send.notice_id, send.channel))
+    await session.flush()
+
+
+async def claim(
+    session: AsyncSession, now: datetime, lease: timedelta, limit: int
+) -> list[tuple[NoticeDelivery, Notice]]:
+    """Up to ``limit`` rows due, each with its notice, made this caller's until ``now + lease``
+    (their next due moment) and their attempt counted, committed before anything is sent. One
+    UPDATE: on PostgreSQL its rows are chosen ``FOR UPDATE SKIP LOCKED`` (a row another process
+    is claiming is skipped, and one it claimed is due no longer when re-read); on SQLite the
+    statement holds the database's write lock. Either way no two processes claim one row."""
+    due = (NoticeDelivery.status == PENDING, NoticeDelivery.due_at <= now)
+    chosen = (
+        select(NoticeDelivery.id)
+        .where(*due)
+        .order_by(NoticeDelivery.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(
+        await session.scalars(
+            update(NoticeDelivery)
+            .where(NoticeDelivery.id.in_(chosen.scalar_subquery()), *due)
+            .values(due_at=now + lease, attempts=NoticeDelivery.attempts + 1, updated_at=now)
+            .returning(NoticeDelivery.id)
+        )
+    )
+    await session.commit()
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(NoticeDelivery, Notice)
+        .join(Notice, Notice.id == NoticeDelivery.notice_id)
+        .where(NoticeDelivery.id.in_(ids))
+        .order_by(NoticeDelivery.due_at, NoticeDelivery.id)
+    )
+    return [(d, n) for d, n in rows.tuples()]
+
+
+async def retry(
+    session: AsyncSession, delivery_id: int, now: datetime, due: datetime, error: str
+) -> None:
+    """A transient failure: the row is due again at ``due`` (the retry's backoff)."""
+    await session.execute(
+        update(NoticeDelivery)
+        .where(NoticeDelivery.id == delivery_id, NoticeDelivery.status == PENDING)
+        .values(due_at=due, last_error=error[:2000], updated_at=now)
+    )
+    await session.commit()
+
+
+async def fail(session: AsyncSession, delivery_id: int, now: datetime, error: str) -> None:
+    """A permanent failure, not committed: the caller writes the bureau's 送达失败 with it."""
+    await session.execute(
+        update(NoticeDelivery)
+        .where(NoticeDelivery.id == delivery_id)
+        .values(status=FAILED, last_error=error[:2000], updated_at=now)
+    )
