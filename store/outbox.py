@@ -44,7 +44,7 @@ async def put(
                     NoticeDelivery.notice_id.in_({s.notice_id for s in sends})
                 )
             )
-        ).tuples()
+        ).all()
     )
     for send in sends:
         if (send.notice_id, send.channel) in have:
@@ -100,7 +100,7 @@ async def claim(
         .where(NoticeDelivery.id.in_(ids))
         .order_by(NoticeDelivery.due_at, NoticeDelivery.id)
     )
-    return [(d, n) for d, n in rows.tuples()]
+    return [(d, n) for d, n in rows.all()]
 
 
 async def retry(
