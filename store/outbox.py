@@ -37,7 +37,7 @@ async def put(
     same moment elsewhere fails the commit, and the caller's retry finds it."""
     if not sends:
         return
-    have = set(
+    have: set[tuple[int, str]] = set(
         (
             await session.execute(
                 select(NoticeDelivery.notice_id, NoticeDelivery.channel).where(
