@@ -50,6 +50,7 @@ from domain.policy import BEIJING, EscalationPolicy, PolicyBook
 from domain.quiet_hours import quiet_hours_apply, release_at
 from domain.vocabulary import NoticeKind, Role
 from store import contacts, notices, outbox, petitions
+from store.db import readers
 from store.models import Notice, NoticeDelivery, Petition
 from workflows.notice_delivery import GIVE_UP_AFTER
 
@@ -142,7 +143,9 @@ class NoticeDispatch:
             return self._channels_on
         now = time.monotonic()
         if self._robots_seen is None or now - self._robots_seen[0] > ROBOTS_RECHECK_SECONDS:
-            async with self._sessions() as session:
+            # A reader: on SQLite it takes no write lock, so it never waits for the one the
+            # caller's own transaction may hold (``outbox``, inside ``record_step``'s).
+            async with readers(self._sessions)() as session:
                 self._robots_seen = (now, await contacts.any_unit_robots(session))
         return self._robots_seen[1]
 
