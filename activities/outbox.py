@@ -29,6 +29,7 @@ from domain.delivery import DeliveryChannel, PermanentDeliveryFailure
 from domain.notice_delivery import reports_failure
 from domain.vocabulary import NoticeKind
 from store import notices, outbox, petitions
+from store.db import readers
 from store.models import Notice, NoticeDelivery
 from workflows.notice_delivery import SEND_RETRY, SEND_TIMEOUT
 
@@ -63,6 +64,7 @@ class Drainer:
         clock: Callable[[], Awaitable[datetime]] = wall_clock,
     ) -> None:
         self._sessions = sessions
+        self._readers = readers(sessions)
         self._senders = senders
         self._dispatch = dispatch
         self._slots = slots
@@ -99,6 +101,9 @@ class Drainer:
     async def _claim(self, limit: int) -> list[tuple[NoticeDelivery, Notice]]:
         try:
             now = await self._clock()
+            async with self._readers() as session:
+                if not await outbox.any_due(session, now):
+                    return []
             async with self._sessions() as session:
                 return await outbox.claim(session, now, self._lease, limit)
         except Exception:  # the database away: tried again at the next poll

@@ -67,6 +67,17 @@ async def put(
     await session.flush()
 
 
+async def any_due(session: AsyncSession, now: datetime) -> bool:
+    """Whether some row is due: a read (on SQLite a reader takes no write lock), so an idle
+    drainer's polls never queue behind, nor hold up, the store's writers."""
+    found = await session.scalar(
+        select(NoticeDelivery.id)
+        .where(NoticeDelivery.status == PENDING, NoticeDelivery.due_at <= now)
+        .limit(1)
+    )
+    return found is not None
+
+
 async def claim(
     session: AsyncSession, now: datetime, lease: timedelta, limit: int
 ) -> list[tuple[NoticeDelivery, Notice]]:

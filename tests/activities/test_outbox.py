@@ -16,11 +16,9 @@ from activities.delivery import NoticeDispatch
 from activities.outbox import Drainer
 from activities.petition import PetitionActivities
 from activities.upload import DirectoryUpstream
-from core.starter import start_input
-from domain.contracts import Notice, Person, PetitionState, RoleLookup, StepRecord, TimelineEvent
 from domain.delivery import DeliveryChannel, Outgoing
 from domain.notice_delivery import DeliveryTarget, StepWritten
-from domain.vocabulary import EventKind, NoticeKind, Role, Stage
+from domain.vocabulary import NoticeKind
 from store import outbox, petitions
 from store.models import Notice as NoticeRow
 from store.models import NoticeDelivery
@@ -28,6 +26,7 @@ from store.petitions import utcnow
 from tests.helpers.settings import make_settings
 from tests.helpers.store import outbox_notice, register_petition
 from tests.helpers.waiting import eventually
+from tests.store.test_slip_numbers import step
 
 ROWS = 24
 
@@ -163,33 +162,12 @@ class Addresses:
 async def test_a_steps_notices_and_their_delivery_rows_are_written_together(
     sessions: async_sessionmaker[Any], tmp_path: Path
 ) -> None:
-    settings = make_settings(tmp_path)
-    pid = await register_petition(sessions, settings=settings)
+    pid = await register_petition(sessions, settings=make_settings(tmp_path))
     upstream = DirectoryUpstream(tmp_path / "upstream")
-    holder = await PetitionActivities(sessions, upstream).find_role_holder(
-        RoleLookup(petition_id=pid, unit_id="dongguan", role=Role.UNIT_HEAD)
+    # A step with one 督办单 (the slip-number tests' step), for the workflow's outbox path.
+    record = step(pid, 1, [NoticeKind.SUPERVISION]).model_copy(
+        update={"routes_back": True, "outboxed": True}
     )
-    assert isinstance(holder, Person)
-    async with sessions() as session:
-        row = await petitions.get(session, pid)
-    assert row is not None
-    event = TimelineEvent(seq=1, at=row.registered_at, kind=EventKind.SUPERVISION, level=3)
-    started = start_input(row, settings.review_units)
-    state = PetitionState(
-        id=pid,
-        unit_id="dongguan",
-        track=started.track,
-        category=started.category,
-        stage=Stage.HANDLING,
-        level=3,
-        registered_at=row.registered_at,
-        policy_version="test",
-        timeline=[event],
-    )
-    notice = Notice(
-        key="escalation-L3", kind=NoticeKind.SUPERVISION, level=3, recipient=holder, text="督办"
-    )
-    record = StepRecord(state=state, event=event, notices=[notice], routes_back=True, outboxed=True)
 
     def activities(addresses: Addresses) -> PetitionActivities:
         dispatch = NoticeDispatch(
@@ -215,7 +193,7 @@ async def test_a_steps_notices_and_their_delivery_rows_are_written_together(
     # The workflow is answered with the 督办单's 签收 wait only: no target, no send of its own.
     assert isinstance(written, StepWritten) and written.written
     [wait] = written.routes
-    assert wait.notice.key == "escalation-L3" and wait.notice.outboxed and wait.targets == []
+    assert wait.notice.key == "s1-0" and wait.notice.outboxed and wait.targets == []
     assert wait.notice.sign_within is not None
     async with sessions() as session:
         [slip] = await petitions.notices(session, pid)
