@@ -205,12 +205,26 @@ class NoticeDispatch:
                     found.append(NoticeRoute(notice=notice, targets=targets))
         return found
 
+    async def waits(
+        self, session: AsyncSession, petition_id: str, kinds: Mapping[str, NoticeKind]
+    ) -> list[NoticeRoute]:
+        """Since the patch ``deliveries-outboxed``, ``record_step``'s answer: only the 签收 the
+        workflow waits for (its 督办单), no channel; no read at all for a step without one."""
+        signs = {key: kind for key, kind in kinds.items() if needs_signature(kind)}
+        if not signs:
+            return []
+        found = await self._to_deliver(
+            session, petition_id, signs, sending=False, in_petition=True, outboxed=True
+        )
+        return [NoticeRoute(notice=notice, targets=[]) for _, notice in found]
+
     async def outbox(
         self, session: AsyncSession, petition_id: str, kinds: Mapping[str, NoticeKind]
     ) -> list[NoticeRoute]:
         """Since the patch ``deliveries-outboxed``: the delivery rows of the notices ``kinds``
-        names, added in the caller's transaction (the one that writes the notices) for the
-        notices' process to drain; answers only the 签收 the workflow still waits for."""
+        names, added in the caller's transaction (the notices' process routing a step's
+        notices, or writing a slip of its own) for its drainer to send; answers the 签收 the
+        workflow waits for."""
         sending = await self._sending()
         if not (sending or any(needs_signature(k) for k in kinds.values())):
             return []  # nothing to send, nothing to wait for: spare the database a read

@@ -224,11 +224,12 @@ class PetitionActivities:
         waits: list[NoticeRoute] = []
         async with self._sessions() as session:
             if record.outboxed and self._notices is not None:
-                # The patch deliveries-outboxed: the step, its notices and their delivery rows
-                # in one transaction; the notices' process sends them (activities/outbox.py).
-                written = await petitions.apply_step(session, record, petitions.utcnow())
-                if kinds:
-                    waits = await self._notices.outbox(session, record.state.id, kinds)
+                # The patch deliveries-outboxed: the step and its notices, marked for the
+                # notices' process to route and send (activities/outbox.py), in one transaction;
+                # no look-up of channels here, on the chain's process.
+                now = petitions.utcnow()
+                written = await petitions.apply_step(session, record, now, to_route=True)
+                waits = await self._notices.waits(session, record.state.id, kinds)
                 await session.commit()
             else:
                 written = await petitions.project(session, record, petitions.utcnow())

@@ -329,6 +329,14 @@ class Notice(Base):
             sqlite_where=text("signed_at IS NULL"),
         ),
         UniqueConstraint("kind", "serial_year", "serial", name="uq_notices_number"),
+        # The outbox's notices not yet routed to their channels (patch deliveries-outboxed):
+        # the few the notices' process has still to look up, not the whole table.
+        Index(
+            "ix_notices_to_route",
+            "id",
+            postgresql_where=text("to_route IS true"),
+            sqlite_where=text("to_route IS 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -351,6 +359,9 @@ class Notice(Base):
     serial: Mapped[int | None] = mapped_column(Integer)
     # The deadline the slip asks to be met, as it stood when the slip was issued.
     deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Written by a step on the outbox path (migration 0018): the notices' process has still to
+    # look up its channels and write its delivery rows; None once done, and for older paths.
+    to_route: Mapped[bool | None] = mapped_column(Boolean)
 
 
 _DUE = "status = 'pending' AND due_at IS NOT NULL"

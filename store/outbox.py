@@ -67,6 +67,32 @@ async def put(
     await session.flush()
 
 
+async def any_to_route(session: AsyncSession) -> bool:
+    """Whether some notice waits for its channels (a read, as ``any_due``)."""
+    return (
+        await session.scalar(select(Notice.id).where(Notice.to_route.is_(True)).limit(1))
+        is not None
+    )
+
+
+async def to_route(session: AsyncSession, limit: int) -> list[Notice]:
+    """Up to ``limit`` notices waiting for their channels, locked (``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL: another process routes others; SQLite's writer holds the lock): the caller
+    writes their delivery rows and ``routed`` in the same transaction."""
+    rows = await session.scalars(
+        select(Notice)
+        .where(Notice.to_route.is_(True))
+        .order_by(Notice.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows)
+
+
+async def routed(session: AsyncSession, notice_ids: Sequence[int]) -> None:
+    await session.execute(update(Notice).where(Notice.id.in_(notice_ids)).values(to_route=None))
+
+
 async def any_due(session: AsyncSession, now: datetime) -> bool:
     """Whether some row is due: a read (on SQLite a reader takes no write lock), so an idle
     drainer's polls never queue behind, nor hold up, the store's writers."""

@@ -44,11 +44,10 @@ async def test_the_sends_run_in_a_process_of_their_own(
             await eventually(lambda: count(Notice), lambda n: n >= SLIPS, timeout=120)
 
             async def sends_waiting() -> int:
-                """Sends in the outbox (the patch deliveries-outboxed) that nobody has claimed."""
+                """Notices in the outbox (the patch deliveries-outboxed) that the notices'
+                process has yet to route and send."""
                 async with sessions() as session:
-                    query = select(func.count()).where(
-                        NoticeDelivery.status == "pending", NoticeDelivery.attempts == 0
-                    )
+                    query = select(func.count()).where(Notice.to_route.is_(True))
                     return int((await session.execute(query)).scalar_one())
 
             async def sends_scheduled() -> int:
@@ -67,6 +66,7 @@ async def test_the_sends_run_in_a_process_of_their_own(
             # process sends nothing, and its workflows run no send.
             await eventually(sends_waiting, lambda n: n >= SLIPS, timeout=120)
             assert mailbox.messages == [] and await sends_scheduled() == 0
+            assert await count(NoticeDelivery) == 0  # routed by the notices' process only
             sender = await fleet.worker("notices", "--queues", "notices")
             assert f"polling task queue '{settings.notice_queue()}'" in sender.output()
             # Every thread of the sends' process (the SDK's included) yields to the chain's.

@@ -20,6 +20,7 @@ from domain.delivery import DeliveryChannel, Outgoing
 from domain.notice_delivery import DeliveryTarget, StepWritten
 from domain.vocabulary import NoticeKind
 from store import outbox, petitions
+from store.db import readers
 from store.models import Notice as NoticeRow
 from store.models import NoticeDelivery
 from store.petitions import utcnow
@@ -159,18 +160,21 @@ class Addresses:
         return [DeliveryTarget(channel=DeliveryChannel.EMAIL, address="h1@qingshui.example")]
 
 
-async def test_a_steps_notices_and_their_delivery_rows_are_written_together(
+async def test_a_step_is_written_with_its_notices_marked_and_routed_by_the_notices_process(
     sessions: async_sessionmaker[Any], tmp_path: Path
 ) -> None:
+    """``record_step`` writes the step and its notices marked ``to_route`` in one transaction and
+    answers the 督办单's 签收 wait only; the notices' process looks up the channels and writes
+    the delivery rows with the mark cleared, in one transaction: a failed look-up leaves neither
+    rows nor a cleared mark, and the next poll routes it."""
     pid = await register_petition(sessions, settings=make_settings(tmp_path))
-    upstream = DirectoryUpstream(tmp_path / "upstream")
     # A step with one 督办单 (the slip-number tests' step), for the workflow's outbox path.
     record = step(pid, 1, [NoticeKind.SUPERVISION]).model_copy(
         update={"routes_back": True, "outboxed": True}
     )
 
-    def activities(addresses: Addresses) -> PetitionActivities:
-        dispatch = NoticeDispatch(
+    def dispatch(addresses: Addresses) -> NoticeDispatch:
+        return NoticeDispatch(
             None,  # type: ignore[arg-type]
             "notices",
             sessions,
@@ -178,25 +182,49 @@ async def test_a_steps_notices_and_their_delivery_rows_are_written_together(
             addresses=addresses,
             senders=[DeliveryChannel.EMAIL],
         )
-        return PetitionActivities(sessions, upstream, dispatch)
 
-    broken = activities(Addresses(broken=True))
-    try:
-        await broken.record_step(record)
-        raise AssertionError("the record should have failed with its look-up")
-    except ConnectionError:
-        pass
-    async with sessions() as session:  # neither the notice nor the step: retried whole
-        assert await petitions.notices(session, pid) == []
-        assert await session.scalar(select(func.count(NoticeDelivery.id))) == 0
-    written = await activities(Addresses()).record_step(record)
+    chain = PetitionActivities(
+        sessions, DirectoryUpstream(tmp_path / "upstream"), dispatch(Addresses(broken=True))
+    )
+    written = await chain.record_step(record)  # no look-up of channels on the chain's side
     # The workflow is answered with the 督办单's 签收 wait only: no target, no send of its own.
     assert isinstance(written, StepWritten) and written.written
     [wait] = written.routes
     assert wait.notice.key == "s1-0" and wait.notice.outboxed and wait.targets == []
     assert wait.notice.sign_within is not None
+    assert await _routing(sessions) == ([True], 0)
+
+    async def drain(addresses: Addresses, until: Any) -> None:
+        drainer = Drainer(
+            sessions,
+            {DeliveryChannel.EMAIL: Mail(hangs=True)},
+            dispatch(addresses),
+            slots=4,
+            poll_seconds=0.02,
+            lease_seconds=60.0,
+        )
+        running = asyncio.create_task(drainer.run())
+        try:
+            await until()
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+
+    await drain(Addresses(broken=True), lambda: asyncio.sleep(0.5))  # many polls, each failing
+    assert await _routing(sessions) == ([True], 0)
+    await drain(
+        Addresses(), lambda: eventually(lambda: _routing(sessions), lambda r: r == ([None], 1))
+    )
     async with sessions() as session:
         [slip] = await petitions.notices(session, pid)
         [delivery] = await session.scalars(select(NoticeDelivery))
-    assert (delivery.notice_id, delivery.status, delivery.attempts) == (slip.id, "pending", 0)
+    assert (delivery.notice_id, delivery.channel) == (slip.id, "email")
     assert delivery.address == "h1@qingshui.example" and delivery.due_at is not None
+
+
+async def _routing(sessions: async_sessionmaker[Any]) -> tuple[list[bool | None], int]:
+    """Each notice's ``to_route`` mark, and how many delivery rows there are (a reader)."""
+    async with readers(sessions)() as session:
+        marks = list(await session.scalars(select(NoticeRow.to_route)))
+        rows = await session.scalar(select(func.count(NoticeDelivery.id)))
+    return marks, int(rows or 0)
