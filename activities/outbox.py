@@ -1,5 +1,6 @@
 """The delivery outbox's drainer (issue 11, the patch ``deliveries-outboxed``): in the notices'
-process, it claims the delivery rows due (store/outbox.py), sends each on its channel with the
+process, it routes the notices steps wrote (their channels, quiet hours and delivery rows, one
+transaction), claims the delivery rows due (store/outbox.py), sends each on its channel with the
 same senders and message as the send activities, and records the outcome. A transient failure
 is due again after the send activities' backoff, for a day; a permanent one (or a day of
 failures) marks the row failed and writes the bureau's 送达失败 with its own rows, in one

@@ -1,6 +1,7 @@
-"""The delivery outbox (issue 11, the patch ``deliveries-outboxed``): each notice's rows on its
-channels written in the transaction that writes the notice, and claimed, retried and closed by
-the notices' process (activities/outbox.py). A row is due when ``due_at`` has passed: the quiet
+"""The delivery outbox (issue 11, the patch ``deliveries-outboxed``): the notices a step wrote
+marked ``to_route``, routed by the notices' process into their rows on each channel (with the
+mark cleared, in one transaction), and those rows claimed, retried and closed by it
+(activities/outbox.py). A row is due when ``due_at`` has passed: the quiet
 hours' release, a retry's backoff, or the end of the lease of a process that claimed it and died.
 """
 

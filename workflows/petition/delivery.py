@@ -10,9 +10,9 @@ it cost (README, "Benchmarks"): a workflow start, its tasks and a look-up per no
 this costs a send's activity and the timers it needs. Since the patch ``deliveries-batched`` a
 step's sends released at the same moment are one activity (``deliver_notices``): one activity and
 one workflow task per step, not per notice and channel (README, "Benchmarks"). Since the patch
-``deliveries-outboxed`` there is no send here at all: ``record_step`` writes the sends' rows with
-the step and the notices' process drains them (activities/outbox.py); what stays is the 签收 wait
-and its 催办, whose slips are written with their rows too.
+``deliveries-outboxed`` there is no send here at all: ``record_step`` writes the step's notices
+marked for the notices' process, which routes and sends them (activities/outbox.py); what stays
+is the 签收 wait and its 催办, whose slips are written with their delivery rows.
 """
 
 from __future__ import annotations
