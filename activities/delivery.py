@@ -9,7 +9,6 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Collection, Coroutine, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,9 +18,11 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
+from activities import slips
 from activities.channels import Sender
+from activities.slips import Recipient, bureau_dispatcher, outgoing, slip
 from domain.calendar import WorkdayCalendar, china_calendar
-from domain.delivery import DeliveryChannel, Outgoing, PermanentDeliveryFailure
+from domain.delivery import DeliveryChannel, PermanentDeliveryFailure
 from domain.notice_delivery import (
     DELIVER_NOTICE,
     DELIVER_NOTICES,
@@ -44,14 +45,14 @@ from domain.notice_delivery import (
     sign_reminder_copy_text,
     sign_reminder_key,
     sign_reminder_text,
-    undelivered_key,
-    undelivered_text,
 )
 from domain.policy import BEIJING, EscalationPolicy, PolicyBook
 from domain.quiet_hours import quiet_hours_apply, release_at
-from domain.vocabulary import NOTICE_LABELS, NoticeKind, Role
-from store import contacts, directory, notices, petitions
+from domain.vocabulary import NoticeKind, Role
+from store import contacts, notices, outbox, petitions
+from store.db import readers
 from store.models import Notice, NoticeDelivery, Petition
+from workflows.notice_delivery import GIVE_UP_AFTER
 
 log = logging.getLogger("petitionflow.delivery")
 # How long the answer "does any unit have a group robot?" is trusted before it is read again.
@@ -142,7 +143,9 @@ class NoticeDispatch:
             return self._channels_on
         now = time.monotonic()
         if self._robots_seen is None or now - self._robots_seen[0] > ROBOTS_RECHECK_SECONDS:
-            async with self._sessions() as session:
+            # A reader: on SQLite it takes no write lock, so it never waits for the one the
+            # caller's own transaction may hold (``outbox``, inside ``record_step``'s).
+            async with readers(self._sessions)() as session:
                 self._robots_seen = (now, await contacts.any_unit_robots(session))
         return self._robots_seen[1]
 
@@ -154,6 +157,7 @@ class NoticeDispatch:
         *,
         sending: bool,
         in_petition: bool,
+        outboxed: bool = False,
     ) -> list[tuple[Notice, NoticeToDeliver]]:
         """The notices ``kinds`` names (key → kind) with somewhere to go or a 签收 to wait for."""
         rows = await notices.of_record(session, petition_id, kinds)
@@ -176,6 +180,7 @@ class NoticeDispatch:
                 recipient_id=row.recipient_id,
                 sign_within=sign_within if signs else None,
                 in_petition=in_petition,
+                outboxed=outboxed,
             )
             found.append((row, notice))
         return found
@@ -199,6 +204,44 @@ class NoticeDispatch:
                 if targets or notice.sign_within is not None:
                     found.append(NoticeRoute(notice=notice, targets=targets))
         return found
+
+    async def waits(
+        self, session: AsyncSession, petition_id: str, kinds: Mapping[str, NoticeKind]
+    ) -> list[NoticeRoute]:
+        """Since the patch ``deliveries-outboxed``, ``record_step``'s answer: only the 签收 the
+        workflow waits for (its 督办单), no channel; no read at all for a step without one."""
+        signs = {key: kind for key, kind in kinds.items() if needs_signature(kind)}
+        if not signs:
+            return []
+        found = await self._to_deliver(
+            session, petition_id, signs, sending=False, in_petition=True, outboxed=True
+        )
+        return [NoticeRoute(notice=notice, targets=[]) for _, notice in found]
+
+    async def outbox(
+        self, session: AsyncSession, petition_id: str, kinds: Mapping[str, NoticeKind]
+    ) -> list[NoticeRoute]:
+        """Since the patch ``deliveries-outboxed``: the delivery rows of the notices ``kinds``
+        names, added in the caller's transaction (the notices' process routing a step's
+        notices, or writing a slip of its own) for its drainer to send; answers the 签收 the
+        workflow waits for."""
+        sending = await self._sending()
+        if not (sending or any(needs_signature(k) for k in kinds.values())):
+            return []  # nothing to send, nothing to wait for: spare the database a read
+        sends, waits = [], []
+        for row, notice in await self._to_deliver(
+            session, petition_id, kinds, sending=sending, in_petition=True, outboxed=True
+        ):
+            if sending and self._addresses is not None:
+                sends += [
+                    outbox.Send(row.id, t.channel.value, t.address, t.text, t.not_before)
+                    for t in await self._addresses.targets(session, row)
+                    if t.channel in self._senders
+                ]
+            if notice.sign_within is not None:
+                waits.append(NoticeRoute(notice=notice, targets=[]))
+        await outbox.put(session, sends, petitions.utcnow(), GIVE_UP_AFTER)
+        return waits
 
     async def dispatch(self, petition_id: str, kinds: Mapping[str, NoticeKind]) -> None:
         """Start the delivery workflow of each notice ``kinds`` names (before the patch)."""
@@ -348,15 +391,7 @@ class DeliveryActivities:
             raise ApplicationError(
                 row.last_error or "failed", type=PERMANENT_FAILURE, non_retryable=True
             )
-        kind = NoticeKind(notice.kind)
-        message = Outgoing(
-            notice_id=notice.id,
-            channel=channel,
-            address=target.address,
-            subject=f"【{NOTICE_LABELS.get(kind, notice.kind)}】信访事项 {notice.petition_id}",
-            text=target.text or notice.text,
-            dedup_key=f"{notice.id}:{channel.value}",
-        )
+        message = outgoing(notice, channel, target.address, target.text)
         try:
             provider_id = await _heartbeating(self._senders[channel].send(message))
         except PermanentDeliveryFailure as exc:
@@ -386,26 +421,11 @@ class DeliveryActivities:
                 for d in went[original.id]
             ):
                 return []  # a batch given up on reports every send: this one went out
-            bureau = await _bureau_dispatcher(session)
-            if bureau is None:
+            written = await slips.undelivered(session, original, failure.channel, failure.error)
+            if written is None:
                 log.error("notice %s undelivered and nobody at the bureau to tell", original.id)
                 return []
-            written = await notices.write_once(
-                session,
-                _slip(
-                    original,
-                    key=undelivered_key(original.key, failure.channel),
-                    kind=NoticeKind.UNDELIVERED,
-                    to=bureau,
-                    text=undelivered_text(
-                        original.petition_id,
-                        NoticeKind(original.kind),
-                        original.recipient_name,
-                        failure.channel,
-                        failure.error,
-                    ),
-                ),
-            )
+            await session.commit()
         return await self._deliver(failure.notice, {written.key: NoticeKind.UNDELIVERED})
 
     async def _deliver(
@@ -421,7 +441,8 @@ class DeliveryActivities:
     @activity.defn(name=REMIND_UNSIGNED)
     async def remind_unsigned(self, notice: NoticeToDeliver) -> list[NoticeRoute]:
         """催办 of a 督办单 not signed for: to the same person, and a copy to the bureau, with
-        their routes (as ``report_undelivered``). Nothing when it was signed meanwhile."""
+        their routes (as ``report_undelivered``); outboxed, written with their delivery rows
+        and no route. Nothing when it was signed meanwhile."""
         async with self._sessions() as session:
             original = await _the_notice(session, notice)
             if original.signed_at is not None:
@@ -430,9 +451,9 @@ class DeliveryActivities:
             recipient = Recipient(id=original.recipient_id, name=name)
             keys = [
                 (
-                    await notices.write_once(
+                    await notices.add_once(
                         session,
-                        _slip(
+                        slip(
                             original,
                             key=sign_reminder_key(original.key),
                             kind=NoticeKind.SIGN_REMINDER,
@@ -443,27 +464,25 @@ class DeliveryActivities:
                     )
                 ).key
             ]
-            bureau = await _bureau_dispatcher(session)
+            bureau = await bureau_dispatcher(session)
             if bureau is not None and bureau.id != original.recipient_id:
                 role = Role(original.recipient_role) if original.recipient_role in _ROLES else None
-                copy = _slip(
+                copy = slip(
                     original,
                     key=sign_reminder_copy_key(original.key),
                     kind=NoticeKind.SIGN_REMINDER,
                     to=bureau,
                     text=sign_reminder_copy_text(pid, name, role),
                 )
-                keys.append((await notices.write_once(session, copy)).key)
-        return await self._deliver(notice, dict.fromkeys(keys, NoticeKind.SIGN_REMINDER))
+                keys.append((await notices.add_once(session, copy)).key)
+            kinds = dict.fromkeys(keys, NoticeKind.SIGN_REMINDER)
+            if notice.outboxed:  # the slips and their delivery rows in one transaction
+                await self._dispatch.outbox(session, notice.petition_id, kinds)
+            await session.commit()
+        return [] if notice.outboxed else await self._deliver(notice, kinds)
 
 
 _ROLES = {role.value for role in Role}
-
-
-@dataclass(frozen=True)
-class Recipient:
-    id: str
-    name: str
 
 
 # A send beats while it waits on the provider: a worker killed mid-send is noticed within the
@@ -486,34 +505,3 @@ async def _the_notice(session: AsyncSession, notice: NoticeToDeliver) -> Notice:
     if row is None:  # not written yet, or the read model being rebuilt: retried
         raise LookupError(f"no notice {notice.key} of {notice.petition_id}")
     return row
-
-
-async def _bureau_dispatcher(session: AsyncSession) -> Recipient | None:
-    """The bureau's first dispatcher (信访局交办人员): who is told what did not work."""
-    bureau = await directory.bureau_unit_id(session)
-    if bureau is None:
-        return None
-    holders = await directory.role_holders(session, bureau, Role.BUREAU_DISPATCHER.value)
-    return Recipient(id=holders[0][0].id, name=holders[0][0].name) if holders else None
-
-
-def _slip(
-    original: Notice,
-    *,
-    key: str,
-    kind: NoticeKind,
-    to: Recipient,
-    text: str,
-    role: str = Role.BUREAU_DISPATCHER.value,
-) -> Notice:
-    return Notice(
-        petition_id=original.petition_id,
-        key=key,
-        kind=kind.value,
-        level=original.level,
-        recipient_id=to.id,
-        recipient_name=to.name,
-        recipient_role=role,
-        text=text,
-        created_at=petitions.utcnow(),
-    )

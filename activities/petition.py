@@ -32,7 +32,7 @@ from domain.contracts import (
     UploadRequest,
 )
 from domain.lifecycle import needs_calendar, plan_round
-from domain.notice_delivery import StepWritten
+from domain.notice_delivery import NoticeRoute, StepWritten
 from domain.notices import beijing_date, vacant_post
 from domain.vocabulary import PHASE_LABELS, ROLE_LABELS, Role
 from store import directory, petitions
@@ -220,8 +220,19 @@ class PetitionActivities:
         to send them; before, it started a delivery workflow per notice itself."""
         for document in record.documents:
             await self.write_acceptance_notice(document)
+        kinds = {n.key: n.kind for n in record.notices}
+        waits: list[NoticeRoute] = []
         async with self._sessions() as session:
-            written = await petitions.project(session, record, petitions.utcnow())
+            if record.outboxed and self._notices is not None:
+                # The patch deliveries-outboxed: the step and its notices, marked for the
+                # notices' process to route and send (activities/outbox.py), in one transaction;
+                # no look-up of channels here, on the chain's process.
+                now = petitions.utcnow()
+                written = await petitions.apply_step(session, record, now, to_route=True)
+                waits = await self._notices.waits(session, record.state.id, kinds)
+                await session.commit()
+            else:
+                written = await petitions.project(session, record, petitions.utcnow())
         for notice in record.notices:
             if notice.key in written:
                 # Personal data never goes to the log: the petition number and the slip suffice.
@@ -236,7 +247,9 @@ class PetitionActivities:
                 )
         for event in (*record.earlier, record.event):  # the steps written together (v3)
             observe_step_lag(event.kind, event.at, written=bool(written))
-        kinds = {n.key: n.kind for n in record.notices}
+        if record.outboxed:  # only the 签收 waits: the sends are the notices' process's
+            queue = self._notices.task_queue if self._notices else ""
+            return StepWritten(written=bool(written), queue=queue, routes=waits)
         if record.routes_back:
             # Every notice of the step, not only those written now: a retry after the commit
             # answers with the same routes, and sends are deduplicated by notice and channel.

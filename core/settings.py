@@ -137,6 +137,11 @@ class Settings(BaseSettings):
     # How much a process that only sends (`python -m worker --queues notices`) lowers its CPU
     # priority (os.nice), so that the chain's workflow tasks win the cores in a burst; 0: not.
     notice_worker_nice: int = Field(default=10, ge=0, le=19)
+    # The delivery outbox (patch deliveries-outboxed, activities/outbox.py): how often the
+    # notices' process looks for rows due, and how long a row it claimed is its own (a process
+    # killed mid-send leaves its rows to another after this; longer than a send may take).
+    notice_poll_seconds: float = Field(default=0.3, gt=0)
+    notice_lease_seconds: float = Field(default=120.0, gt=0)
     # Email: smtp://[user:password@]host:port (STARTTLS when offered, or as smtp_starttls
     # says: true requires it, false never) or smtps://… (TLS from the start, port 465).
     # Empty: no email; notices reach the inbox (and the other channels) only.

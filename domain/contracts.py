@@ -355,3 +355,7 @@ class StepRecord(Strict):
     # The workflow delivers the notices itself (the patch ``deliveries-in-workflow``): answer
     # with their routes (domain.notice_delivery.StepWritten) instead of starting deliveries.
     routes_back: bool = False
+    # The patch ``deliveries-outboxed``: the notices written marked for the notices' process,
+    # which routes and sends them (the outbox); the answer holds only what the workflow still
+    # waits for (the 签收 of a 督办单).
+    outboxed: bool = False

@@ -61,6 +61,9 @@ class NoticeToDeliver(_Frozen):
     # Delivered by the petition's own workflow (since the patch ``deliveries-in-workflow``): the
     # slips its delivery writes (送达失败, 催办) come back to it as routes, no workflow starts.
     in_petition: bool = False
+    # Its sends are in the outbox (the patch ``deliveries-outboxed``): the slips a delivery
+    # writes for it (催办, 送达失败) go there too, with their rows, and nothing is sent here.
+    outboxed: bool = False
 
 
 class DeliveryTarget(_Frozen):

@@ -352,6 +352,14 @@ class Notice(Base):
             sqlite_where=text("signed_at IS NULL"),
         ),
         UniqueConstraint("kind", "serial_year", "serial", name="uq_notices_number"),
+        # The outbox's notices not yet routed to their channels (patch deliveries-outboxed):
+        # the few the notices' process has still to look up, not the whole table.
+        Index(
+            "ix_notices_to_route",
+            "id",
+            postgresql_where=text("to_route IS true"),
+            sqlite_where=text("to_route IS 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -374,6 +382,12 @@ class Notice(Base):
     serial: Mapped[int | None] = mapped_column(Integer)
     # The deadline the slip asks to be met, as it stood when the slip was issued.
     deadline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Written by a step on the outbox path (migration 0018): the notices' process has still to
+    # look up its channels and write its delivery rows; None once done, and for older paths.
+    to_route: Mapped[bool | None] = mapped_column(Boolean)
+
+
+_DUE = "status = 'pending' AND due_at IS NOT NULL"
 
 
 class NoticeDelivery(Base):
@@ -384,6 +398,14 @@ class NoticeDelivery(Base):
     __table_args__ = (
         UniqueConstraint("notice_id", "channel"),
         Index("ix_notice_deliveries_status", "status"),
+        # The outbox's rows still to send (since the patch ``deliveries-outboxed``), by when due:
+        # the drainer's claim (activities/outbox.py) reads only these.
+        Index(
+            "ix_notice_deliveries_due",
+            "due_at",
+            postgresql_where=text(_DUE),
+            sqlite_where=text(_DUE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -397,6 +419,12 @@ class NoticeDelivery(Base):
     provider_id: Mapped[str | None] = mapped_column(String(200))
     delivered_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # The outbox (migration 0018): the text sent when not the notice's own (the petitioner's
+    # short SMS); when the row is next due (quiet hours' release, a retry's backoff, a claim's
+    # lease; None: a row of the activities' deliveries, never drained); when it is given up.
+    text: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None]
+    give_up_at: Mapped[datetime | None]
 
 
 class Document(Base):

@@ -251,6 +251,13 @@ async def record(
 
 async def write_once(session: AsyncSession, notice: Notice) -> Notice:
     """Write a slip unless one with its petition and key is there; the row either way."""
+    found = await add_once(session, notice)
+    await session.commit()
+    return found
+
+
+async def add_once(session: AsyncSession, notice: Notice) -> Notice:
+    """``write_once`` without the commit: the slip goes with the caller's transaction."""
     found = await by_key(session, notice.petition_id, notice.key)
     if found is not None:
         return found
@@ -261,7 +268,6 @@ async def write_once(session: AsyncSession, notice: Notice) -> Notice:
         found = await by_key(session, notice.petition_id, notice.key)
         assert found is not None
         return found
-    await session.commit()
     return notice
 
 

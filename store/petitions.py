@@ -270,20 +270,26 @@ async def not_started(session: AsyncSession) -> list[Petition]:
     return list(rows)
 
 
-async def project(session: AsyncSession, record: StepRecord, now: datetime) -> set[str]:
+async def project(
+    session: AsyncSession, record: StepRecord, now: datetime, *, to_route: bool = False
+) -> set[str]:
     """Apply one workflow step to the read model, idempotently.
 
     Returns the keys of the notices this call wrote (none when a retry finds them written), so
     the caller logs each notice once. A concurrent duplicate raises IntegrityError: the
     activity is retried and then finds everything written.
     """
-    written = await apply_step(session, record, now)
+    written = await apply_step(session, record, now, to_route=to_route)
     await session.commit()
     return written
 
 
-async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -> set[str]:
-    """``project`` without the commit: the rebuild applies a petition's steps in one go."""
+async def apply_step(
+    session: AsyncSession, record: StepRecord, now: datetime, *, to_route: bool = False
+) -> set[str]:
+    """``project`` without the commit: the rebuild applies a petition's steps in one go.
+    ``to_route``: the new notices are the outbox's (patch deliveries-outboxed), for the notices'
+    process to route and send; never for the rebuild, which must send nothing again."""
     state, event = record.state, record.event
     # Locked for the transaction: since v3 a petition's steps are written by activities that
     # may run at once, and the newest state must win whichever commits last (on PostgreSQL,
@@ -327,7 +333,9 @@ async def apply_step(session: AsyncSession, record: StepRecord, now: datetime) -
         for notice in record.notices:
             if notice.key in seen:
                 continue
-            new_notices.append(Notice(**notice_row(state.id, notice, now, slip_due)))
+            row = Notice(**notice_row(state.id, notice, now, slip_due))
+            row.to_route = to_route or None
+            new_notices.append(row)
             written.add(notice.key)
         session.add_all(new_notices)
         # Numbered in the transaction that writes them: a retry finds them written and takes

@@ -44,17 +44,29 @@ async def test_the_sends_run_in_a_process_of_their_own(
             await eventually(lambda: count(Notice), lambda n: n >= SLIPS, timeout=120)
 
             async def sends_waiting() -> int:
-                """Send activities scheduled on the notices' queue and taken by nobody."""
-                waiting = 0
-                for pid in pids:
-                    described = await dev_env.client.get_workflow_handle(pid).describe()
-                    pending = described.raw_description.pending_activities
-                    waiting += sum(a.activity_type.name == DELIVER_NOTICES for a in pending)
-                return waiting
+                """Notices in the outbox (the patch deliveries-outboxed) that the notices'
+                process has yet to route and send."""
+                async with sessions() as session:
+                    query = select(func.count()).where(Notice.to_route.is_(True))
+                    return int((await session.execute(query)).scalar_one())
 
-            # Every slip's send is scheduled, yet none has begun (its row would come first).
+            async def sends_scheduled() -> int:
+                """Send activities scheduled by the petitions' workflows (none: outboxed)."""
+                scheduled = 0
+                for pid in pids:
+                    history = await dev_env.client.get_workflow_handle(pid).fetch_history()
+                    scheduled += sum(
+                        e.activity_task_scheduled_event_attributes.activity_type.name
+                        == DELIVER_NOTICES
+                        for e in history.events
+                    )
+                return scheduled
+
+            # Every slip's send is waiting in the outbox, yet none has begun: the chain's
+            # process sends nothing, and its workflows run no send.
             await eventually(sends_waiting, lambda n: n >= SLIPS, timeout=120)
-            assert await count(NoticeDelivery) == 0 and mailbox.messages == []
+            assert mailbox.messages == [] and await sends_scheduled() == 0
+            assert await count(NoticeDelivery) == 0  # routed by the notices' process only
             sender = await fleet.worker("notices", "--queues", "notices")
             assert f"polling task queue '{settings.notice_queue()}'" in sender.output()
             # Every thread of the sends' process (the SDK's included) yields to the chain's.

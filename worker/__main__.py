@@ -23,6 +23,7 @@ from core.temporal import connect, ensure_search_attributes
 from domain.routing import PERSONAL_CHANNELS
 from worker.niceness import lower_priority
 from worker.runtime import (
+    Drain,
     build_notice_worker,
     build_report_worker,
     build_worker,
@@ -83,6 +84,7 @@ async def main(queues: str = "all") -> None:
             channels,
             DirectoryAddresses(),
             dispatch,
+            drain=Drain.of(settings),
             max_concurrent_activities=settings.worker_max_concurrent_sends,
         )
         if dispatch is not None and queues != "petitions"

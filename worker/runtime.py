@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +22,7 @@ from activities.channels.configured import http_senders
 from activities.channels.email import EmailSender, SmtpServer
 from activities.delivery import AddressBook, DeliveryActivities, NoticeDispatch
 from activities.metrics import HISTOGRAM_BUCKETS
+from activities.outbox import Drainer, wall_clock
 from activities.petition import PetitionActivities
 from activities.reports import ReportActivities
 from activities.upload import UpstreamSystem
@@ -67,13 +72,27 @@ def build_notice_worker(
     senders: dict[DeliveryChannel, Sender],
     addresses: AddressBook,
     dispatch: NoticeDispatch,
+    *,
+    drain: Drain | None = None,
     **options: Any,
 ) -> Worker:
     """The notices' worker (issue 11): their delivery workflows and activities, on their own
-    task queue (Settings.notice_queue), in the same process as the petitions' worker."""
+    task queue (Settings.notice_queue), and beside them the outbox's drainer (the patch
+    ``deliveries-outboxed``), which sends while the worker runs."""
     activities = DeliveryActivities(sessions, senders, addresses, dispatch)
-    return Worker(
+    drain = drain or Drain()
+    drainer = Drainer(
+        sessions,
+        senders,
+        dispatch,
+        slots=drain.slots or options.get("max_concurrent_activities") or 10,
+        poll_seconds=drain.poll_seconds,
+        lease_seconds=drain.lease_seconds,
+        clock=drain.clock,
+    )
+    return NoticeWorker(
         client,
+        drainer=drainer,
         task_queue=task_queue,
         workflows=[NoticeDelivery],
         activities=[
@@ -86,6 +105,43 @@ def build_notice_worker(
         ],
         **options,
     )
+
+
+@dataclass(frozen=True)
+class Drain:
+    """How the outbox's drainer runs (Settings: PETITIONFLOW_NOTICE_POLL_SECONDS and
+    PETITIONFLOW_NOTICE_LEASE_SECONDS; ``slots``: the sends at once, by default the worker's
+    PETITIONFLOW_WORKER_MAX_CONCURRENT_SENDS); ``clock``: the tests' time-skipping time."""
+
+    poll_seconds: float = 0.3
+    lease_seconds: float = 120.0
+    slots: int | None = None
+    clock: Callable[[], Awaitable[datetime]] = wall_clock
+
+    @classmethod
+    def of(cls, settings: Settings) -> Drain:
+        return cls(
+            poll_seconds=settings.notice_poll_seconds,
+            lease_seconds=settings.notice_lease_seconds,
+            slots=settings.worker_max_concurrent_sends,
+        )
+
+
+class NoticeWorker(Worker):
+    """The notices' Temporal worker, running the outbox's drainer for as long as it runs."""
+
+    def __init__(self, *args: Any, drainer: Drainer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._drainer = drainer
+
+    async def run(self) -> None:
+        draining = asyncio.create_task(self._drainer.run())
+        try:
+            await super().run()
+        finally:
+            draining.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await draining
 
 
 def build_report_worker(

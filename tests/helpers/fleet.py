@@ -132,6 +132,9 @@ def mailing_fleet(folder: Path, settings: Settings, temporal: str, smtp_port: in
             "PETITIONFLOW_TASK_QUEUE": settings.task_queue,
             "PETITIONFLOW_WORKER_METRICS_ADDRESS": "",
             "PETITIONFLOW_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+            # A killed process's claimed sends go again after half a minute, not two: a
+            # send's own limit is half this (activities/outbox.py).
+            "PETITIONFLOW_NOTICE_LEASE_SECONDS": "30",
         },
     )
 

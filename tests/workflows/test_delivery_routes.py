@@ -31,14 +31,14 @@ from domain.delivery import DeliveryChannel
 from domain.notice_delivery import notice_workflow_id
 from domain.policy import BEIJING
 from store import contacts
-from store.models import Notice
+from store.models import Notice, NoticeDelivery
 from tests.helpers.robots import Providers
 from tests.helpers.settings import make_settings
 from tests.helpers.store import outbox_notice, register_petition
 from tests.helpers.temporal import worker_for
 from tests.helpers.waiting import eventually
 from tests.helpers.workflows import start_case
-from worker.runtime import build_notice_worker
+from worker.runtime import Drain, build_notice_worker
 
 # A Wednesday, 10:00 Beijing time: a working morning, nobody's quiet hours.
 WORKING_MORNING = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
@@ -73,7 +73,17 @@ class Rig:
         )
         async with (
             worker_for(client, self.settings, self.sessions, self.upstream, notices=dispatch),
-            build_notice_worker(client, queue, self.sessions, senders, addresses, dispatch),
+            # The outbox's drainer on the time-skipping server's clock, as the workflow's
+            # timers are: quiet hours skipped by the test end for it too.
+            build_notice_worker(
+                client,
+                queue,
+                self.sessions,
+                senders,
+                addresses,
+                dispatch,
+                drain=Drain(clock=self.env.get_current_time),
+            ),
         ):
             yield
 
@@ -148,24 +158,26 @@ async def _history(handle: WorkflowHandle[Any, Any]) -> list[HistoryEvent]:
     return [e async for e in handle.fetch_history_events()]
 
 
-def _held(events: list[HistoryEvent]) -> int | None:
-    """Once the 交办单's record has answered and the workflow has started the quiet hours'
-    timer: how many activities other than ``record_step`` were scheduled after that answer.
-    None before then."""
-    done = next(
-        (
-            e.event_id
-            for e in events
-            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
-        ),
-        None,
-    )
-    later = [e for e in events if done is not None and e.event_id > done]
-    if not any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in later):
-        return None
+async def _due(sessions: async_sessionmaker[Any], petition_id: str) -> list[tuple[str, Any]]:
+    """The outbox's rows of the petition's 交办单 still to send, and when they are due."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(NoticeDelivery.channel, NoticeDelivery.due_at)
+            .join(Notice, Notice.id == NoticeDelivery.notice_id)
+            .where(
+                Notice.petition_id == petition_id,
+                Notice.key == "assignment",
+                NoticeDelivery.status == "pending",
+            )
+        )
+        return [(channel, due) for channel, due in rows.all()]
+
+
+def _outboxed(events: list[HistoryEvent]) -> int:
+    """How many activities other than ``record_step`` the workflow scheduled."""
     scheduled = [
         e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in later
+        for e in events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
     return sum(name != RECORD_STEP for name in scheduled)
@@ -200,7 +212,9 @@ async def test_a_reminder_at_night_waits_for_a_working_morning(
 async def test_the_delivery_waits_for_the_release_before_it_sends(
     rig: Rig, providers: Providers
 ) -> None:
-    """A target held by quiet hours is sent once the workflow's timer fires, not before."""
+    """A target held by quiet hours is sent once its release comes, not before. Since the patch
+    deliveries-outboxed the release is the outbox row's due moment, not a workflow timer: the
+    step's record wrote the row, and the workflow schedules no send nor look-up of its own."""
     later = (await rig.env.get_current_time()) + timedelta(hours=8)
 
     class Held:
@@ -212,11 +226,11 @@ async def test_the_delivery_waits_for_the_release_before_it_sends(
     async with rig.workers(http_senders(rig.settings), Held()):
         case = await start_case(rig.env, rig.sessions, rig.settings, started=rig.started)
         # The petition's own workflow delivers its notices (the patch deliveries-in-workflow).
-        events = await eventually(
-            lambda: _history(case.handle), lambda found: _held(found) is not None
-        )
-        assert providers.wecom == []  # held: nothing posted while the timer runs
-        assert _held(events) == 0  # the step's record said where: no send, no look-up yet
+        due = await eventually(lambda: _due(rig.sessions, case.handle.id), bool)
+        assert due == [(DeliveryChannel.WECOM.value, later)]  # held until the release
+        events = await _history(case.handle)
+        assert providers.wecom == []  # held: nothing posted before the release
+        assert _outboxed(events) == 0  # the step's record said where: no send, no look-up
         await rig.env.sleep(timedelta(hours=9))
         await eventually(lambda: _count(providers), lambda n: n[0] >= 1)
         await _end_with_the_test(rig.sessions, case.handle.id, rig.started)

@@ -26,6 +26,7 @@ from domain.notice_delivery import (
     DELIVER_NOTICES,
     NOTICE_DELIVERY_WORKFLOW,
     REMIND_UNSIGNED_AND_SEND,
+    REPORT_UNDELIVERED,
     SIGNED_FOR,
     DeliveryTarget,
     NoticeToDeliver,
@@ -182,8 +183,11 @@ async def test_a_supervision_signed_for_in_time_brings_no_reminder(
         assert signed is not None
         # 签收 reaches the petition's workflow, which delivers its notices (as the API tells it).
         await case.handle.signal(SIGNED_FOR, "escalation-L2")
-        await eventually(  # delivered and signed: the delivery is over
-            delivering.deliveries, lambda d: d[("escalation-L2", "email")].status == "sent"
+        await eventually(  # delivered and signed: the delivery is over (its row once routed)
+            delivering.deliveries,
+            lambda d: (
+                ("escalation-L2", "email") in d and d[("escalation-L2", "email")].status == "sent"
+            ),
         )
         await case.sleep(DAY * 2)
         assert "escalation-L2:unsigned" not in await delivering.slips(case)
@@ -322,3 +326,22 @@ def _sends_after(events: list[HistoryEvent], activity: str) -> list[str]:
             break
         found.append(names[event.event_id])
     return found
+
+
+async def test_an_outboxed_petition_schedules_no_send_of_its_own(
+    delivering: Delivering, smtp_port: int
+) -> None:
+    """The patch deliveries-outboxed: the step's record writes the sends' rows and the notices'
+    process drains them; the petition's history holds no send activity, and every row went."""
+    box = delivering.mailbox
+    with smtp_server(box, smtp_port):
+        case = await delivering.start()
+        await case.accept()
+        await case.written()
+        sent = await eventually(
+            delivering.deliveries,
+            lambda d: bool(d) and all(x.status == "sent" for x in d.values()),
+        )
+    scheduled = set(_scheduled([e async for e in case.handle.fetch_history_events()]).values())
+    assert not scheduled & {DELIVER_NOTICE, DELIVER_NOTICES, REPORT_UNDELIVERED}
+    assert len(set(box.message_ids())) == len(sent)

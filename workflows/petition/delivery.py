@@ -9,7 +9,10 @@ registered for the deliveries under way); the sends and their retries are the sa
 it cost (README, "Benchmarks"): a workflow start, its tasks and a look-up per notice, where
 this costs a send's activity and the timers it needs. Since the patch ``deliveries-batched`` a
 step's sends released at the same moment are one activity (``deliver_notices``): one activity and
-one workflow task per step, not per notice and channel (README, "Benchmarks").
+one workflow task per step, not per notice and channel (README, "Benchmarks"). Since the patch
+``deliveries-outboxed`` there is no send here at all: ``record_step`` writes the step's notices
+marked for the notices' process, which routes and sends them (activities/outbox.py); what stays
+is the 签收 wait and its 催办, whose slips are written with their delivery rows.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
 
 _ROUTES = TypeAdapter(list[NoticeRoute])
 DELIVERIES_BATCHED = "deliveries-batched"
+DELIVERIES_OUTBOXED = "deliveries-outboxed"
 
 
 class Deliveries:
@@ -60,6 +64,10 @@ class Deliveries:
         # Decided with the other patches, in the workflow's __init__ (this is built there).
         run.batches_sends = workflow.patched(DELIVERIES_BATCHED)
         self._batched = run.batches_sends
+        # Since ``deliveries-outboxed`` the sends are rows written with the step and drained by
+        # the notices' process: no send is an activity (nor a workflow task) of this workflow.
+        run.outboxes_sends = self._batched and workflow.patched(DELIVERIES_OUTBOXED)
+        self._outboxed = run.outboxes_sends
         # Slips signed for (签收), by key: the API's signal, the database being the truth.
         self._signed: set[str] = set()
         # The case is closing: a 签收 still awaited is awaited no longer.
@@ -80,7 +88,8 @@ class Deliveries:
 
     async def finished(self) -> None:
         """Before the workflow closes: every send done (a channel down is retried up to a day,
-        as before); a 督办单 not signed for brings no 催办 once the case is closed."""
+        as before; outboxed, there is none to wait for); a 督办单 not signed for brings no 催办
+        once the case is closed."""
         self._closing = True
         while under_way := [task for task in self._under_way if not task.done()]:
             await asyncio.gather(*under_way)
@@ -92,6 +101,9 @@ class Deliveries:
     async def _deliver_all(self, queue: str, routes: list[NoticeRoute]) -> None:
         if not self._batched:
             await asyncio.gather(*(self._deliver(queue, route) for route in routes))
+            return
+        if self._outboxed:  # the sends are in the outbox: only the 签收 waits are ours
+            await asyncio.gather(*(self._await_signature(queue, r.notice) for r in routes))
             return
         # The wait for 签收 runs from the moment the slip is written, while it is being sent.
         await asyncio.gather(

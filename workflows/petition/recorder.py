@@ -338,6 +338,7 @@ class Recorder:
             notices=slips,
             documents=[d for s in steps for d in s.documents],
             routes_back=deliveries is not None,
+            outboxed=deliveries is not None and self._run.outboxes_sends,
         )
         writing = workflow.start_activity(
             RECORD_STEP,

@@ -79,6 +79,10 @@ class RunState:
     # Issue 11 (the patch ``deliveries-batched``, decided by Deliveries): a step's sends go out
     # as one activity, not one per notice and channel.
     batches_sends: bool = False
+    # Issue 11 (the patch ``deliveries-outboxed``, decided by Deliveries): ``record_step`` writes
+    # the step's notices as the outbox's, and the notices' process routes and sends them; this
+    # workflow runs no send (only the 签收 waits and their 催办).
+    outboxes_sends: bool = False
     # Issue 11 (the patch ``PETITIONER_TOLD_OF_REPLY``): the reply's step tells the petitioner.
     tells_reply: bool = False
 

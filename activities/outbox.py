@@ -1,0 +1,192 @@
+"""The delivery outbox's drainer (issue 11, the patch ``deliveries-outboxed``): in the notices'
+process, it routes the notices steps wrote (their channels, quiet hours and delivery rows, one
+transaction), claims the delivery rows due (store/outbox.py), sends each on its channel with the
+same senders and message as the send activities, and records the outcome. A transient failure
+is due again after the send activities' backoff, for a day; a permanent one (or a day of
+failures) marks the row failed and writes the bureau's 送达失败 with its own rows, in one
+transaction. The petition's workflow runs no send: a burst of mail costs the chain's worker no
+workflow task (README, "Notices and delivery").
+
+Exactly once per notice and channel, as the activities promised: a claimed row is the claiming
+process's until its lease ends, longer than a send may take; a process killed between the
+provider's answer and the record leaves the row to be claimed again after the lease, and the
+resend carries the same dedup key (an email's Message-ID), which is all a channel without dedup
+cannot honour (README, "Exactly once")."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from activities import slips
+from activities.channels import Sender
+from activities.delivery import NoticeDispatch
+from domain.delivery import DeliveryChannel, PermanentDeliveryFailure
+from domain.notice_delivery import reports_failure
+from domain.vocabulary import NoticeKind
+from store import notices, outbox, petitions
+from store.db import readers
+from store.models import Notice, NoticeDelivery
+from workflows.notice_delivery import SEND_RETRY, SEND_TIMEOUT
+
+log = logging.getLogger("petitionflow.outbox")
+# Notices routed in one transaction: on SQLite it holds the write lock while it looks them up.
+ROUTE_BATCH = 20
+
+
+async def wall_clock() -> datetime:
+    return petitions.utcnow()
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed try: the send activities' retry policy."""
+    first = SEND_RETRY.initial_interval
+    wait = first * SEND_RETRY.backoff_coefficient ** max(attempts - 1, 0)
+    return min(wait, SEND_RETRY.maximum_interval or wait)
+
+
+class Drainer:
+    """Sends the outbox's rows due, at most ``slots`` at once, looking for more every
+    ``poll_seconds`` (PETITIONFLOW_NOTICE_POLL_SECONDS) and at once when a full claim suggests
+    more are waiting. ``clock``: the tests' time-skipping server's time."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[Any],
+        senders: Mapping[DeliveryChannel, Sender],
+        dispatch: NoticeDispatch,
+        *,
+        slots: int,
+        poll_seconds: float,
+        lease_seconds: float,
+        clock: Callable[[], Awaitable[datetime]] = wall_clock,
+    ) -> None:
+        self._sessions = sessions
+        self._readers = readers(sessions)
+        self._senders = senders
+        self._dispatch = dispatch
+        self._slots = slots
+        self._poll = poll_seconds
+        self._lease = timedelta(seconds=lease_seconds)
+        # A send never outlives its lease: past it, another process may send the row again.
+        self._send_timeout = min(SEND_TIMEOUT.total_seconds(), lease_seconds / 2)
+        self._clock = clock
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Until cancelled; the sends under way are cancelled with it (their rows come back
+        after the lease)."""
+        try:
+            while True:
+                await self._route_all()
+                free = self._slots - len(self._sending)
+                claimed = await self._claim(free) if free > 0 else []
+                for delivery, notice in claimed:
+                    task = asyncio.create_task(self._send_logged(delivery, notice))
+                    self._sending.add(task)
+                    task.add_done_callback(self._sending.discard)
+                if free > 0 and len(claimed) == free:
+                    continue  # a full claim: more may be due
+                if free <= 0:  # every slot sending: look again once one is free
+                    await asyncio.wait(
+                        self._sending, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED
+                    )
+                else:
+                    await asyncio.sleep(self._poll)
+        finally:
+            for task in self._sending:
+                task.cancel()
+
+    async def _claim(self, limit: int) -> list[tuple[NoticeDelivery, Notice]]:
+        try:
+            now = await self._clock()
+            async with self._readers() as session:
+                if not await outbox.any_due(session, now):
+                    return []
+            async with self._sessions() as session:
+                return await outbox.claim(session, now, self._lease, limit)
+        except Exception:  # the database away: tried again at the next poll
+            log.exception("could not claim the outbox's rows due; trying again")
+            return []
+
+    async def _route_all(self) -> None:
+        try:
+            while await self._route() == ROUTE_BATCH:
+                continue  # a burst: route it all before sending, each batch a transaction
+        except Exception:  # the database away, or a look-up failing: tried again later
+            log.exception("could not route the outbox's new notices; trying again")
+
+    async def _route(self) -> int:
+        """The notices steps wrote since the last poll: their channels looked up and their
+        delivery rows written, and the notices marked routed, in one transaction; here, in the
+        notices' process, not on the chain's (README, "Notices and delivery")."""
+        async with self._readers() as session:
+            if not await outbox.any_to_route(session):
+                return 0
+        async with self._sessions() as session:
+            found = await outbox.to_route(session, ROUTE_BATCH)
+            by_petition: dict[str, dict[str, NoticeKind]] = {}
+            for notice in found:
+                by_petition.setdefault(notice.petition_id, {})[notice.key] = NoticeKind(notice.kind)
+            for petition_id, kinds in by_petition.items():
+                await self._dispatch.outbox(session, petition_id, kinds)
+            await outbox.routed(session, [notice.id for notice in found])
+            await session.commit()
+        return len(found)
+
+    async def _send_logged(self, delivery: NoticeDelivery, notice: Notice) -> None:
+        try:
+            await self._send(delivery, notice)
+        except Exception:  # the outcome not recorded (the database away): sent after the lease
+            log.exception("delivery %s of notice %s not recorded", delivery.id, notice.id)
+
+    async def _send(self, delivery: NoticeDelivery, notice: Notice) -> None:
+        channel = DeliveryChannel(delivery.channel)
+        sender = self._senders.get(channel)
+        try:
+            if sender is None:  # this process has no sender for it: left to one that has
+                raise RuntimeError(f"no {channel.value} sender in this process")
+            message = slips.outgoing(notice, channel, delivery.address, delivery.text)
+            provider_id = await asyncio.wait_for(sender.send(message), self._send_timeout)
+        except PermanentDeliveryFailure as exc:
+            log.warning("notice %s not delivered by %s: permanent failure", notice.id, channel)
+            await self._failed(delivery, notice, str(exc))
+        except Exception as exc:  # transient, or unforeseen: retried with backoff either way
+            now = await self._clock()
+            error = f"{type(exc).__name__}: {exc}"
+            if delivery.give_up_at is not None and now >= delivery.give_up_at:
+                await self._failed(delivery, notice, error)  # a day of failures
+                return
+            async with self._sessions() as session:
+                due = now + backoff(delivery.attempts)
+                await outbox.retry(session, delivery.id, now, due, error)
+        else:
+            async with self._sessions() as session:
+                await notices.record(
+                    session,
+                    notice.id,
+                    channel.value,
+                    await self._clock(),
+                    status=notices.SENT,
+                    provider_id=provider_id,
+                )
+
+    async def _failed(self, delivery: NoticeDelivery, notice: Notice, error: str) -> None:
+        """The row failed for good and, in the same transaction, the bureau's 送达失败 with its
+        own delivery rows (a 送达失败 that fails is not reported again)."""
+        channel = DeliveryChannel(delivery.channel)
+        async with self._sessions() as session:
+            await outbox.fail(session, delivery.id, await self._clock(), error)
+            if reports_failure(NoticeKind(notice.kind)):
+                told = await slips.undelivered(session, notice, channel, error)
+                if told is None:
+                    log.error("notice %s undelivered and nobody at the bureau to tell", notice.id)
+                else:
+                    kinds = {told.key: NoticeKind.UNDELIVERED}
+                    await self._dispatch.outbox(session, notice.petition_id, kinds)
+            await session.commit()

@@ -1,0 +1,87 @@
+"""The slips a delivery writes itself (送达失败 to the bureau, 催办 of an unsigned 督办单) and the
+message a notice becomes on a channel: shared by the send activities (activities/delivery.py)
+and the outbox's drainer (activities/outbox.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.delivery import DeliveryChannel, Outgoing
+from domain.notice_delivery import undelivered_key, undelivered_text
+from domain.vocabulary import NOTICE_LABELS, NoticeKind, Role
+from store import directory, notices, petitions
+from store.models import Notice
+
+
+def outgoing(notice: Notice, channel: DeliveryChannel, address: str, text: str | None) -> Outgoing:
+    """``notice`` as sent on ``channel``; its dedup key (an email's Message-ID) is the notice and
+    channel, so a resend after a crash carries the same one (README, "Exactly once")."""
+    kind = NoticeKind(notice.kind)
+    return Outgoing(
+        notice_id=notice.id,
+        channel=channel,
+        address=address,
+        subject=f"【{NOTICE_LABELS.get(kind, notice.kind)}】信访事项 {notice.petition_id}",
+        text=text or notice.text,
+        dedup_key=f"{notice.id}:{channel.value}",
+    )
+
+
+async def undelivered(
+    session: AsyncSession, original: Notice, channel: DeliveryChannel, error: str
+) -> Notice | None:
+    """送达失败: the bureau's notice that ``original`` did not arrive on ``channel``, added once
+    (not committed); None when nobody at the bureau can be told."""
+    bureau = await bureau_dispatcher(session)
+    if bureau is None:
+        return None
+    text = undelivered_text(
+        original.petition_id,
+        NoticeKind(original.kind),
+        original.recipient_name,
+        channel,
+        error,
+    )
+    key = undelivered_key(original.key, channel)
+    return await notices.add_once(
+        session, slip(original, key=key, kind=NoticeKind.UNDELIVERED, to=bureau, text=text)
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: str
+    name: str
+
+
+async def bureau_dispatcher(session: AsyncSession) -> Recipient | None:
+    """The bureau's first dispatcher (信访局交办人员): who is told what did not work."""
+    bureau = await directory.bureau_unit_id(session)
+    if bureau is None:
+        return None
+    holders = await directory.role_holders(session, bureau, Role.BUREAU_DISPATCHER.value)
+    return Recipient(id=holders[0][0].id, name=holders[0][0].name) if holders else None
+
+
+def slip(
+    original: Notice,
+    *,
+    key: str,
+    kind: NoticeKind,
+    to: Recipient,
+    text: str,
+    role: str = Role.BUREAU_DISPATCHER.value,
+) -> Notice:
+    return Notice(
+        petition_id=original.petition_id,
+        key=key,
+        kind=kind.value,
+        level=original.level,
+        recipient_id=to.id,
+        recipient_name=to.name,
+        recipient_role=role,
+        text=text,
+        created_at=petitions.utcnow(),
+    )

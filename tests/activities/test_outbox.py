@@ -1,0 +1,230 @@
+"""The delivery outbox (issue 11, the patch deliveries-outboxed), on SQLite and PostgreSQL: the
+rows a step's record writes with its notices, in one transaction; their drainers, however many,
+send each row once; a row claimed by a drainer that died goes again after its lease, once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.delivery import NoticeDispatch
+from activities.outbox import Drainer
+from activities.petition import PetitionActivities
+from activities.upload import DirectoryUpstream
+from domain.delivery import DeliveryChannel, Outgoing
+from domain.notice_delivery import DeliveryTarget, StepWritten
+from domain.vocabulary import NoticeKind
+from store import outbox, petitions
+from store.db import readers
+from store.models import Notice as NoticeRow
+from store.models import NoticeDelivery
+from store.petitions import utcnow
+from tests.helpers.settings import make_settings
+from tests.helpers.store import outbox_notice, register_petition
+from tests.helpers.waiting import eventually
+from tests.store.test_slip_numbers import step
+
+ROWS = 24
+
+
+class Mail:
+    """An email channel recording each message's dedup key; ``hangs``: every send waits for
+    ever (a process killed before its provider answered)."""
+
+    channel = DeliveryChannel.EMAIL
+
+    def __init__(self, *, hangs: bool = False) -> None:
+        self.sent: list[str] = []
+        self._hangs = hangs
+
+    async def send(self, message: Outgoing) -> str | None:
+        await asyncio.sleep(0.01)  # a provider's answer takes a while: claims overlap
+        if self._hangs:
+            await asyncio.Event().wait()
+        self.sent.append(message.dedup_key)
+        return f"<{message.dedup_key}>"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    async def __call__(self) -> datetime:
+        return self.now
+
+
+async def _rows(sessions: async_sessionmaker[Any], tmp_path: Path) -> None:
+    """``ROWS`` notices of one petition, each with its email row in the outbox, due now."""
+    pid = await register_petition(sessions, settings=make_settings(tmp_path))
+    async with sessions() as session:
+        rows = [
+            outbox_notice(
+                pid, f"overdue:{n}", "overdue", ("dongguan-h1", "handler"), "逾期", utcnow()
+            )
+            for n in range(ROWS)
+        ]
+        session.add_all(rows)
+        await session.flush()
+        sends = [outbox.Send(r.id, "email", f"{r.id}@qingshui.example", None, None) for r in rows]
+        await outbox.put(session, sends, utcnow() - timedelta(seconds=1), timedelta(days=1))
+        await session.commit()
+
+
+def _drainer(
+    sessions: async_sessionmaker[Any], mail: Mail, clock: Any = None, slots: int = 4
+) -> Drainer:
+    extra = {"clock": clock} if clock is not None else {}
+    return Drainer(
+        sessions,
+        {DeliveryChannel.EMAIL: mail},
+        NoticeDispatch(None, "", sessions, channels_on=True),  # type: ignore[arg-type]
+        slots=slots,
+        poll_seconds=0.02,
+        lease_seconds=60.0,
+        **extra,
+    )
+
+
+async def _statuses(session: AsyncSession) -> list[tuple[str, int]]:
+    return [(d.status, d.attempts) for d in await session.scalars(select(NoticeDelivery))]
+
+
+async def _sent(sessions: async_sessionmaker[Any]) -> int:
+    async with sessions() as session:
+        query = select(func.count()).where(NoticeDelivery.status == "sent")
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_two_drainers_on_one_database_never_send_a_row_twice(
+    sessions: async_sessionmaker[Any], tmp_path: Path
+) -> None:
+    await _rows(sessions, tmp_path)
+    one, two = Mail(), Mail()
+    running = [asyncio.create_task(_drainer(sessions, mail).run()) for mail in (one, two)]
+    try:
+        await eventually(lambda: _sent(sessions), lambda n: n == ROWS, timeout=60)
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+    every = one.sent + two.sent
+    assert len(every) == len(set(every)) == ROWS
+    async with sessions() as session:
+        assert await _statuses(session) == [("sent", 1)] * ROWS
+
+
+async def test_a_row_claimed_by_a_drainer_killed_goes_after_its_lease_once(
+    sessions: async_sessionmaker[Any], tmp_path: Path
+) -> None:
+    await _rows(sessions, tmp_path)
+    clock = Clock()
+    dead = asyncio.create_task(_drainer(sessions, Mail(hangs=True), clock, ROWS).run())
+    await eventually(lambda: _claimed(sessions), lambda n: n == ROWS, timeout=60)
+    dead.cancel()  # killed mid-send: its rows stay claimed, nothing recorded
+    await asyncio.gather(dead, return_exceptions=True)
+    mail = Mail()
+    survivor = asyncio.create_task(_drainer(sessions, mail, clock).run())
+    try:
+        await asyncio.sleep(0.5)  # many polls within the lease: the claimed rows are not due
+        assert mail.sent == [] and await _sent(sessions) == 0
+        clock.now += timedelta(seconds=61)  # the lease over
+        await eventually(lambda: _sent(sessions), lambda n: n == ROWS, timeout=60)
+    finally:
+        survivor.cancel()
+        await asyncio.gather(survivor, return_exceptions=True)
+    assert len(mail.sent) == len(set(mail.sent)) == ROWS
+    async with sessions() as session:
+        assert await _statuses(session) == [("sent", 2)] * ROWS
+
+
+async def _claimed(sessions: async_sessionmaker[Any]) -> int:
+    async with sessions() as session:
+        query = select(func.count()).where(NoticeDelivery.attempts == 1)
+        return int((await session.execute(query)).scalar_one())
+
+
+class Addresses:
+    """The handler's email; ``broken``: the look-up fails (the database gone mid-write)."""
+
+    def __init__(self, *, broken: bool = False) -> None:
+        self._broken = broken
+
+    async def targets(self, session: AsyncSession, notice: NoticeRow) -> list[DeliveryTarget]:
+        if self._broken:
+            raise ConnectionError("the database went away")
+        return [DeliveryTarget(channel=DeliveryChannel.EMAIL, address="h1@qingshui.example")]
+
+
+async def test_a_step_is_written_with_its_notices_marked_and_routed_by_the_notices_process(
+    sessions: async_sessionmaker[Any], tmp_path: Path
+) -> None:
+    """``record_step`` writes the step and its notices marked ``to_route`` in one transaction and
+    answers the 督办单's 签收 wait only; the notices' process looks up the channels and writes
+    the delivery rows with the mark cleared, in one transaction: a failed look-up leaves neither
+    rows nor a cleared mark, and the next poll routes it."""
+    pid = await register_petition(sessions, settings=make_settings(tmp_path))
+    # A step with one 督办单 (the slip-number tests' step), for the workflow's outbox path.
+    record = step(pid, 1, [NoticeKind.SUPERVISION]).model_copy(
+        update={"routes_back": True, "outboxed": True}
+    )
+
+    def dispatch(addresses: Addresses) -> NoticeDispatch:
+        return NoticeDispatch(
+            None,  # type: ignore[arg-type]
+            "notices",
+            sessions,
+            channels_on=True,
+            addresses=addresses,
+            senders=[DeliveryChannel.EMAIL],
+        )
+
+    chain = PetitionActivities(
+        sessions, DirectoryUpstream(tmp_path / "upstream"), dispatch(Addresses(broken=True))
+    )
+    written = await chain.record_step(record)  # no look-up of channels on the chain's side
+    # The workflow is answered with the 督办单's 签收 wait only: no target, no send of its own.
+    assert isinstance(written, StepWritten) and written.written
+    [wait] = written.routes
+    assert wait.notice.key == "s1-0" and wait.notice.outboxed and wait.targets == []
+    assert wait.notice.sign_within is not None
+    assert await _routing(sessions) == ([True], 0)
+
+    async def drain(addresses: Addresses, until: Any) -> None:
+        drainer = Drainer(
+            sessions,
+            {DeliveryChannel.EMAIL: Mail(hangs=True)},
+            dispatch(addresses),
+            slots=4,
+            poll_seconds=0.02,
+            lease_seconds=60.0,
+        )
+        running = asyncio.create_task(drainer.run())
+        try:
+            await until()
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+
+    await drain(Addresses(broken=True), lambda: asyncio.sleep(0.5))  # many polls, each failing
+    assert await _routing(sessions) == ([True], 0)
+    await drain(
+        Addresses(), lambda: eventually(lambda: _routing(sessions), lambda r: r == ([None], 1))
+    )
+    async with sessions() as session:
+        [slip] = await petitions.notices(session, pid)
+        [delivery] = await session.scalars(select(NoticeDelivery))
+    assert (delivery.notice_id, delivery.channel) == (slip.id, "email")
+    assert delivery.address == "h1@qingshui.example" and delivery.due_at is not None
+
+
+async def _routing(sessions: async_sessionmaker[Any]) -> tuple[list[bool | None], int]:
+    """Each notice's ``to_route`` mark, and how many delivery rows there are (a reader)."""
+    async with readers(sessions)() as session:
+        marks = list(await session.scalars(select(NoticeRow.to_route)))
+        rows = await session.scalar(select(func.count(NoticeDelivery.id)))
+    return marks, int(rows or 0)
