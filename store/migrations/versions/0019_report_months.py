@@ -11,7 +11,7 @@ a month's wide rows (some 2,500 pages: the intake's texts, the policy); a projec
 never a HOT update and writes every index anyway, so widening one costs its bytes, not a write.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-11-27
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
