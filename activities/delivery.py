@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities import slips
 from activities.channels import Sender
-from activities.slips import Recipient, bureau_dispatcher, outgoing, slip
+from activities.slips import outgoing, sign_reminders
 from domain.calendar import WorkdayCalendar, china_calendar
 from domain.delivery import DeliveryChannel, PermanentDeliveryFailure
 from domain.notice_delivery import (
@@ -41,10 +41,6 @@ from domain.notice_delivery import (
     Undelivered,
     needs_signature,
     notice_workflow_id,
-    sign_reminder_copy_key,
-    sign_reminder_copy_text,
-    sign_reminder_key,
-    sign_reminder_text,
 )
 from domain.policy import BEIJING, EscalationPolicy, PolicyBook
 from domain.quiet_hours import quiet_hours_apply, release_at
@@ -447,42 +443,11 @@ class DeliveryActivities:
             original = await _the_notice(session, notice)
             if original.signed_at is not None:
                 return []
-            pid, name = original.petition_id, original.recipient_name
-            recipient = Recipient(id=original.recipient_id, name=name)
-            keys = [
-                (
-                    await notices.add_once(
-                        session,
-                        slip(
-                            original,
-                            key=sign_reminder_key(original.key),
-                            kind=NoticeKind.SIGN_REMINDER,
-                            to=recipient,
-                            role=original.recipient_role,
-                            text=sign_reminder_text(pid, name, original.created_at),
-                        ),
-                    )
-                ).key
-            ]
-            bureau = await bureau_dispatcher(session)
-            if bureau is not None and bureau.id != original.recipient_id:
-                role = Role(original.recipient_role) if original.recipient_role in _ROLES else None
-                copy = slip(
-                    original,
-                    key=sign_reminder_copy_key(original.key),
-                    kind=NoticeKind.SIGN_REMINDER,
-                    to=bureau,
-                    text=sign_reminder_copy_text(pid, name, role),
-                )
-                keys.append((await notices.add_once(session, copy)).key)
-            kinds = dict.fromkeys(keys, NoticeKind.SIGN_REMINDER)
+            kinds = await sign_reminders(session, original)
             if notice.outboxed:  # the slips and their delivery rows in one transaction
                 await self._dispatch.outbox(session, notice.petition_id, kinds)
             await session.commit()
         return [] if notice.outboxed else await self._deliver(notice, kinds)
-
-
-_ROLES = {role.value for role in Role}
 
 
 # A send beats while it waits on the provider: a worker killed mid-send is noticed within the

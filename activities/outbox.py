@@ -28,7 +28,7 @@ from activities.channels import Sender
 from activities.delivery import NoticeDispatch
 from domain.delivery import DeliveryChannel, PermanentDeliveryFailure
 from domain.notice_delivery import reports_failure
-from domain.vocabulary import NoticeKind
+from domain.vocabulary import NoticeKind, Stage
 from store import notices, outbox, petitions
 from store.db import readers
 from store.models import Notice, NoticeDelivery
@@ -37,6 +37,8 @@ from workflows.notice_delivery import SEND_RETRY, SEND_TIMEOUT
 log = logging.getLogger("petitionflow.outbox")
 # Notices routed in one transaction: on SQLite it holds the write lock while it looks them up.
 ROUTE_BATCH = 20
+# A case in one of these has ended, and its workflow with it: a 签收 awaited is awaited no more.
+CLOSED_STAGES = frozenset({Stage.CLOSED, Stage.DECLINED, Stage.WITHDRAWN})
 
 
 async def wall_clock() -> datetime:
@@ -84,6 +86,7 @@ class Drainer:
         try:
             while True:
                 await self._route_all()
+                await self._remind_unsigned()
                 free = self._slots - len(self._sending)
                 claimed = await self._claim(free) if free > 0 else []
                 for delivery, notice in claimed:
@@ -138,6 +141,29 @@ class Drainer:
             await outbox.routed(session, [notice.id for notice in found])
             await session.commit()
         return len(found)
+
+    async def _remind_unsigned(self) -> None:
+        """The patch signatures-watched-in-outbox: each 督办单 past its 签收 moment and not
+        signed for brings its 催办 and the bureau's copy, written with their delivery rows in the
+        transaction that marks it looked at; one signed meanwhile, or whose case has closed
+        (its workflow would have stopped waiting), brings none."""
+        try:
+            now = await self._clock()
+            async with self._readers() as session:
+                if not await outbox.any_unsigned_due(session, now):
+                    return
+            async with self._sessions() as session:
+                due = await outbox.unsigned_due(session, now, ROUTE_BATCH)
+                for notice in due:
+                    petition = await petitions.get(session, notice.petition_id)
+                    closed = petition is None or petition.stage in CLOSED_STAGES
+                    if notice.signed_at is None and not closed:
+                        kinds = await slips.sign_reminders(session, notice)
+                        await self._dispatch.outbox(session, notice.petition_id, kinds)
+                await outbox.looked_at(session, [notice.id for notice in due])
+                await session.commit()
+        except Exception:  # the database away: tried again at the next poll
+            log.exception("could not look at the 督办单 awaiting 签收; trying again")
 
     async def _send_logged(self, delivery: NoticeDelivery, notice: Notice) -> None:
         try:

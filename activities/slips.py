@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.delivery import DeliveryChannel, Outgoing
-from domain.notice_delivery import undelivered_key, undelivered_text
+from domain.notice_delivery import (
+    sign_reminder_copy_key,
+    sign_reminder_copy_text,
+    sign_reminder_key,
+    sign_reminder_text,
+    undelivered_key,
+    undelivered_text,
+)
 from domain.vocabulary import NOTICE_LABELS, NoticeKind, Role
 from store import directory, notices, petitions
 from store.models import Notice
@@ -85,3 +92,35 @@ def slip(
         text=text,
         created_at=petitions.utcnow(),
     )
+
+
+async def sign_reminders(session: AsyncSession, original: Notice) -> dict[str, NoticeKind]:
+    """催办 of the 督办单 ``original``, not signed for in time: to the same person, and a copy to
+    the bureau, each added once (not committed); answers their keys and kind, for the caller to
+    send (the send activities, or the notices' process: README, "Notices and delivery")."""
+    pid, name = original.petition_id, original.recipient_name
+    recipient = Recipient(id=original.recipient_id, name=name)
+    reminder = slip(
+        original,
+        key=sign_reminder_key(original.key),
+        kind=NoticeKind.SIGN_REMINDER,
+        to=recipient,
+        role=original.recipient_role,
+        text=sign_reminder_text(pid, name, original.created_at),
+    )
+    keys = [(await notices.add_once(session, reminder)).key]
+    bureau = await bureau_dispatcher(session)
+    if bureau is not None and bureau.id != original.recipient_id:
+        role = Role(original.recipient_role) if original.recipient_role in _ROLES else None
+        copy = slip(
+            original,
+            key=sign_reminder_copy_key(original.key),
+            kind=NoticeKind.SIGN_REMINDER,
+            to=bureau,
+            text=sign_reminder_copy_text(pid, name, role),
+        )
+        keys.append((await notices.add_once(session, copy)).key)
+    return dict.fromkeys(keys, NoticeKind.SIGN_REMINDER)
+
+
+_ROLES = {role.value for role in Role}

@@ -359,3 +359,6 @@ class StepRecord(Strict):
     # which routes and sends them (the outbox); the answer holds only what the workflow still
     # waits for (the 签收 of a 督办单).
     outboxed: bool = False
+    # The patch ``signatures-watched-in-outbox``: the 督办单 written keep the moment they must be
+    # signed for by, and the notices' process writes the 催办; the answer holds no 签收 wait.
+    signing_watched: bool = False

@@ -360,6 +360,13 @@ class Notice(Base):
             postgresql_where=text("to_route IS true"),
             sqlite_where=text("to_route IS 1"),
         ),
+        # The 督办单 whose 签收 the notices' process still awaits (migration 0021).
+        Index(
+            "ix_notices_sign_by",
+            "sign_by",
+            postgresql_where=text("sign_by IS NOT NULL"),
+            sqlite_where=text("sign_by IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -385,6 +392,9 @@ class Notice(Base):
     # Written by a step on the outbox path (migration 0018): the notices' process has still to
     # look up its channels and write its delivery rows; None once done, and for older paths.
     to_route: Mapped[bool | None] = mapped_column(Boolean)
+    # The patch signatures-watched-in-outbox (migration 0021): not signed for by then, the
+    # notices' process writes its 催办; None once looked at, and for the kinds signed without.
+    sign_by: Mapped[datetime | None]
 
 
 _DUE = "status = 'pending' AND due_at IS NOT NULL"

@@ -160,3 +160,46 @@ async def fail(session: AsyncSession, delivery_id: int, now: datetime, error: st
         .where(NoticeDelivery.id == delivery_id)
         .values(status=FAILED, last_error=error[:2000], updated_at=now)
     )
+
+
+# The patch signatures-watched-in-outbox: the 督办单 awaiting their 签收 are the notices'
+# process's to look at, not a timer of the petition's workflow.
+
+
+async def watch_signatures(
+    session: AsyncSession, petition_id: str, sign_by: dict[str, datetime]
+) -> None:
+    """Keep on each notice (by key) the moment it must be signed for by; in the caller's
+    transaction, the one that writes the notices."""
+    for key, moment in sign_by.items():
+        await session.execute(
+            update(Notice)
+            .where(Notice.petition_id == petition_id, Notice.key == key)
+            .where(Notice.signed_at.is_(None))
+            .values(sign_by=moment)
+        )
+
+
+async def any_unsigned_due(session: AsyncSession, now: datetime) -> bool:
+    """Whether some 签收 awaited is past its moment (a read, as ``any_due``)."""
+    found = await session.scalar(
+        select(Notice.id).where(Notice.sign_by.is_not(None), Notice.sign_by <= now).limit(1)
+    )
+    return found is not None
+
+
+async def unsigned_due(session: AsyncSession, now: datetime, limit: int) -> list[Notice]:
+    """Up to ``limit`` notices past their 签收 moment, locked as ``to_route`` locks them; the
+    caller writes their 催办 and clears ``sign_by`` (``looked_at``) in the same transaction."""
+    rows = await session.scalars(
+        select(Notice)
+        .where(Notice.sign_by.is_not(None), Notice.sign_by <= now)
+        .order_by(Notice.sign_by, Notice.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows)
+
+
+async def looked_at(session: AsyncSession, notice_ids: Sequence[int]) -> None:
+    await session.execute(update(Notice).where(Notice.id.in_(notice_ids)).values(sign_by=None))

@@ -228,3 +228,66 @@ async def _routing(sessions: async_sessionmaker[Any]) -> tuple[list[bool | None]
         marks = list(await session.scalars(select(NoticeRow.to_route)))
         rows = await session.scalar(select(func.count(NoticeDelivery.id)))
     return marks, int(rows or 0)
+
+
+async def test_a_supervision_not_signed_for_in_time_brings_one_reminder_unless_signed_or_closed(
+    sessions: async_sessionmaker[Any], tmp_path: Path
+) -> None:
+    """The patch signatures-watched-in-outbox: the notices' process, not a timer of the
+    petition's workflow, writes the 催办 (and the bureau's copy) of a 督办单 past its 签收 moment;
+    none for one signed meanwhile or whose case has closed, none before the moment, and one
+    only however many drainers look."""
+    settings = make_settings(tmp_path)
+    open_case = await register_petition(sessions, settings=settings, phone="13900000011")
+    closed_case = await register_petition(sessions, settings=settings, phone="13900000012")
+    now = utcnow()
+    past, later = now - timedelta(minutes=1), now + timedelta(hours=1)
+    async with sessions() as session:
+        closed = await petitions.get(session, closed_case)
+        assert closed is not None
+        closed.stage = "closed"
+        who = ("dongguan-sup", "supervising_leader")
+        rows = {
+            (pid, key): outbox_notice(pid, key, "supervision", who, "督办", now)
+            for pid, key in [
+                (open_case, "escalation-L2"),
+                (open_case, "escalation-L3"),
+                (open_case, "escalation-L4"),
+                (closed_case, "escalation-L2"),
+            ]
+        }
+        for (_, key), row in rows.items():
+            row.sign_by = later if key == "escalation-L4" else past
+        rows[(open_case, "escalation-L3")].signed_at = now
+        session.add_all(rows.values())
+        await session.commit()
+
+    drainers = [asyncio.create_task(_drainer(sessions, Mail(), Clock()).run()) for _ in range(2)]
+    try:
+        await eventually(
+            lambda: _awaited(sessions), lambda keys: keys == {(open_case, "escalation-L4")}
+        )
+    finally:
+        for task in drainers:
+            task.cancel()
+        await asyncio.gather(*drainers, return_exceptions=True)
+    async with sessions() as session:
+        reminders = (
+            await session.execute(
+                select(NoticeRow.petition_id, NoticeRow.key, NoticeRow.recipient_id).where(
+                    NoticeRow.kind == NoticeKind.SIGN_REMINDER.value
+                )
+            )
+        ).all()
+    assert sorted(reminders) == [
+        (open_case, "escalation-L2:unsigned", "dongguan-sup"),
+        (open_case, "escalation-L2:unsigned:bureau", "bureau-01"),
+    ]
+
+
+async def _awaited(sessions: async_sessionmaker[Any]) -> set[tuple[str, str]]:
+    async with sessions() as session:
+        found = await session.execute(
+            select(NoticeRow.petition_id, NoticeRow.key).where(NoticeRow.sign_by.is_not(None))
+        )
+        return {(pid, key) for pid, key in found.all()}

@@ -42,7 +42,7 @@ from tests.helpers.store import outbox_notice
 from tests.helpers.temporal import worker_for
 from tests.helpers.waiting import eventually
 from tests.helpers.workflows import DAY, Case, start_case
-from worker.runtime import build_notice_worker
+from worker.runtime import Drain, build_notice_worker
 
 SENDER = "县信访局 <xfj@qingshui.example>"
 
@@ -84,6 +84,11 @@ class Delivering:
             )
             return {(key, d.channel): d for key, d in rows.all()}
 
+    async def awaited_signatures(self) -> set[str]:
+        """The keys of the 督办单 whose 签收 the notices' process still awaits."""
+        async with self.sessions() as session:
+            return set(await session.scalars(select(Notice.key).where(Notice.sign_by.is_not(None))))
+
 
 async def _keys(session: AsyncSession, case: Case) -> list[str]:
     return list(
@@ -116,7 +121,14 @@ async def delivering(
     async with (
         worker_for(client, settings, sessions, upstream, notices=dispatch),
         build_notice_worker(
-            client, queue, sessions, {DeliveryChannel.EMAIL: email}, Emails(), dispatch
+            client,
+            queue,
+            sessions,
+            {DeliveryChannel.EMAIL: email},
+            Emails(),
+            dispatch,
+            # The 签收 moments are the workflow's time: the drainer looks at them on its clock.
+            drain=Drain(clock=time_env.get_current_time),
         ),
     ):
 
@@ -190,6 +202,8 @@ async def test_a_supervision_signed_for_in_time_brings_no_reminder(
             ),
         )
         await case.sleep(DAY * 2)
+        # Past its 签收 moment the notices' process looks at it, and finds it signed.
+        await eventually(delivering.awaited_signatures, lambda keys: "escalation-L2" not in keys)
         assert "escalation-L2:unsigned" not in await delivering.slips(case)
 
 
@@ -270,9 +284,10 @@ async def test_a_delivery_workflow_of_its_own_started_before_the_patch_still_del
 
 
 async def test_a_steps_slips_go_out_as_one_send(delivering: Delivering, smtp_port: int) -> None:
-    """The patch deliveries-batched: a step's slips go out as one send activity, and the 催办 of
-    an unsigned 督办单 with its copy to the bureau in the very activity that writes them: fewer
-    send activities than messages, where there was one per notice and channel."""
+    """The patches deliveries-batched, deliveries-outboxed and signatures-watched-in-outbox: a
+    step's slips, and the 催办 of an unsigned 督办单 with its copy to the bureau, go out from the
+    notices' process: the workflow schedules no send and no 催办 of its own, where there was an
+    activity per notice and channel, then per step."""
     box = delivering.mailbox
     with smtp_server(box, smtp_port):
         case = await delivering.start()
@@ -288,10 +303,9 @@ async def test_a_steps_slips_go_out_as_one_send(delivering: Delivering, smtp_por
             ),
         )
     events = [e async for e in case.handle.fetch_history_events()]
-    # The 催办 and its copy went out in the activity that wrote them: no send of their own.
-    assert _sends_after(events, REMIND_UNSIGNED_AND_SEND) == []
+    # The 催办 and its copy were written and sent by the notices' process, as the step's slips.
     scheduled = list(_scheduled(events).values())
-    assert DELIVER_NOTICE not in scheduled  # never one activity per notice and channel
+    assert not {DELIVER_NOTICE, DELIVER_NOTICES, REMIND_UNSIGNED_AND_SEND} & set(scheduled)
     sends = scheduled.count(DELIVER_NOTICES) + scheduled.count(REMIND_UNSIGNED_AND_SEND)
 
     async def sent() -> list[Any]:
@@ -308,29 +322,6 @@ def _scheduled(events: list[HistoryEvent]) -> dict[int, str]:
         for e in events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     }
-
-
-def _sends_after(events: list[HistoryEvent], activity: str) -> list[str]:
-    """The activities the workflow scheduled in the task that took ``activity``'s answer."""
-    names = _scheduled(events)
-    done = next(
-        e.event_id
-        for e in events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
-        and names[e.activity_task_completed_event_attributes.scheduled_event_id] == activity
-    )
-    later = [e for e in events if e.event_id > done]
-    task = next(
-        i
-        for i, e in enumerate(later)
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-    )
-    found = []
-    for event in later[task + 1 :]:
-        if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            break
-        found.append(names[event.event_id])
-    return found
 
 
 async def test_an_outboxed_petition_schedules_no_send_of_its_own(

@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
 _ROUTES = TypeAdapter(list[NoticeRoute])
 DELIVERIES_BATCHED = "deliveries-batched"
 DELIVERIES_OUTBOXED = "deliveries-outboxed"
+SIGNATURES_IN_OUTBOX = "signatures-watched-in-outbox"
 
 
 class Deliveries:
@@ -68,6 +69,10 @@ class Deliveries:
         # the notices' process: no send is an activity (nor a workflow task) of this workflow.
         run.outboxes_sends = self._batched and workflow.patched(DELIVERIES_OUTBOXED)
         self._outboxed = run.outboxes_sends
+        # Since ``signatures-watched-in-outbox`` the 签收 of a 督办单 is awaited by the notices'
+        # process too (the notice's sign-by moment): no timer, no 催办 activity here.
+        run.outbox_watches_signing = self._outboxed and workflow.patched(SIGNATURES_IN_OUTBOX)
+        self._watched = run.outbox_watches_signing
         # Slips signed for (签收), by key: the API's signal, the database being the truth.
         self._signed: set[str] = set()
         # The case is closing: a 签收 still awaited is awaited no longer.
@@ -101,6 +106,8 @@ class Deliveries:
     async def _deliver_all(self, queue: str, routes: list[NoticeRoute]) -> None:
         if not self._batched:
             await asyncio.gather(*(self._deliver(queue, route) for route in routes))
+            return
+        if self._watched:  # sends and 签收 alike are the notices' process's
             return
         if self._outboxed:  # the sends are in the outbox: only the 签收 waits are ours
             await asyncio.gather(*(self._await_signature(queue, r.notice) for r in routes))

@@ -339,6 +339,7 @@ class Recorder:
             documents=[d for s in steps for d in s.documents],
             routes_back=deliveries is not None,
             outboxed=deliveries is not None and self._run.outboxes_sends,
+            signing_watched=deliveries is not None and self._run.outbox_watches_signing,
         )
         writing = workflow.start_activity(
             RECORD_STEP,

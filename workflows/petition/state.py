@@ -83,6 +83,9 @@ class RunState:
     # the step's notices as the outbox's, and the notices' process routes and sends them; this
     # workflow runs no send (only the 签收 waits and their 催办).
     outboxes_sends: bool = False
+    # Issue 11 (the patch ``signatures-watched-in-outbox``, decided by Deliveries): the 签收 of a
+    # 督办单 is awaited by the notices' process, which writes the 催办; no timer here.
+    outbox_watches_signing: bool = False
     # Issue 11 (the patch ``PETITIONER_TOLD_OF_REPLY``): the reply's step tells the petitioner.
     tells_reply: bool = False
 
