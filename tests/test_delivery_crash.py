@@ -17,7 +17,7 @@ from tests.helpers.fleet import mailing_fleet, quiet_county, start_petitions
 from tests.helpers.mail import Mailbox, smtp_server
 from tests.helpers.store import Templates, open_store
 from tests.helpers.temporal import temporal_address
-from tests.helpers.waiting import eventually
+from tests.helpers.waiting import at_once, eventually
 
 SLIPS = 30
 # Each recipient answered 0.3 s later, one message at a time: the slips take some 9 s to go
@@ -56,7 +56,7 @@ async def test_a_worker_killed_while_mailing_sends_every_slip_once(
             # the kill falls among the deliveries only.
             await eventually(written, lambda n: n >= SLIPS, timeout=120)
             await eventually(
-                lambda: _async(len(mailbox.messages)), lambda n: n >= SLIPS // 3, timeout=120
+                lambda: at_once(len(mailbox.messages)), lambda n: n >= SLIPS // 3, timeout=120
             )
             await asyncio.sleep(RCPT_DELAY / 2)  # into the next message's wait, before its DATA
             doomed.kill()
@@ -98,7 +98,3 @@ def _email_column(connection: Connection) -> None:
     """The directory's email column, until issue 11's contact fields (another branch) add it."""
     if "email" not in {c["name"] for c in inspect(connection).get_columns("people")}:
         connection.execute(text("ALTER TABLE people ADD COLUMN email VARCHAR(254)"))
-
-
-async def _async(value: int) -> int:
-    return value

@@ -26,10 +26,12 @@ from store.models import NoticeDelivery
 from store.petitions import utcnow
 from tests.helpers.settings import make_settings
 from tests.helpers.store import outbox_notice, register_petition
-from tests.helpers.waiting import eventually
+from tests.helpers.waiting import at_once, eventually
 from tests.store.test_slip_numbers import step
 
 ROWS = 24
+# Polls a test lets a drainer make to show that nothing happens (waited for, not slept).
+POLLS = 10
 
 
 class Mail:
@@ -51,10 +53,15 @@ class Mail:
 
 
 class Clock:
+    """The drainer's time, set by the test; ``reads``: how often a drainer looked (each poll
+    reads it), so a test waits for polls rather than for the wall clock."""
+
     def __init__(self) -> None:
         self.now = utcnow()
+        self.reads = 0
 
     async def __call__(self) -> datetime:
+        self.reads += 1
         return self.now
 
 
@@ -128,9 +135,11 @@ async def test_a_row_claimed_by_a_drainer_killed_goes_after_its_lease_once(
     dead.cancel()  # killed mid-send: its rows stay claimed, nothing recorded
     await asyncio.gather(dead, return_exceptions=True)
     mail = Mail()
+    clock.reads = 0
     survivor = asyncio.create_task(_drainer(sessions, mail, clock).run())
     try:
-        await asyncio.sleep(0.5)  # many polls within the lease: the claimed rows are not due
+        # Many polls within the lease: the claimed rows are not due.
+        await eventually(lambda: at_once(clock.reads), lambda n: n >= POLLS)
         assert mail.sent == [] and await _sent(sessions) == 0
         clock.now += timedelta(seconds=61)  # the lease over
         await eventually(lambda: _sent(sessions), lambda n: n == ROWS, timeout=60)
@@ -153,8 +162,10 @@ class Addresses:
 
     def __init__(self, *, broken: bool = False) -> None:
         self._broken = broken
+        self.asked = 0
 
     async def targets(self, session: AsyncSession, notice: NoticeRow) -> list[DeliveryTarget]:
+        self.asked += 1
         if self._broken:
             raise ConnectionError("the database went away")
         return [DeliveryTarget(channel=DeliveryChannel.EMAIL, address="h1@qingshui.example")]
@@ -210,7 +221,8 @@ async def test_a_step_is_written_with_its_notices_marked_and_routed_by_the_notic
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
 
-    await drain(Addresses(broken=True), lambda: asyncio.sleep(0.5))  # many polls, each failing
+    broken = Addresses(broken=True)  # many polls, each failing
+    await drain(broken, lambda: eventually(lambda: at_once(broken.asked), lambda n: n >= POLLS))
     assert await _routing(sessions) == ([True], 0)
     await drain(
         Addresses(), lambda: eventually(lambda: _routing(sessions), lambda r: r == ([None], 1))

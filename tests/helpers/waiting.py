@@ -30,3 +30,8 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
         await asyncio.sleep(interval)
+
+
+async def at_once(value: T) -> T:
+    """``value`` as a probe for ``eventually`` (a counter, a mailbox: read when polled)."""
+    return value

@@ -40,7 +40,7 @@ from tests.helpers.mail import Mailbox, smtp_server
 from tests.helpers.ports import free_port
 from tests.helpers.store import outbox_notice
 from tests.helpers.temporal import worker_for
-from tests.helpers.waiting import eventually
+from tests.helpers.waiting import at_once, eventually
 from tests.helpers.workflows import DAY, Case, start_case
 from worker.runtime import Drain, build_notice_worker
 
@@ -149,11 +149,11 @@ async def test_each_slip_is_mailed_once_and_an_unsigned_supervision_brings_a_rem
     box = delivering.mailbox
     with smtp_server(box, smtp_port):
         case = await delivering.start()
-        await eventually(lambda: _async(box.to(address("dongguan-h1"))), bool)
+        await eventually(lambda: at_once(box.to(address("dongguan-h1"))), bool)
         await case.accept()
         await case.sleep(DAY * 7)  # the chain climbs: 督办单 to the supervising leader
         await eventually(lambda: delivering.slips(case), lambda s: "escalation-L2" in s)
-        await eventually(lambda: _async(box.to(address("dongguan-sup"))), bool)
+        await eventually(lambda: at_once(box.to(address("dongguan-sup"))), bool)
         await case.sleep(DAY * 1.1)  # a policy day with the 督办单 unsigned
         slips = await eventually(
             lambda: delivering.slips(case), lambda s: "escalation-L2:unsigned:bureau" in s
@@ -162,9 +162,9 @@ async def test_each_slip_is_mailed_once_and_an_unsigned_supervision_brings_a_rem
         assert (reminder.kind, reminder.recipient_id) == ("sign_reminder", "dongguan-sup")
         assert (copy.kind, copy.recipient_id) == ("sign_reminder", "bureau-01")
         assert "至今未签收" in reminder.text
-        await eventually(lambda: _async(box.to(address("bureau-01"))), bool)
+        await eventually(lambda: at_once(box.to(address("bureau-01"))), bool)
         sup_subjects = await eventually(
-            lambda: _async([m["Subject"] for m in box.to(address("dongguan-sup"))]),
+            lambda: at_once([m["Subject"] for m in box.to(address("dongguan-sup"))]),
             lambda s: any("催办单" in x for x in s),
         )
     # Each notice reached its recipient's address once: no Message-ID twice.
@@ -220,7 +220,7 @@ async def test_a_refused_address_stops_and_the_bureau_is_told(
         assert (told.kind, told.recipient_id) == ("undelivered", "bureau-01")
         assert "交办单" in told.text and "电子邮件" in told.text and "550" in told.text
         # The bureau's own notice goes out to it (it is not refused).
-        await eventually(lambda: _async(delivering.mailbox.to(address("bureau-01"))), bool)
+        await eventually(lambda: at_once(delivering.mailbox.to(address("bureau-01"))), bool)
     failed = (await delivering.deliveries())[("assignment", "email")]
     assert (failed.status, failed.attempts) == ("failed", 1)  # not retried
     assert failed.last_error is not None and "550" in failed.last_error
@@ -247,10 +247,6 @@ async def test_a_server_away_is_retried_and_the_slip_delivered_once(
     assert "assignment:undelivered:email" not in await delivering.slips(case)
 
 
-async def _async(value: Any) -> Any:
-    return value
-
-
 async def test_a_delivery_workflow_of_its_own_started_before_the_patch_still_delivers(
     delivering: Delivering, smtp_port: int, time_env: WorkflowEnvironment, settings: Settings
 ) -> None:
@@ -259,7 +255,7 @@ async def test_a_delivery_workflow_of_its_own_started_before_the_patch_still_del
     box = delivering.mailbox
     with smtp_server(box, smtp_port):
         case = await delivering.start()
-        await eventually(lambda: _async(box.to(address("dongguan-h1"))), lambda m: len(m) == 1)
+        await eventually(lambda: at_once(box.to(address("dongguan-h1"))), lambda m: len(m) == 1)
         async with delivering.sessions() as session:
             to = ("dongguan-h1", "handler")
             row = outbox_notice(case.handle.id, "reminder-1", "reminder", to, "催办", utcnow())
