@@ -8,7 +8,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable, Collection, Coroutine, Mapping
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -46,7 +46,7 @@ from domain.policy import BEIJING, EscalationPolicy, PolicyBook
 from domain.quiet_hours import quiet_hours_apply, release_at
 from domain.vocabulary import NoticeKind, Role
 from store import contacts, notices, outbox, petitions
-from store.db import readers
+from store.db import kept, readers
 from store.models import Notice, NoticeDelivery, Petition
 from workflows.notice_delivery import GIVE_UP_AFTER
 
@@ -73,9 +73,9 @@ class DirectoryAddresses:
         found = await contacts.routes_for(session, notice)
         if not found.routes:
             return []
-        petition = await petitions.get(session, notice.petition_id)
+        petition = await kept(session, Petition, notice.petition_id)
         quiet = found.quiet_hours
-        if petition is None or not quiet_hours_apply(_policy(petition).day_seconds):
+        if petition is None or not quiet_hours_apply(_day_seconds(petition)):
             quiet = None
         now = self._clock()
         release = release_at(
@@ -157,7 +157,7 @@ class NoticeDispatch:
     ) -> list[tuple[Notice, NoticeToDeliver]]:
         """The notices ``kinds`` names (key → kind) with somewhere to go or a 签收 to wait for."""
         rows = await notices.of_record(session, petition_id, kinds)
-        petition = await petitions.get(session, petition_id)
+        petition = await kept(session, Petition, petition_id)
         sign_within = None
         found = []
         for row in rows:
@@ -215,7 +215,10 @@ class NoticeDispatch:
         return [NoticeRoute(notice=notice, targets=[]) for _, notice in found]
 
     async def outbox(
-        self, session: AsyncSession, petition_id: str, kinds: Mapping[str, NoticeKind]
+        self,
+        session: AsyncSession,
+        petition_id: str,
+        kinds: Mapping[str, NoticeKind],
     ) -> list[NoticeRoute]:
         """Since the patch ``deliveries-outboxed``: the delivery rows of the notices ``kinds``
         names, added in the caller's transaction (the notices' process routing a step's
@@ -238,6 +241,20 @@ class NoticeDispatch:
                 waits.append(NoticeRoute(notice=notice, targets=[]))
         await outbox.put(session, sends, petitions.utcnow(), GIVE_UP_AFTER)
         return waits
+
+    async def route_written(self, session: AsyncSession, rows: Sequence[Notice]) -> None:
+        """The drainer's routing of notices it holds, of any petitions: their delivery rows
+        added in the caller's transaction, written together (``outbox`` without the 签收 it
+        answers the workflow, which nobody waits for here)."""
+        if self._addresses is None or not rows or not await self._sending():
+            return
+        sends = [
+            outbox.Send(row.id, t.channel.value, t.address, t.text, t.not_before)
+            for row in rows
+            for t in await self._addresses.targets(session, row)
+            if t.channel in self._senders
+        ]
+        await outbox.put(session, sends, petitions.utcnow(), GIVE_UP_AFTER)
 
     async def dispatch(self, petition_id: str, kinds: Mapping[str, NoticeKind]) -> None:
         """Start the delivery workflow of each notice ``kinds`` names (before the patch)."""
@@ -263,9 +280,15 @@ class NoticeDispatch:
                 continue
 
 
+def _day_seconds(petition: Petition) -> float:
+    """The length of the petition's policy day (its deployment's), read without building its
+    policy: routing asks it of every notice."""
+    return float(petition.policy.get("day_seconds", 86400))
+
+
 def _policy(petition: Petition) -> EscalationPolicy:
     """The policy the petition runs on (its own copy of the book, its deployment's day)."""
-    day_seconds = float(petition.policy.get("day_seconds", 86400))
+    day_seconds = _day_seconds(petition)
     book = petition.policy.get("book")
     if not book:
         return EscalationPolicy(day_seconds=day_seconds)

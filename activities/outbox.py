@@ -16,6 +16,7 @@ cannot honour (README, "Exactly once")."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
@@ -29,9 +30,9 @@ from activities.delivery import NoticeDispatch
 from domain.delivery import DeliveryChannel, PermanentDeliveryFailure
 from domain.notice_delivery import reports_failure
 from domain.vocabulary import NoticeKind, Stage
-from store import notices, outbox, petitions
-from store.db import readers
-from store.models import Notice, NoticeDelivery
+from store import outbox, petitions
+from store.db import kept, readers
+from store.models import Notice, NoticeDelivery, Petition
 from workflows.notice_delivery import SEND_RETRY, SEND_TIMEOUT
 
 log = logging.getLogger("petitionflow.outbox")
@@ -39,6 +40,8 @@ log = logging.getLogger("petitionflow.outbox")
 ROUTE_BATCH = 20
 # A case in one of these has ended, and its workflow with it: a 签收 awaited is awaited no more.
 CLOSED_STAGES = frozenset({Stage.CLOSED, Stage.DECLINED, Stage.WITHDRAWN})
+# How long a stopping drainer may take to record what it sent.
+SHUTDOWN_RECORD_SECONDS = 5.0
 
 
 async def wall_clock() -> datetime:
@@ -79,10 +82,14 @@ class Drainer:
         self._send_timeout = min(SEND_TIMEOUT.total_seconds(), lease_seconds / 2)
         self._clock = clock
         self._sending: set[asyncio.Task[None]] = set()
+        # Sends the providers accepted, waiting to be recorded together (``_record_sent``).
+        self._sent: list[outbox.Sent] = []
+        self._sent_waiting = asyncio.Event()
 
     async def run(self) -> None:
         """Until cancelled; the sends under way are cancelled with it (their rows come back
         after the lease)."""
+        recorder = asyncio.create_task(self._record_sent())
         try:
             while True:
                 await self._route_all()
@@ -104,6 +111,36 @@ class Drainer:
         finally:
             for task in self._sending:
                 task.cancel()
+            recorder.cancel()
+            await asyncio.wait([recorder])  # its batch back in the list if it was writing it
+            # What was sent is recorded before the process goes, not sent again after the lease.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._record_batch(), SHUTDOWN_RECORD_SECONDS)
+
+    async def _record_sent(self) -> None:
+        """Records the sends the providers accepted, all that finished while the last record
+        was written in one transaction: two statements for a burst's poll, not two a mail (the
+        notices' process's database work is the chain's too, on the same cores). A send is
+        recorded moments after its answer; a process killed in between sends it again after the
+        lease, with its dedup key, as one killed just before the record always did."""
+        while True:
+            await self._sent_waiting.wait()
+            try:
+                await self._record_batch()
+            except Exception:  # the database away: the batch is kept and tried again
+                log.exception("could not record %d sends; trying again", len(self._sent))
+                await asyncio.sleep(self._poll)
+
+    async def _record_batch(self) -> None:
+        self._sent_waiting.clear()
+        batch, self._sent = self._sent, []
+        try:
+            async with self._sessions() as session:
+                await outbox.record_sent(session, batch, await self._clock())
+        except BaseException:
+            self._sent[:0] = batch
+            self._sent_waiting.set()
+            raise
 
     async def _claim(self, limit: int) -> list[tuple[NoticeDelivery, Notice]]:
         try:
@@ -133,11 +170,7 @@ class Drainer:
                 return 0
         async with self._sessions() as session:
             found = await outbox.to_route(session, ROUTE_BATCH)
-            by_petition: dict[str, dict[str, NoticeKind]] = {}
-            for notice in found:
-                by_petition.setdefault(notice.petition_id, {})[notice.key] = NoticeKind(notice.kind)
-            for petition_id, kinds in by_petition.items():
-                await self._dispatch.outbox(session, petition_id, kinds)
+            await self._dispatch.route_written(session, found)
             await outbox.routed(session, [notice.id for notice in found])
             await session.commit()
         return len(found)
@@ -154,12 +187,14 @@ class Drainer:
                     return
             async with self._sessions() as session:
                 due = await outbox.unsigned_due(session, now, ROUTE_BATCH)
+                unsigned = []
                 for notice in due:
-                    petition = await petitions.get(session, notice.petition_id)
+                    petition = await kept(session, Petition, notice.petition_id)
                     closed = petition is None or petition.stage in CLOSED_STAGES
                     if notice.signed_at is None and not closed:
-                        kinds = await slips.sign_reminders(session, notice)
-                        await self._dispatch.outbox(session, notice.petition_id, kinds)
+                        unsigned.append(notice)
+                written = await slips.sign_reminders_of(session, unsigned)
+                await self._dispatch.route_written(session, written)
                 await outbox.looked_at(session, [notice.id for notice in due])
                 await session.commit()
         except Exception:  # the database away: tried again at the next poll
@@ -192,15 +227,8 @@ class Drainer:
                 due = now + backoff(delivery.attempts)
                 await outbox.retry(session, delivery.id, now, due, error)
         else:
-            async with self._sessions() as session:
-                await notices.record(
-                    session,
-                    notice.id,
-                    channel.value,
-                    await self._clock(),
-                    status=notices.SENT,
-                    provider_id=provider_id,
-                )
+            self._sent.append(outbox.Sent(delivery.id, notice.id, provider_id))
+            self._sent_waiting.set()
 
     async def _failed(self, delivery: NoticeDelivery, notice: Notice, error: str) -> None:
         """The row failed for good and, in the same transaction, the bureau's 送达失败 with its

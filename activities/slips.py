@@ -4,6 +4,7 @@ and the outbox's drainer (activities/outbox.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,7 +65,15 @@ class Recipient:
 
 
 async def bureau_dispatcher(session: AsyncSession) -> Recipient | None:
-    """The bureau's first dispatcher (信访局交办人员): who is told what did not work."""
+    """The bureau's first dispatcher (信访局交办人员): who is told what did not work. Looked up
+    once a session: the drainer writes a burst's 催办 copies in one transaction."""
+    if "bureau_dispatcher" not in session.info:
+        session.info["bureau_dispatcher"] = await _bureau_dispatcher(session)
+    found: Recipient | None = session.info["bureau_dispatcher"]
+    return found
+
+
+async def _bureau_dispatcher(session: AsyncSession) -> Recipient | None:
     bureau = await directory.bureau_unit_id(session)
     if bureau is None:
         return None
@@ -97,7 +106,36 @@ def slip(
 async def sign_reminders(session: AsyncSession, original: Notice) -> dict[str, NoticeKind]:
     """催办 of the 督办单 ``original``, not signed for in time: to the same person, and a copy to
     the bureau, each added once (not committed); answers their keys and kind, for the caller to
-    send (the send activities, or the notices' process: README, "Notices and delivery")."""
+    send (the send activities, before the patch signatures-watched-in-outbox)."""
+    written = [
+        await notices.add_once(session, reminder)
+        for reminder in _sign_reminder_slips(original, await bureau_dispatcher(session))
+    ]
+    return dict.fromkeys((row.key for row in written), NoticeKind.SIGN_REMINDER)
+
+
+async def sign_reminders_of(session: AsyncSession, originals: Sequence[Notice]) -> list[Notice]:
+    """``sign_reminders`` of a poll's 督办单 at once, for the notices' process: the slips there
+    already read in one query, the others added in one flush (not committed), without a
+    savepoint each. The caller holds the 督办单 locked and marks them looked at in the same
+    transaction, so nobody else writes these 催办; were one written anyway, the commit fails
+    and the next poll finds it. Answers the slips, found or added."""
+    bureau = await bureau_dispatcher(session)
+    wanted = [row for original in originals for row in _sign_reminder_slips(original, bureau)]
+    there = await notices.by_keys(session, [(row.petition_id, row.key) for row in wanted])
+    written = []
+    for row in wanted:
+        found = there.get((row.petition_id, row.key))
+        if found is None:
+            session.add(row)
+            found = row
+        written.append(found)
+    await session.flush()
+    return written
+
+
+def _sign_reminder_slips(original: Notice, bureau: Recipient | None) -> list[Notice]:
+    """The 催办 to the 督办单's recipient, and the bureau's copy when it is someone else."""
     pid, name = original.petition_id, original.recipient_name
     recipient = Recipient(id=original.recipient_id, name=name)
     reminder = slip(
@@ -108,19 +146,17 @@ async def sign_reminders(session: AsyncSession, original: Notice) -> dict[str, N
         role=original.recipient_role,
         text=sign_reminder_text(pid, name, original.created_at),
     )
-    keys = [(await notices.add_once(session, reminder)).key]
-    bureau = await bureau_dispatcher(session)
-    if bureau is not None and bureau.id != original.recipient_id:
-        role = Role(original.recipient_role) if original.recipient_role in _ROLES else None
-        copy = slip(
-            original,
-            key=sign_reminder_copy_key(original.key),
-            kind=NoticeKind.SIGN_REMINDER,
-            to=bureau,
-            text=sign_reminder_copy_text(pid, name, role),
-        )
-        keys.append((await notices.add_once(session, copy)).key)
-    return dict.fromkeys(keys, NoticeKind.SIGN_REMINDER)
+    if bureau is None or bureau.id == original.recipient_id:
+        return [reminder]
+    role = Role(original.recipient_role) if original.recipient_role in _ROLES else None
+    copy = slip(
+        original,
+        key=sign_reminder_copy_key(original.key),
+        kind=NoticeKind.SIGN_REMINDER,
+        to=bureau,
+        text=sign_reminder_copy_text(pid, name, role),
+    )
+    return [reminder, copy]
 
 
 _ROLES = {role.value for role in Role}

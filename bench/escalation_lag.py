@@ -41,12 +41,13 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bench import harness
-from bench.harness import Stack, cpu_seconds, percentile, verdict
+from bench.harness import Stack, cpu_seconds, percentile, tree_cpu_seconds, verdict
 from core.starter import start_input
 from domain.plan import PlannedStep, StepKind, handling_plan
 from domain.vocabulary import EventKind, NoticeKind, Track
@@ -250,12 +251,32 @@ def smtp_sink() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
         sink.wait(timeout=10)
 
 
-def cpu_used(running: Stack, sink: subprocess.Popen[bytes] | None) -> dict[str, float]:
-    """Each process's CPU seconds so far (the dev server and PostgreSQL are not counted)."""
+def cpu_used(
+    running: Stack, sink: subprocess.Popen[bytes] | None, postmaster: int
+) -> dict[str, float]:
+    """Each process's CPU seconds so far, PostgreSQL's with every backend it has had (the dev
+    server is not counted)."""
     used = {name: cpu_seconds(proc.pid) for name, proc in running.procs.items()}
     if sink is not None:
         used["SMTP server"] = cpu_seconds(sink.pid)
+    used["PostgreSQL"] = tree_cpu_seconds(postmaster)
     return used
+
+
+async def postgres_server(running: Stack) -> tuple[int, int]:
+    """PostgreSQL's postmaster (the parent of a backend) and the connections opened so far:
+    each costs the server a process and its caches, so a pool that churns shows here."""
+    async with running.sessions() as session:
+        backend = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        opened = await session.execute(text("SELECT sum(sessions) FROM pg_stat_database"))
+        sessions = int(opened.scalar_one())
+    return parent_of(backend), sessions
+
+
+def parent_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
+    return int(parent.split()[1])
 
 
 def report_cpu(before: dict[str, float], after: dict[str, float], mailed: int) -> None:
@@ -289,7 +310,8 @@ async def _measure(
         )
         ids, seconds = await harness.open_petitions(running, count, concurrency=concurrency)
         all_open = datetime.now(UTC)
-        cpu_open, mailed_open = cpu_used(running, sink), await emails_sent(running)
+        postmaster, opened_before = await postgres_server(running)
+        cpu_open, mailed_open = cpu_used(running, sink, postmaster), await emails_sent(running)
         print(f"opened {len(ids):,} in {seconds:.0f} s ({len(ids) / seconds:.1f}/s)", flush=True)
         plans = await planned(running, ids)
         started = time.perf_counter()
@@ -300,7 +322,9 @@ async def _measure(
             await wait_for_deliveries(running, plans, grace)
             report_deliveries(plans, await delivered(running))
         mailed = await emails_sent(running) - mailed_open
-        report_cpu(cpu_open, cpu_used(running, sink), mailed)
+        report_cpu(cpu_open, cpu_used(running, sink, postmaster), mailed)
+        opened = (await postgres_server(running))[1] - opened_before
+        print(f"database connections opened once open: {opened:,}")
 
 
 async def emails_sent(running: Stack) -> int:

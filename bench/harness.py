@@ -116,6 +116,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """A server's CPU and that of its children, the live (each one's /proc) and the exited
+    (its reaped children's, cutime and cstime): PostgreSQL's postmaster and every backend it
+    has had."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    ticks = sum(int(f) for f in fields[11:15])
+    for child in Path(f"/proc/{pid}/task").glob("*/children"):
+        for kid in child.read_text().split():
+            with contextlib.suppress(OSError):
+                ticks += round(cpu_seconds(int(kid)) * os.sysconf("SC_CLK_TCK"))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """A process's resident memory (VmRSS of /proc/<pid>/status) in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -17,7 +17,7 @@ log = logging.getLogger("petitionflow.store")
 
 async def prepare_store(settings: Settings) -> async_sessionmaker[Any]:
     """Create the schema and load the demo directory on first start; return a session factory."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     await migrate(engine)
     sessions = make_sessionmaker(engine)
     async with sessions() as session:

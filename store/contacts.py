@@ -16,6 +16,7 @@ from domain.petitioner_sms import petitioner_sms_for
 from domain.quiet_hours import DEFAULT_QUIET_WINDOW, QuietWindow
 from domain.routing import address_for, channels_for
 from domain.vocabulary import NoticeKind, Role
+from store.db import kept
 from store.models import ChatGroup, Notice, Person, Petition, Unit
 
 _ROBOT_FIELDS = ("wecom_url", "dingtalk_url", "dingtalk_secret")
@@ -65,6 +66,15 @@ async def unit_robots(session: AsyncSession, unit_id: str) -> GroupRobots | None
     """The robots of a unit's own group chat; None when it has none."""
     group = await session.scalar(select(ChatGroup).where(ChatGroup.unit_id == unit_id))
     return robots_of(group) if group is not None else None
+
+
+async def _unit_robots_remembered(session: AsyncSession, unit_id: str) -> GroupRobots | None:
+    """``unit_robots``, read once a session: the drainer routes a burst's notices, most of them
+    to a few units, in one transaction."""
+    known: dict[str, GroupRobots | None] = session.info.setdefault("unit_robots", {})
+    if unit_id not in known:
+        known[unit_id] = await unit_robots(session, unit_id)
+    return known[unit_id]
 
 
 async def any_unit_robots(session: AsyncSession) -> bool:
@@ -154,7 +164,7 @@ class Reach:
 async def reach_of(session: AsyncSession, person_id: str) -> Reach | None:
     """What the delivery needs of a recipient in the directory; None for someone not in it
     (the petitioner, whose phone is the petition's)."""
-    person = await session.get(Person, person_id)
+    person = await kept(session, Person, person_id)
     if person is None:
         return None
     window = QuietWindow.parse(person.quiet_hours) if person.quiet_hours else DEFAULT_QUIET_WINDOW
@@ -184,7 +194,7 @@ async def routes_for(session: AsyncSession, notice: Notice) -> NoticeRoutes:
     recipient's channels (``domain.routing``) with their addresses, the petitioner's SMS to the
     petition's phone, and the unit's group robots for its own people's slips."""
     kind, role = NoticeKind(notice.kind), Role(notice.recipient_role)
-    petition = await session.get(Petition, notice.petition_id)
+    petition = await kept(session, Petition, notice.petition_id)
     if kind is NoticeKind.PETITIONER:
         if petition is None:
             return NoticeRoutes([], DEFAULT_QUIET_WINDOW)
@@ -199,7 +209,7 @@ async def routes_for(session: AsyncSession, notice: Notice) -> NoticeRoutes:
     if reach is None:
         return NoticeRoutes([], None)
     unit_id = petition.unit_id if petition is not None else None
-    group = await unit_robots(session, unit_id) if unit_id else None
+    group = await _unit_robots_remembered(session, unit_id) if unit_id else None
     chosen = channels_for(reach.contacts, kind, role, reach.preferences, group)
     return NoticeRoutes(
         [Route(c, address_for(c, reach.contacts, group), notice.text) for c in chosen],

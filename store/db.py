@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
-def make_engine(database_url: str) -> AsyncEngine:
+def make_engine(database_url: str, *, pool_size: int = 12) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -48,7 +53,7 @@ def make_engine(database_url: str) -> AsyncEngine:
     # fails one transaction instead, and SQLAlchemy then discards the whole pool: an activity
     # is retried by Temporal, a request answers 503 and may be sent again. Recycling bounds a
     # connection's age for proxies and firewalls that drop idle ones silently.
-    return create_async_engine(url, pool_recycle=1800)
+    return create_async_engine(url, pool_recycle=1800, pool_size=pool_size, max_overflow=pool_size)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
@@ -56,6 +61,19 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
 
 
 READ_ONLY = "petitionflow_read_only"
+
+M = TypeVar("M")
+
+
+async def kept(session: AsyncSession, model: type[M], key: Any) -> M | None:
+    """``session.get``, the row held for the session's life. The identity map holds rows only
+    weakly: a petition or a person looked up for each of a burst's notices, and dropped between
+    them, was read again for every one (the notices' drainer read a petition per notice)."""
+    rows: dict[tuple[type[Any], Any], Any] = session.info.setdefault("kept", {})
+    if (model, key) not in rows:
+        rows[model, key] = await session.get(model, key)
+    found: M | None = rows[model, key]
+    return found
 
 
 def readers(sessions: async_sessionmaker[Any]) -> async_sessionmaker[Any]:

@@ -271,6 +271,23 @@ async def add_once(session: AsyncSession, notice: Notice) -> Notice:
     return notice
 
 
+async def by_keys(
+    session: AsyncSession, wanted: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Notice]:
+    """The slips there of ``wanted`` (petition, key) pairs, by pair, in one query."""
+    pairs = set(wanted)
+    if not pairs:
+        return {}
+    rows = await session.scalars(
+        select(Notice).where(
+            Notice.petition_id.in_({pid for pid, _ in pairs}),
+            Notice.key.in_({key for _, key in pairs}),
+        )
+    )
+    found = {(row.petition_id, row.key): row for row in rows}
+    return {pair: row for pair, row in found.items() if pair in pairs}
+
+
 async def by_key(session: AsyncSession, petition_id: str, key: str) -> Notice | None:
     notice: Notice | None = await session.scalar(
         select(Notice).where(Notice.petition_id == petition_id, Notice.key == key)

@@ -5,14 +5,14 @@ send each row once; a row claimed by a drainer that died goes again after its le
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.delivery import NoticeDispatch
+from activities.delivery import DirectoryAddresses, NoticeDispatch
 from activities.outbox import Drainer
 from activities.petition import PetitionActivities
 from activities.upload import DirectoryUpstream
@@ -303,3 +303,102 @@ async def _awaited(sessions: async_sessionmaker[Any]) -> set[tuple[str, str]]:
             select(NoticeRow.petition_id, NoticeRow.key).where(NoticeRow.sign_by.is_not(None))
         )
         return {(pid, key) for pid, key in found.all()}
+
+
+async def test_a_record_the_database_refused_is_written_later_and_nothing_goes_twice(
+    sessions: async_sessionmaker[Any], tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A poll's sends are recorded together after the providers' answers; a record the database
+    refuses is kept and written at the next try, long before the lease would send them again."""
+    await _rows(sessions, tmp_path)
+    real, refusals = outbox.record_sent, [2]
+
+    async def refused_twice(session: AsyncSession, sent: Any, now: datetime) -> None:
+        if refusals[0]:
+            refusals[0] -= 1
+            raise ConnectionError("the database went away")
+        await real(session, sent, now)
+
+    monkeypatch.setattr(outbox, "record_sent", refused_twice)
+    mail = Mail()
+    running = asyncio.create_task(_drainer(sessions, mail).run())
+    try:
+        await eventually(lambda: _sent(sessions), lambda n: n == ROWS, timeout=30)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert refusals == [0]
+    assert len(mail.sent) == len(set(mail.sent)) == ROWS
+    async with sessions() as session:
+        assert await _statuses(session) == [("sent", 1)] * ROWS
+
+
+async def test_a_drainer_stopping_records_what_it_sent_before_it_goes(
+    sessions: async_sessionmaker[Any], tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Stopped while a record is still being written (the database slow), the drainer writes
+    every send it made before it goes: none is left to be sent again after the lease."""
+    await _rows(sessions, tmp_path)
+    real, stuck = outbox.record_sent, asyncio.Event()
+
+    async def first_never_ends(session: AsyncSession, sent: Any, now: datetime) -> None:
+        if not stuck.is_set():
+            stuck.set()
+            await asyncio.Event().wait()
+        await real(session, sent, now)
+
+    monkeypatch.setattr(outbox, "record_sent", first_never_ends)
+    mail = Mail()
+    running = asyncio.create_task(_drainer(sessions, mail).run())
+    await eventually(lambda: at_once(len(mail.sent)), lambda n: n == ROWS, timeout=30)
+    assert stuck.is_set() and await _sent(sessions) == 0
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    async with sessions() as session:
+        assert await _statuses(session) == [("sent", 1)] * ROWS
+
+
+async def test_routing_a_burst_reads_each_petition_and_person_once(
+    sessions: async_sessionmaker[Any], tmp_path: Path
+) -> None:
+    """The notices' process routes a burst's notices in one transaction reading each petition
+    and each recipient once (the identity map holds rows weakly: they were read per notice)."""
+    pid = await register_petition(sessions, settings=make_settings(tmp_path))
+    people = [("dongguan-h1", "handler"), ("dongguan-sup", "supervising_leader")]
+    async with sessions() as session:
+        for n in range(20):
+            row = outbox_notice(pid, f"reminder:{n}", "reminder", people[n % 2], "催办", utcnow())
+            row.to_route = True
+            session.add(row)
+        await session.commit()
+    read: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        read.extend(table for table in ("petitions", "people") if f"FROM {table} " in statement)
+
+    engine = sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    dispatch = NoticeDispatch(
+        None,  # type: ignore[arg-type]
+        "notices",
+        sessions,
+        channels_on=True,
+        addresses=DirectoryAddresses(clock=lambda: datetime(2026, 11, 25, 4, tzinfo=UTC)),
+        senders=[DeliveryChannel.EMAIL],
+    )
+    drainer = Drainer(
+        sessions,
+        {DeliveryChannel.EMAIL: Mail(hangs=True)},
+        dispatch,
+        slots=1,
+        poll_seconds=0.02,
+        lease_seconds=60.0,
+    )
+    running = asyncio.create_task(drainer.run())
+    try:
+        await eventually(lambda: _routing(sessions), lambda r: r == ([None] * 20, 20))
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        event.remove(engine, "before_cursor_execute", count)
+    assert sorted(read) == ["people", "people", "petitions"]
