@@ -22,6 +22,7 @@ from activities import slips
 from activities.channels import Sender
 from activities.slips import outgoing, sign_reminders
 from domain.calendar import WorkdayCalendar, china_calendar
+from domain.contracts import StepRecord
 from domain.delivery import DeliveryChannel, PermanentDeliveryFailure
 from domain.notice_delivery import (
     DELIVER_NOTICE,
@@ -241,6 +242,29 @@ class NoticeDispatch:
                 waits.append(NoticeRoute(notice=notice, targets=[]))
         await outbox.put(session, sends, petitions.utcnow(), GIVE_UP_AFTER)
         return waits
+
+    async def watch_signatures(
+        self,
+        session: AsyncSession,
+        record: StepRecord,
+        written: Collection[str],
+        *,
+        after: datetime | None = None,
+    ) -> None:
+        """The patch signatures-watched-in-outbox: each 督办单 of ``record`` among the keys
+        ``written`` keeps the moment it must be signed for by (the step's time, on the
+        workflow's clock, plus the policy's ``sign_for_days``), for the notices' process; in
+        the caller's transaction. ``after``: only moments later than it (a rebuild: whether an
+        earlier one was signed for, and its 催办, lived in the database only)."""
+        kinds = {n.key: n.kind for n in record.notices if n.key in written}
+        sign_by = {
+            wait.notice.key: record.event.at + wait.notice.sign_within
+            for wait in await self.waits(session, record.state.id, kinds)
+            if wait.notice.sign_within is not None
+        }
+        if after is not None:
+            sign_by = {key: moment for key, moment in sign_by.items() if moment > after}
+        await outbox.watch_signatures(session, record.state.id, sign_by)
 
     async def route_written(self, session: AsyncSession, rows: Sequence[Notice]) -> None:
         """The drainer's routing of notices it holds, of any petitions: their delivery rows

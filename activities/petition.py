@@ -35,7 +35,7 @@ from domain.lifecycle import needs_calendar, plan_round
 from domain.notice_delivery import NoticeRoute, StepWritten
 from domain.notices import beijing_date, vacant_post
 from domain.vocabulary import PHASE_LABELS, ROLE_LABELS, Role
-from store import directory, outbox, petitions
+from store import directory, petitions
 from store.db import readers
 
 log = logging.getLogger("petitionflow.notices")
@@ -229,17 +229,12 @@ class PetitionActivities:
                 # no look-up of channels here, on the chain's process.
                 now = petitions.utcnow()
                 written = await petitions.apply_step(session, record, now, to_route=True)
-                waits = await self._notices.waits(session, record.state.id, kinds)
                 if record.signing_watched:
                     # The patch signatures-watched-in-outbox: each 督办单 keeps its 签收 moment
                     # (from the step's time, the workflow's clock), for the notices' process.
-                    sign_by = {
-                        w.notice.key: record.event.at + w.notice.sign_within
-                        for w in waits
-                        if w.notice.sign_within is not None and w.notice.key in written
-                    }
-                    await outbox.watch_signatures(session, record.state.id, sign_by)
-                    waits = []
+                    await self._notices.watch_signatures(session, record, written)
+                else:
+                    waits = await self._notices.waits(session, record.state.id, kinds)
                 await session.commit()
             else:
                 written = await petitions.project(session, record, petitions.utcnow())

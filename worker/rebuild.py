@@ -32,6 +32,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from activities.delivery import NoticeDispatch
 from activities.petition import PetitionActivities
 from activities.upload import upstream_from_url
 from core.database import prepare_store
@@ -91,6 +92,8 @@ async def rebuild(
     activities = PetitionActivities(
         sessions, upstream_from_url(settings.upstream_target(), token=settings.upstream_token)
     )
+    # The 签收 moments of the 督办单 still awaited (the patch signatures-watched-in-outbox).
+    watcher = NoticeDispatch(client, settings.notice_queue(), sessions, channels_on=False)
     seen: set[str] = set()
     async for execution in client.list_workflows(petitions_query(settings.task_queue)):
         if execution.id in seen:
@@ -103,7 +106,7 @@ async def rebuild(
             continue
         try:
             history = await read_history(client, execution.id, execution.run_id)
-            restored = await _restore(sessions, history)
+            restored = await _restore(sessions, history, watcher)
             if history.start.intake is not None:
                 for notice in history.acceptance_notices:
                     await activities.write_acceptance_notice(notice)
@@ -153,14 +156,21 @@ async def read_history(client: Client, workflow_id: str, run_id: str | None) -> 
     return PetitionHistory(start, steps, notices)
 
 
-async def _restore(sessions: async_sessionmaker[Any], history: PetitionHistory) -> bool:
+async def _restore(
+    sessions: async_sessionmaker[Any], history: PetitionHistory, watcher: NoticeDispatch
+) -> bool:
     """The intake row and every step's projection in one transaction: a failure leaves no
-    half-restored petition for the next run to skip. True when the row was missing."""
+    half-restored petition for the next run to skip. True when the row was missing. A 督办单
+    whose 签收 moment is still ahead is watched again; one past it is not (whether it was
+    signed for, and its 催办, were the database's alone: README, "Rebuilding")."""
+    now = petitions.utcnow()
     async with sessions() as session:
         written = await petitions.restore_intake(session, history.start)
         for record, at in history.steps:
             # The step's time in the history stands in for when the activity wrote it.
-            await petitions.apply_step(session, record, at)
+            keys = await petitions.apply_step(session, record, at)
+            if record.signing_watched:
+                await watcher.watch_signatures(session, record, keys, after=now)
         await session.commit()
     return written
 

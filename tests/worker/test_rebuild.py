@@ -4,6 +4,7 @@ travels with the workflow input kept out of sight: a real dev server, real datab
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +15,22 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.delivery import NoticeDispatch
 from core.database import prepare_store
+from core.starter import start_input
 from domain.contracts import DeclineRequest
+from domain.vocabulary import NoticeKind
 from store import petitions
 from store.db import dispose
 from store.models import Document, Notice, Petition, PetitionCounter, TimelineEvent
 from tests.helpers.postgres import new_database
 from tests.helpers.settings import make_settings
-from tests.helpers.store import Templates, open_store
+from tests.helpers.store import Templates, open_store, register_petition
 from tests.helpers.temporal import worker_for
 from tests.helpers.waiting import eventually
 from tests.helpers.workflows import Case, start_case
-from worker.rebuild import petitions_query, rebuild
+from tests.store.test_slip_numbers import step
+from worker.rebuild import PetitionHistory, _restore, petitions_query, rebuild
 from workflows.petition import PetitionWorkflow
 
 NAME, PHONE, ID_NUMBER = "司马相如", "13712345678", "510105199001011234"
@@ -207,3 +212,42 @@ async def test_personal_data_never_reaches_temporal_in_clear(
     for secret in secrets:
         assert secret not in attributes
         assert secret.decode() not in caplog.text
+
+
+async def test_a_rebuild_watches_again_the_signatures_still_ahead(
+    sessions: async_sessionmaker[Any], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The patch signatures-watched-in-outbox: a restored 督办单 whose 签收 moment is still
+    ahead is watched again by the notices' process; one past it is not (whether it was signed
+    for, and its 催办, were the database's alone), nor one of a step before the patch."""
+    settings = make_settings(tmp_path)
+    pid = await register_petition(sessions, settings=settings)
+    async with sessions() as session:
+        row = await petitions.get(session, pid)
+        assert row is not None
+        start = start_input(row, settings.review_units)
+    now = petitions.utcnow()
+    watched = {"signing_watched": True}
+    past = step(pid, 1, [NoticeKind.SUPERVISION], at=now - timedelta(days=3))
+    ahead = step(pid, 2, [NoticeKind.SUPERVISION], at=now).model_copy(update=watched)
+    unwatched = step(pid, 3, [NoticeKind.SUPERVISION], at=now)
+    history = PetitionHistory(
+        start,
+        [(past.model_copy(update=watched), past.event.at), (ahead, now), (unwatched, now)],
+        [],
+    )
+    templates: Templates = request.getfixturevalue("templates")
+    store_url = str(sessions.kw["bind"].url.render_as_string(hide_password=False))
+    if store_url.startswith("sqlite"):
+        lost = await templates.sqlite_copy(tmp_path / "rebuilt.db")
+    else:
+        lost = await templates.postgres_copy(request.getfixturevalue("postgres"))
+    rebuilt = await open_store(make_settings(tmp_path, database_url=lost))
+    watcher = NoticeDispatch(None, "notices", rebuilt, channels_on=False)  # type: ignore[arg-type]
+    assert await _restore(rebuilt, history, watcher)
+    async with rebuilt() as session:
+        moments = dict((await session.execute(select(Notice.key, Notice.sign_by))).all())
+    await dispose(rebuilt)
+    policy = settings.policy("dongguan", "other")
+    sign_within = policy.duration(policy.sign_for_days)
+    assert moments == {"s1-0": None, "s2-0": now + sign_within, "s3-0": None}
