@@ -37,11 +37,11 @@ class Settings(BaseSettings):
     # chain into about half a minute for a demo or a black-box test.
     day_seconds: float = Field(default=86400, gt=0)
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_DIR / 'var' / 'petitionflow.db'}"
-    # PostgreSQL connections each process keeps open (README, "Scaling out"); as many again
-    # may open in a burst and are closed once idle. Opening one costs the server a process and
-    # its catalogue caches: a pool smaller than a process's usual concurrency opens and closes
-    # connections all day (the notices' process had ten sends at once and a pool of five).
-    database_pool_size: int = Field(default=12, ge=1, le=200)
+    # PostgreSQL connections each process keeps open (README, "Scaling out"); five more may
+    # open in a burst and are closed once idle. Opening one costs the server a process and its
+    # catalogue caches: a pool smaller than a process's usual concurrency opens and closes
+    # connections all day (SQLAlchemy's default of five did, under ten sends at once).
+    database_pool_size: int = Field(default=10, ge=1, le=200)
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = "petitions"

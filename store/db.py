@@ -16,8 +16,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# Connections a process may open beyond its pool in a burst, closed once returned.
+POOL_OVERFLOW = 5
 
-def make_engine(database_url: str, *, pool_size: int = 12) -> AsyncEngine:
+
+def make_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -53,7 +56,9 @@ def make_engine(database_url: str, *, pool_size: int = 12) -> AsyncEngine:
     # fails one transaction instead, and SQLAlchemy then discards the whole pool: an activity
     # is retried by Temporal, a request answers 503 and may be sent again. Recycling bounds a
     # connection's age for proxies and firewalls that drop idle ones silently.
-    return create_async_engine(url, pool_recycle=1800, pool_size=pool_size, max_overflow=pool_size)
+    return create_async_engine(
+        url, pool_recycle=1800, pool_size=pool_size, max_overflow=POOL_OVERFLOW
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:

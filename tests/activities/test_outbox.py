@@ -350,8 +350,12 @@ async def test_a_drainer_stopping_records_what_it_sent_before_it_goes(
     monkeypatch.setattr(outbox, "record_sent", first_never_ends)
     mail = Mail()
     running = asyncio.create_task(_drainer(sessions, mail).run())
-    await eventually(lambda: at_once(len(mail.sent)), lambda n: n == ROWS, timeout=30)
-    assert stuck.is_set() and await _sent(sessions) == 0
+
+    async def mailed_and_recording() -> tuple[int, bool]:
+        return len(mail.sent), stuck.is_set()
+
+    await eventually(mailed_and_recording, lambda seen: seen == (ROWS, True))
+    assert await _sent(sessions) == 0
     running.cancel()
     await asyncio.gather(running, return_exceptions=True)
     async with sessions() as session:
