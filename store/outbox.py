@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Notice, NoticeDelivery
@@ -69,12 +69,31 @@ async def put(
     await session.flush()
 
 
-async def any_to_route(session: AsyncSession) -> bool:
-    """Whether some notice waits for its channels (a read, as ``any_due``)."""
-    return (
-        await session.scalar(select(Notice.id).where(Notice.to_route.is_(True)).limit(1))
-        is not None
-    )
+@dataclass(frozen=True)
+class Waiting:
+    """What the drainer's poll has to do: notices to route, rows due, 签收 moments past."""
+
+    to_route: bool
+    due: bool
+    unsigned: bool
+
+    @property
+    def any(self) -> bool:
+        return self.to_route or self.due or self.unsigned
+
+
+async def waiting(session: AsyncSession, now: datetime) -> Waiting:
+    """One read for a poll, each question answered from its partial index."""
+    row = (
+        await session.execute(
+            select(
+                exists().where(Notice.to_route.is_(True)),
+                exists().where(NoticeDelivery.status == PENDING, NoticeDelivery.due_at <= now),
+                exists().where(Notice.sign_by.is_not(None), Notice.sign_by <= now),
+            )
+        )
+    ).one()
+    return Waiting(to_route=bool(row[0]), due=bool(row[1]), unsigned=bool(row[2]))
 
 
 async def to_route(session: AsyncSession, limit: int) -> list[Notice]:
@@ -93,17 +112,6 @@ async def to_route(session: AsyncSession, limit: int) -> list[Notice]:
 
 async def routed(session: AsyncSession, notice_ids: Sequence[int]) -> None:
     await session.execute(update(Notice).where(Notice.id.in_(notice_ids)).values(to_route=None))
-
-
-async def any_due(session: AsyncSession, now: datetime) -> bool:
-    """Whether some row is due: a read (on SQLite a reader takes no write lock), so an idle
-    drainer's polls never queue behind, nor hold up, the store's writers."""
-    found = await session.scalar(
-        select(NoticeDelivery.id)
-        .where(NoticeDelivery.status == PENDING, NoticeDelivery.due_at <= now)
-        .limit(1)
-    )
-    return found is not None
 
 
 async def claim(
@@ -208,14 +216,6 @@ async def watch_signatures(
             .where(Notice.signed_at.is_(None))
             .values(sign_by=moment)
         )
-
-
-async def any_unsigned_due(session: AsyncSession, now: datetime) -> bool:
-    """Whether some 签收 awaited is past its moment (a read, as ``any_due``)."""
-    found = await session.scalar(
-        select(Notice.id).where(Notice.sign_by.is_not(None), Notice.sign_by <= now).limit(1)
-    )
-    return found is not None
 
 
 async def unsigned_due(session: AsyncSession, now: datetime, limit: int) -> list[Notice]:
