@@ -124,11 +124,12 @@ class Drainer:
                 await asyncio.wait_for(self._record_batch(), SHUTDOWN_RECORD_SECONDS)
 
     async def _record_sent(self) -> None:
-        """Records the sends the providers accepted, all that finished while the last record
-        was written in one transaction: two statements for a burst's poll, not two a mail (the
-        notices' process's database work is the chain's too, on the same cores). A send is
-        recorded moments after its answer; a process killed in between sends it again after the
-        lease, with its dedup key, as one killed just before the record always did."""
+        """Records the sends the providers accepted, those that answered within
+        RECORD_GATHER_SECONDS of each other (and while the last record was written) in one
+        transaction: two statements for a burst's poll, not two a mail (the notices' process's
+        database work is the chain's too, on the same cores). A send is recorded moments after
+        its answer; a process killed in between sends it again after the lease, with its dedup
+        key, as one killed just before the record always did."""
         while True:
             await self._sent_waiting.wait()
             # A moment for the sends under way to answer too: mail answers one by one, and a
