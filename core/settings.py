@@ -38,10 +38,12 @@ class Settings(BaseSettings):
     day_seconds: float = Field(default=86400, gt=0)
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_DIR / 'var' / 'petitionflow.db'}"
     # PostgreSQL connections each process keeps open (README, "Scaling out"); five more may
-    # open in a burst and are closed once idle. Opening one costs the server a process and its
-    # catalogue caches: a pool smaller than a process's usual concurrency opens and closes
-    # connections all day (SQLAlchemy's default of five did, under ten sends at once).
-    database_pool_size: int = Field(default=10, ge=1, le=200)
+    # open in a burst and are closed once idle. More at once is slower on a small machine: a
+    # burst of steps queues on the same rows and cores (ten kept gave the escalation benchmark
+    # twice the p99 of five), and a process that needs more than it keeps opens and closes
+    # connections, each a server process (the notices' process did, before its records were
+    # batched).
+    database_pool_size: int = Field(default=5, ge=1, le=200)
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = "petitions"
