@@ -84,10 +84,16 @@ async def kept(session: AsyncSession, model: type[M], key: Any) -> M | None:
 def readers(sessions: async_sessionmaker[Any]) -> async_sessionmaker[Any]:
     """Sessions on the same connections for work that only reads (GET requests, lookups). On
     SQLite they do not take the write lock up front, so reads do not queue behind writes; a
-    reader that writes anyway fails with "database is locked" instead of waiting. Elsewhere
-    they are the same sessions."""
+    reader that writes anyway fails with "database is locked" instead of waiting. Either way a
+    reader reads one snapshot: SQLite's deferred transaction does, and on PostgreSQL it runs
+    REPEATABLE READ, where READ COMMITTED takes a snapshot per statement and a list's page,
+    read before a step's commit, could disagree with its total, read after (seen in CI: total
+    1, no rows). Only reading, such a transaction is never refused for a conflict."""
     engine: AsyncEngine = sessions.kw["bind"]
-    return make_sessionmaker(engine.execution_options(**{READ_ONLY: True}))
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name != "sqlite":
+        options["isolation_level"] = "REPEATABLE READ"
+    return make_sessionmaker(engine.execution_options(**options))
 
 
 async def dispose(sessions: async_sessionmaker[Any]) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.schemas import PetitionSummary
 from store import petition_lists, petitions
+from store.db import readers
 from store.models import Petition
 from tests.helpers.settings import make_settings
 from tests.helpers.store import register_petition
@@ -100,3 +101,24 @@ def test_a_list_line_reads_every_field_the_api_shows() -> None:
     """The lists read only a line's columns (``petition_lists.LINE``): a field the API's list line
     gains must be read too, or the list raises for it."""
     assert set(PetitionSummary.model_fields) <= {column.key for column in petition_lists.LINE}
+
+
+async def test_a_list_read_while_a_step_commits_agrees_with_its_total(
+    sessions: async_sessionmaker[Any], tmp_path: Path
+) -> None:
+    """A reader (a GET request) reads one snapshot: a list's page and its total, two statements,
+    agree however a step commits between them (PostgreSQL's READ COMMITTED gave CI a page of
+    no rows and a total of one)."""
+    pid = await register_petition(sessions, settings=make_settings(tmp_path))
+    handling = petition_lists.PetitionFilter(stage="handling")
+    async with readers(sessions)() as reader:
+        rows, total = await petition_lists.search(reader, handling, limit=10, offset=0)
+        assert (rows, total) == ([], 0)
+        async with sessions() as writer:  # the acceptance's step commits meanwhile
+            row = await petitions.get(writer, pid)
+            assert row is not None
+            row.stage = "handling"
+            await writer.commit()
+        assert await petition_lists.total(reader, handling) == 0
+    async with readers(sessions)() as later:
+        assert await petition_lists.total(later, handling) == 1
