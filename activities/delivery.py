@@ -215,32 +215,14 @@ class NoticeDispatch:
         return [NoticeRoute(notice=notice, targets=[]) for _, notice in found]
 
     async def outbox(
-        self,
-        session: AsyncSession,
-        petition_id: str,
-        kinds: Mapping[str, NoticeKind],
-    ) -> list[NoticeRoute]:
+        self, session: AsyncSession, petition_id: str, kinds: Mapping[str, NoticeKind]
+    ) -> None:
         """Since the patch ``deliveries-outboxed``: the delivery rows of the notices ``kinds``
-        names, added in the caller's transaction (the notices' process routing a step's
-        notices, or writing a slip of its own) for its drainer to send; answers the 签收 the
-        workflow waits for."""
-        sending = await self._sending()
-        if not (sending or any(needs_signature(k) for k in kinds.values())):
-            return []  # nothing to send, nothing to wait for: spare the database a read
-        sends, waits = [], []
-        for row, notice in await self._to_deliver(
-            session, petition_id, kinds, sending=sending, in_petition=True, outboxed=True
-        ):
-            if sending and self._addresses is not None:
-                sends += [
-                    outbox.Send(row.id, t.channel.value, t.address, t.text, t.not_before)
-                    for t in await self._addresses.targets(session, row)
-                    if t.channel in self._senders
-                ]
-            if notice.sign_within is not None:
-                waits.append(NoticeRoute(notice=notice, targets=[]))
-        await outbox.put(session, sends, petitions.utcnow(), GIVE_UP_AFTER)
-        return waits
+        names (a slip the notices' process or a delivery activity writes itself), added in the
+        caller's transaction for the drainer to send."""
+        if self._addresses is None or not await self._sending():
+            return  # nothing to send: spare the database a read
+        await self.route_written(session, await notices.of_record(session, petition_id, kinds))
 
     async def watch_signatures(
         self,

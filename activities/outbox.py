@@ -254,6 +254,5 @@ class Drainer:
                 if told is None:
                     log.error("notice %s undelivered and nobody at the bureau to tell", notice.id)
                 else:
-                    kinds = {told.key: NoticeKind.UNDELIVERED}
-                    await self._dispatch.outbox(session, notice.petition_id, kinds)
+                    await self._dispatch.route_written(session, [told])
             await session.commit()
