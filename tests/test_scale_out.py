@@ -106,11 +106,20 @@ async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
             interval=POLL,
         )
         await eventually(lambda: chain_steps(sessions), lambda n: n >= 4 * PETITIONS)
-        # The 受理告知 is a step of its own: one in flight on the killed worker is written by the
-        # survivor once its start-to-close timeout has passed, maybe after the chain has ended.
+        # Each step is written by an activity of its own, started and not awaited: one in flight
+        # on the killed worker (a 催办 before a 督办, the 受理告知) is written by the survivor once
+        # its start-to-close timeout has passed, maybe after the chain has ended. Late, not lost:
+        # wait for every planned slip (a slip that never comes fails here), then judge.
+        plan = plan_keys(settings)
         await eventually(
             lambda: slips_keyed(sessions, TOLD_ACCEPTANCE),
             lambda n: n >= PETITIONS,
+            timeout=300,
+            interval=POLL,
+        )
+        await eventually(
+            lambda: read_model(sessions),
+            lambda model: all(plan <= {key for key, _ in model[1][pid]} for pid in ids),
             timeout=300,
             interval=POLL,
         )
