@@ -64,6 +64,8 @@ class Timings:
 
     ms: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    # The first answer of each failing status or error, to say what it was.
+    examples: dict[str, str] = field(default_factory=dict)
 
     def p(self, q: float) -> float:
         return percentile(self.ms, q)
@@ -92,10 +94,12 @@ async def timed(
                 answer = await call(item)
             except Exception as exc:  # a benchmark counts failures, it does not stop on them
                 timings.errors[type(exc).__name__] += 1
+                timings.examples.setdefault(type(exc).__name__, str(exc)[:300])
                 continue
             elapsed = (time.perf_counter() - started) * 1000
             if isinstance(answer, httpx.Response) and not answer.is_success:
                 timings.errors[str(answer.status_code)] += 1
+                timings.examples.setdefault(str(answer.status_code), answer.text[:300])
                 continue
             timings.ms.append(elapsed)
             answers.append(answer)

@@ -227,6 +227,10 @@ def report(pairs: list[Pair], lists: dict[int, Timings]) -> None:
             f"p50 {timings.p(50):.0f} ms, p99 {timings.p(99):.0f} ms "
             f"({len(timings.ms)} lists, errors {timings.error_text()})"
         )
+    for pair in pairs:
+        for side, timings in (("API", pair.api), ("raw", pair.raw)):
+            for what, example in timings.examples.items():
+                print(f"  {pair.path} at {pair.concurrency}, {side} {what}: {example}")
     met = all(pair.met() for pair in pairs)
     print(f"intake targets: {verdict(met)}")
 
@@ -239,7 +243,9 @@ async def main(concurrencies: list[int], count: int, postgres: bool) -> None:
             lambda log: "raw worker polling" in log,
         )
         raw = await Client.connect(running.address)
-        limits = httpx.Limits(max_connections=max(concurrencies) + 8)
+        # Idle connections expire here before uvicorn closes them (after 5 s): a request sent
+        # on one the server is closing fails with nothing wrong in the API (RemoteProtocolError).
+        limits = httpx.Limits(max_connections=max(concurrencies) + 8, keepalive_expiry=1)
         async with httpx.AsyncClient(base_url=running.api_url, timeout=120, limits=limits) as http:
             officers = [BUREAU, *(f"{unit}-h1" for unit in UNITS)]
             tokens = {who: await sign_in(http, who) for who in officers}
