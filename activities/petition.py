@@ -33,17 +33,12 @@ from domain.contracts import (
 )
 from domain.lifecycle import needs_calendar, plan_round
 from domain.notice_delivery import NoticeRoute, StepWritten
-from domain.notices import beijing_date, vacant_post
+from domain.notices import beijing_date
 from domain.vocabulary import PHASE_LABELS, ROLE_LABELS, Role
 from store import directory, petitions
 from store.db import readers
 
 log = logging.getLogger("petitionflow.notices")
-
-
-class DirectoryIncomplete(Exception):
-    """Nobody holds the post and the bureau has no dispatcher either: a configuration error the
-    operator must fix. The activity keeps retrying, so the petition resumes once it is fixed."""
 
 
 def acceptance_text(
@@ -55,7 +50,10 @@ def acceptance_text(
     *,
     owns: bool,
 ) -> str:
-    """四告知's text: by the activity below, and by the simulator's fast mode from its own rows."""
+    """四告知's text: by the activity below, and by the simulator's fast mode from its own rows;
+    ``notice`` names its leader (the activity finds one first when it does not)."""
+    leader = notice.leader
+    assert leader is not None, "the leader is found before the text is written"
     return render(
         "acceptance_notice.txt.j2",
         petition_id=notice.petition_id,
@@ -67,9 +65,9 @@ def acceptance_text(
         deadline=beijing(notice.deadline),
         deadline_reason=notice.deadline_reason or "按规定期限",
         # 包案领导 only when a leader owns the case; else the post that answers for it.
-        leader_label="包案领导" if owns else ROLE_LABELS[notice.leader.role],
-        leader_name=notice.leader.name,
-        leader_title=notice.leader.title,
+        leader_label="包案领导" if owns else ROLE_LABELS[leader.role],
+        leader_name=leader.name,
+        leader_title=leader.title,
         handler_name=notice.handler.name,
         handler_title=notice.handler.title,
         handler_phone=handler_phone or "（见单位公开电话）",
@@ -96,43 +94,9 @@ class PetitionActivities:
     async def find_role_holder(self, lookup: RoleLookup) -> Person:
         """Who holds ``role`` in the petition's unit *now* (people change posts while a case
         lives). A vacant post falls to the bureau's dispatcher, so the slip still reaches
-        someone who can act, with a note saying why."""
+        someone who can act, with a note saying why (``store.directory.post_holder``)."""
         async with self._readers() as session:
-            unit_id = lookup.unit_id
-            note = None
-            # The bureau's posts, and the county principal leaders', are held at the bureau.
-            if (
-                lookup.role in (Role.BUREAU_DISPATCHER, Role.COUNTY_PRINCIPAL_LEADER)
-                or lookup.at_bureau
-            ):
-                unit_id = await directory.bureau_unit_id(session) or unit_id
-            holders = await directory.role_holders(session, unit_id, lookup.role.value)
-            chosen = next((h for h in holders if h[0].id == lookup.preferred_person_id), None) or (
-                holders[0] if holders else None
-            )
-            role = lookup.role
-            if chosen is None:
-                bureau = await directory.bureau_unit_id(session)
-                fallback = (
-                    await directory.role_holders(session, bureau, Role.BUREAU_DISPATCHER.value)
-                    if bureau
-                    else []
-                )
-                if not fallback:
-                    raise DirectoryIncomplete(
-                        f"no {lookup.role} in unit {lookup.unit_id} and no bureau dispatcher"
-                    )
-                chosen, role, unit_id = fallback[0], Role.BUREAU_DISPATCHER, fallback[0][1].unit_id
-                note = vacant_post(lookup.role)
-            person, _post = chosen
-            return Person(
-                person_id=person.id,
-                name=person.name,
-                title=person.title,
-                role=role,
-                unit_id=unit_id,
-                note=note,
-            )
+            return await directory.post_holder(session, lookup)
 
     @activity.defn(name=PLAN_HANDLING)
     async def plan_handling(self, request: PlanRequest) -> PlannedSteps:
@@ -155,7 +119,19 @@ class PetitionActivities:
 
     @activity.defn(name=WRITE_ACCEPTANCE_NOTICE)
     async def write_acceptance_notice(self, notice: AcceptanceNotice) -> None:
-        """四告知: the written notice, stored with the petition (once per round)."""
+        """四告知: the written notice, stored with the petition (once per round). With no
+        leader named (since the patch ``leader-found-by-writer``), the unit's supervising leader
+        as the directory has them now, as the workflow would have looked them up."""
+        if notice.leader is None:
+            # Read before the writing transaction: on SQLite that holds the database's lock.
+            lookup = RoleLookup(
+                petition_id=notice.petition_id,
+                unit_id=notice.unit_id,
+                role=Role.SUPERVISING_LEADER,
+            )
+            async with self._readers() as reading:
+                leader = await directory.post_holder(reading, lookup)
+            notice = notice.model_copy(update={"leader": leader})
         async with self._sessions() as session:
             row = await petitions.get(session, notice.petition_id)
             unit = await directory.get_unit(session, notice.unit_id)
@@ -170,7 +146,7 @@ class PetitionActivities:
                 handler_phone,
                 owns=notice.leader_owns_case
                 if notice.leader_owns_case is not None
-                else row.owner_id == notice.leader.person_id,
+                else row.owner_id == leader.person_id,
             )
             await petitions.save_document(
                 session,

@@ -304,7 +304,10 @@ class AcceptanceNotice(Strict):
     accepted_at: datetime
     deadline: datetime
     deadline_reason: str = ""
-    leader: Person
+    # The leader the petitioner is told of; None since the patch ``leader-found-by-writer``
+    # (issue 9) when no leader owns the case: the writer names the unit's supervising leader
+    # as the directory has them, so the acceptance does not wait for that lookup.
+    leader: Person | None = None
     handler: Person
     phase: Phase = Phase.HANDLING
     # Whether ``leader`` owns the case (包案领导) or is the unit's leader in charge; None in

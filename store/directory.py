@@ -12,6 +12,8 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import contracts
+from domain.notices import vacant_post
 from domain.posts import SINGLE_HOLDER_ROLES, post_refusal
 from domain.vocabulary import Role, UnitKind
 from store import accounts, contacts
@@ -101,6 +103,48 @@ async def role_holders(session: AsyncSession, unit_id: str, role: str) -> list[t
         .order_by(Post.rank, Person.id)
     )
     return [(p, post) for p, post in rows]
+
+
+class DirectoryIncomplete(Exception):
+    """Nobody holds the post and the bureau has no dispatcher either: a configuration error the
+    operator must fix. The activity keeps retrying, so the petition resumes once it is fixed."""
+
+
+async def post_holder(session: AsyncSession, lookup: contracts.RoleLookup) -> contracts.Person:
+    """Who holds ``lookup.role`` in the petition's unit (or at the bureau) now, the preferred
+    person if they still do. A vacant post falls to the bureau's dispatcher, so the slip still
+    reaches someone who can act, with a note saying why. The workflow's lookup
+    (``find_role_holder``) and the 告知书's writers ask it."""
+    unit_id = lookup.unit_id
+    note = None
+    # The bureau's posts, and the county principal leaders', are held at the bureau.
+    if lookup.role in (Role.BUREAU_DISPATCHER, Role.COUNTY_PRINCIPAL_LEADER) or lookup.at_bureau:
+        unit_id = await bureau_unit_id(session) or unit_id
+    holders = await role_holders(session, unit_id, lookup.role.value)
+    chosen = next((h for h in holders if h[0].id == lookup.preferred_person_id), None) or (
+        holders[0] if holders else None
+    )
+    role = lookup.role
+    if chosen is None:
+        bureau = await bureau_unit_id(session)
+        fallback = (
+            await role_holders(session, bureau, Role.BUREAU_DISPATCHER.value) if bureau else []
+        )
+        if not fallback:
+            raise DirectoryIncomplete(
+                f"no {lookup.role} in unit {lookup.unit_id} and no bureau dispatcher"
+            )
+        chosen, role, unit_id = fallback[0], Role.BUREAU_DISPATCHER, fallback[0][1].unit_id
+        note = vacant_post(lookup.role)
+    person, _post = chosen
+    return contracts.Person(
+        person_id=person.id,
+        name=person.name,
+        title=person.title,
+        role=role,
+        unit_id=unit_id,
+        note=note,
+    )
 
 
 async def bureau_unit_id(session: AsyncSession) -> str | None:

@@ -147,8 +147,8 @@ class FastStage:
 
 def _acceptance(notice: AcceptanceNotice, row: dict[str, Any], unit: str, phone: str | None) -> str:
     owns = notice.leader_owns_case
-    if owns is None:
-        owns = row.get("owner_id") == notice.leader.person_id
+    if owns is None:  # notices decided before it was said named their leader
+        owns = notice.leader is not None and row.get("owner_id") == notice.leader.person_id
     return acceptance_text(notice, row["petitioner_name"], row["summary"], unit, phone, owns=owns)
 
 

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.testing import WorkflowEnvironment
 
@@ -149,6 +150,14 @@ async def test_the_assignment_slip_and_the_notice_name_who_handles_and_who_owns(
     async with plain.sessions() as session:
         [document] = await petitions.documents(session, plain.handle.id)
     assert "包案领导" not in document.text and "分管领导：赵秀兰" in document.text
+
+    # The acceptance answered after one lookup (its handler): the 告知书's leader above was
+    # found by its writer, not in the workflow task that answered (leader-found-by-writer).
+    history = await plain.handle.fetch_history()
+    kinds = [EventType.Name(e.event_type) for e in history.events]
+    answered = kinds.index("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED")
+    asked = kinds.index("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED")
+    assert kinds[asked:answered].count("EVENT_TYPE_MARKER_RECORDED") == 1, kinds[asked:answered]
 
     owned = await case_factory()
     await owned.update(PetitionWorkflow.set_owner, OwnerRequest(owner=COUNTY_LEADER))

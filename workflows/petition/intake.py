@@ -182,7 +182,11 @@ class Intake:
         state = run.state
         step = next((s for s in run.plan if s.kind == StepKind.OVERDUE), None)
         assert state.accepted_at is not None and step is not None
-        leader = state.owner or await recorder.holder(Role.SUPERVISING_LEADER)
+        # Since the patch, the writer names the supervising leader: a local activity here
+        # would hold the acceptance's answer until it returned.
+        leader = state.owner
+        if leader is None and not run.writer_finds_leader:
+            leader = await recorder.holder(Role.SUPERVISING_LEADER)
         unit_id = state.unit_id
         assert unit_id is not None
         await recorder.write_document(

@@ -88,6 +88,9 @@ class RunState:
     outbox_watches_signing: bool = False
     # Issue 11 (the patch ``PETITIONER_TOLD_OF_REPLY``): the reply's step tells the petitioner.
     tells_reply: bool = False
+    # Issue 9 (the patch ``LEADER_FOUND_BY_WRITER``): the 告知书's supervising leader is looked
+    # up by the activity that writes it, not in the acceptance's workflow task.
+    writer_finds_leader: bool = False
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:

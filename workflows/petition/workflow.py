@@ -70,6 +70,8 @@ AFTERCARE_REMINDERS = "aftercare-reminders"
 DELIVERIES_IN_WORKFLOW = "deliveries-in-workflow"
 # issue 11: the petitioner is told of the reply (答复告知, their SMS) with the reply's step.
 PETITIONER_TOLD_OF_REPLY = "petitioner-told-of-reply"
+# issue 9: the 告知书's leader is found by its writer; an acceptance answers one lookup sooner.
+LEADER_FOUND_BY_WRITER = "leader-found-by-writer"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -92,6 +94,7 @@ class PetitionWorkflow:
         self._run.delivers_notices = workflow.patched(DELIVERIES_IN_WORKFLOW)
         self._deliveries = Deliveries(self._run) if self._run.delivers_notices else None
         self._run.tells_reply = workflow.patched(PETITIONER_TOLD_OF_REPLY)
+        self._run.writer_finds_leader = workflow.patched(LEADER_FOUND_BY_WRITER)
         self._recorder = Recorder(self._run, self._deliveries)
         self._intake = Intake(self._run, self._recorder)
         self._chain = HandlingChain(self._run, self._recorder)
