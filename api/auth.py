@@ -68,7 +68,11 @@ def _unauthorized(message: str) -> HTTPException:
     )
 
 
-async def principal_of(session: SessionDep, person: Person, via: str) -> Principal:
+async def principal_of(
+    session: SessionDep, person: Person, via: str, posts: list[tuple[str, str]] | None = None
+) -> Principal:
+    """Who ``person`` is to the API, signed in ``via``; ``posts`` when read with them
+    (``accounts.with_posts``), else read here."""
     if person.service_role is not None:
         # Its own role is all a service account holds: no post counts, whatever the table says.
         return Principal(
@@ -79,7 +83,8 @@ async def principal_of(session: SessionDep, person: Person, via: str) -> Princip
             via=via,
             service_role=Role(person.service_role),
         )
-    posts = await accounts.posts_of(session, person.id)
+    if posts is None:
+        posts = await accounts.posts_of(session, person.id)
     return Principal(
         person_id=person.id,
         username=person.username or person.id,
@@ -118,17 +123,17 @@ async def current_principal(
     request's state for the audit trail."""
     if key:
         row = await accounts.api_key(session, key)
-        person = await session.get(Person, row.person_id) if row else None
+        person, posts = await accounts.with_posts(session, row.person_id) if row else (None, [])
         if row is None or person is None:
             raise _unauthorized("unknown or revoked API key")
         # The audit trail names the key and who issued it beside every use, refused ones too.
         request.state.credential = ("api_key", row.id, row.issued_by)
         if person.service_role is None:
             raise _unauthorized(PERSON_KEY)
-        principal = await principal_of(session, person, "api_key")
+        principal = await principal_of(session, person, "api_key", posts)
     elif token:
         claims = _decode(services.settings, token)
-        person = await session.get(Person, str(claims["sub"]))
+        person, posts = await accounts.with_posts(session, str(claims["sub"]))
         if not signs_in(person):
             raise _unauthorized("the account of this token no longer exists")
         assert person is not None  # for mypy: signs_in said so
@@ -136,7 +141,7 @@ async def current_principal(
         issued_us = claims.get(ISSUED_US, int(claims["iat"]) * 1_000_000)
         if changed is not None and issued_us < int(changed.timestamp() * 1_000_000):
             raise _unauthorized("the password has changed since this token was issued: sign in")
-        principal = await principal_of(session, person, "password")
+        principal = await principal_of(session, person, "password", posts)
         request.state.credential = ("password", None, None)
     else:
         raise _unauthorized(f"sign in first: POST {TOKEN_URL}, then send Authorization: Bearer")

@@ -27,6 +27,24 @@ async def by_username(session: AsyncSession, username: str) -> Person | None:
     return person
 
 
+async def with_posts(
+    session: AsyncSession, person_id: str
+) -> tuple[Person | None, list[tuple[str, str]]]:
+    """A person and the posts (unit, role) they hold, in one round trip: every request to the
+    API and the console reads both, to know who asks and what they may do now."""
+    rows = (
+        await session.execute(
+            select(Person, Post.unit_id, Post.role)
+            .outerjoin(Post, Post.person_id == Person.id)
+            .where(Person.id == person_id)
+            .order_by(Post.id)
+        )
+    ).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [(unit, role) for _, unit, role in rows if unit is not None]
+
+
 async def posts_of(session: AsyncSession, person_id: str) -> list[tuple[str, str]]:
     rows = await session.execute(
         select(Post.unit_id, Post.role).where(Post.person_id == person_id).order_by(Post.id)

@@ -143,13 +143,13 @@ async def current_user(
     if now - seen > idle or now.timestamp() >= int(claims["end"]):
         raise SignInFirst(expired=True)
     row = await accounts.refresh_token(session, _record(settings, claims["sid"]))
-    person = await session.get(Person, str(claims["sub"]))
+    person, posts = await accounts.with_posts(session, str(claims["sub"]))
     if row is None or row.used_at is not None or not signs_in(person) or person is None:
         raise SignInFirst(expired=True)
     changed = person.password_changed_at
     if changed is not None and int(claims["iat_us"]) < int(changed.timestamp() * 1_000_000):
         raise SignInFirst(expired=True)
-    principal = await principal_of(session, person, VIA)
+    principal = await principal_of(session, person, VIA, posts)
     request.state.principal = principal
     request.state.credential = (VIA, None, None)
     request.state.csrf = claims["csrf"]
