@@ -133,17 +133,25 @@ class NoticeDispatch:
         self._addresses = addresses
         self._senders = frozenset(senders)
 
-    async def _sending(self) -> bool:
+    async def _sending(self, within: AsyncSession | None = None) -> bool:
         """Whether a notice may go anywhere besides the inbox. Whether any unit has a robot is
-        read again after ROBOTS_RECHECK_SECONDS, so a robot the bureau adds is used soon."""
+        read again after ROBOTS_RECHECK_SECONDS, so a robot the bureau adds is used soon.
+
+        ``within``: the caller's session, whose transaction is open; the read is made in it.
+        A session of its own would need a second connection from the pool while the caller's
+        holds the write lock (SQLite's; the drainer's rows on PostgreSQL): under load every
+        other connection of the pool waits for that lock, and the two waited on each other
+        until the pool's 30 s timeout (a stall of both processes at concurrency 32, issue 9)."""
         if self._channels_on or not self._robots_on:
             return self._channels_on
         now = time.monotonic()
         if self._robots_seen is None or now - self._robots_seen[0] > ROBOTS_RECHECK_SECONDS:
-            # A reader: on SQLite it takes no write lock, so it never waits for the one the
-            # caller's own transaction may hold (``outbox``, inside ``record_step``'s).
-            async with readers(self._sessions)() as session:
-                self._robots_seen = (now, await contacts.any_unit_robots(session))
+            if within is not None:
+                self._robots_seen = (now, await contacts.any_unit_robots(within))
+            else:
+                # A reader: on SQLite it takes no write lock.
+                async with readers(self._sessions)() as session:
+                    self._robots_seen = (now, await contacts.any_unit_robots(session))
         return self._robots_seen[1]
 
     async def _to_deliver(
@@ -220,7 +228,7 @@ class NoticeDispatch:
         """Since the patch ``deliveries-outboxed``: the delivery rows of the notices ``kinds``
         names (a slip the notices' process or a delivery activity writes itself), added in the
         caller's transaction for the drainer to send."""
-        if self._addresses is None or not await self._sending():
+        if self._addresses is None or not await self._sending(session):
             return  # nothing to send: spare the database a read
         await self.route_written(session, await notices.of_record(session, petition_id, kinds))
 
@@ -251,7 +259,7 @@ class NoticeDispatch:
         """The drainer's routing of notices it holds, of any petitions: their delivery rows
         added in the caller's transaction, written together (``outbox`` without the 签收 it
         answers the workflow, which nobody waits for here)."""
-        if self._addresses is None or not rows or not await self._sending():
+        if self._addresses is None or not rows or not await self._sending(session):
             return
         sends = [
             outbox.Send(row.id, t.channel.value, t.address, t.text, t.not_before)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from activities.delivery import DirectoryAddresses, NoticeDispatch
 from activities.outbox import Drainer
@@ -406,3 +406,30 @@ async def test_routing_a_burst_reads_each_petition_and_person_once(
         await asyncio.gather(running, return_exceptions=True)
         event.remove(engine, "before_cursor_execute", count)
     assert sorted(read) == ["people", "people", "petitions"]
+
+
+async def test_routing_reads_in_the_callers_transaction_not_on_a_second_connection(
+    store_url: str,
+) -> None:
+    """Routing asks whether any unit has a robot inside the caller's transaction. On a second
+    connection it waited, under load, for a pool whose every other connection waited for the
+    write lock the caller held: both processes stalled until the pool's timeout (issue 9).
+    Here the pool has one connection, which the caller's transaction holds."""
+    engine = create_async_engine(store_url, pool_size=1, max_overflow=0, pool_timeout=1)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    dispatch = NoticeDispatch(
+        None,  # type: ignore[arg-type]
+        "",
+        sessions,
+        channels_on=False,
+        robots_on=True,
+        addresses=DirectoryAddresses(),
+        senders=[DeliveryChannel.WECOM],
+    )
+    try:
+        async with sessions() as session:
+            await session.execute(select(func.count()).select_from(NoticeRow))
+            await dispatch.route_written(session, [NoticeRow(petition_id="XF-2026-000001")])
+            await dispatch.outbox(session, "XF-2026-000001", {"assignment": NoticeKind.ASSIGNMENT})
+    finally:
+        await engine.dispose()
