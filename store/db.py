@@ -48,11 +48,6 @@ def make_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-        # Per engine (a database file) and event loop: writers to another file never queue here.
-        starting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
             # Readers (``readers``) begin deferred: in WAL mode they read a snapshot and never
@@ -60,7 +55,7 @@ def make_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
             if conn.get_execution_options().get(READ_ONLY, False):
                 conn.exec_driver_sql("BEGIN")
             else:
-                _begin_immediate(conn, starting)
+                _begin_immediate(conn)
 
         return engine
     # No pre-ping: it costs three round trips (BEGIN, a ping, ROLLBACK) on every checkout, some
@@ -77,21 +72,23 @@ def make_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
 # locked"), and how often it asks meanwhile.
 WRITE_LOCK_PATIENCE = 30.0
 WRITE_LOCK_POLL = (0.001, 0.004)  # seconds: the first pause, and the longest
+_starting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _begin_immediate(
-    conn: Connection, starting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
-) -> None:
+def _begin_immediate(conn: Connection) -> None:
     """BEGIN IMMEDIATE, waiting for the write lock by asking every few milliseconds.
 
     SQLite's own busy handler sleeps longer the longer it waits (up to 100 ms a nap): a writer
     of one process that has waited a while sleeps through the moments the lock is free, and the
     other process's writers take it again and again. Under the intake benchmark's load that made
     registrations wait a second now and then (p99 0.96 s, against 0.15 s on PostgreSQL). Here a
-    waiting writer asks every 1–4 ms; of an engine's writers one asks at a time and the others
-    queue behind it in order (``starting``: a lock per event loop), so asking costs little CPU."""
-    lock = starting.setdefault(asyncio.get_running_loop(), asyncio.Lock())
-    await_only(lock.acquire())
+    waiting writer asks every 1–4 ms; within a process one writer asks at a time and the others
+    queue behind it in order, so asking costs little CPU."""
+    loop = asyncio.get_running_loop()
+    starting = _starting.setdefault(loop, asyncio.Lock())
+    await_only(starting.acquire())
     try:
         conn.exec_driver_sql("PRAGMA busy_timeout=0")  # an answer at once, busy or not
         try:
@@ -109,7 +106,7 @@ def _begin_immediate(
         finally:
             conn.exec_driver_sql(f"PRAGMA busy_timeout={int(WRITE_LOCK_PATIENCE * 1000)}")
     finally:
-        lock.release()
+        starting.release()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
