@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-import weakref
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,14 +9,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.util import await_only
 
 # Connections a process may open beyond its pool in a burst, closed once returned.
 POOL_OVERFLOW = 5
@@ -44,18 +39,16 @@ def make_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
             # commits, and the read model is rebuilt from the workflows' histories anyway. FULL
             # would fsync every projection and stall under disk load.
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout={int(WRITE_LOCK_PATIENCE * 1000)}")
+            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
-        def _begin(conn: Any) -> None:
+        def _begin_immediate(conn: Any) -> None:
             # Readers (``readers``) begin deferred: in WAL mode they read a snapshot and never
             # wait for the writer, nor make it wait.
-            if conn.get_execution_options().get(READ_ONLY, False):
-                conn.exec_driver_sql("BEGIN")
-            else:
-                _begin_immediate(conn)
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     # No pre-ping: it costs three round trips (BEGIN, a ping, ROLLBACK) on every checkout, some
@@ -66,47 +59,6 @@ def make_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
     return create_async_engine(
         url, pool_recycle=1800, pool_size=pool_size, max_overflow=POOL_OVERFLOW
     )
-
-
-# How long a write transaction waits for SQLite's write lock before it fails ("database is
-# locked"), and how often it asks meanwhile.
-WRITE_LOCK_PATIENCE = 30.0
-WRITE_LOCK_POLL = (0.001, 0.004)  # seconds: the first pause, and the longest
-_starting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _begin_immediate(conn: Connection) -> None:
-    """BEGIN IMMEDIATE, waiting for the write lock by asking every few milliseconds.
-
-    SQLite's own busy handler sleeps longer the longer it waits (up to 100 ms a nap): a writer
-    of one process that has waited a while sleeps through the moments the lock is free, and the
-    other process's writers take it again and again. Under the intake benchmark's load that made
-    registrations wait a second now and then (p99 0.96 s, against 0.15 s on PostgreSQL). Here a
-    waiting writer asks every 1–4 ms; within a process one writer asks at a time and the others
-    queue behind it in order, so asking costs little CPU."""
-    loop = asyncio.get_running_loop()
-    starting = _starting.setdefault(loop, asyncio.Lock())
-    await_only(starting.acquire())
-    try:
-        conn.exec_driver_sql("PRAGMA busy_timeout=0")  # an answer at once, busy or not
-        try:
-            deadline = time.monotonic() + WRITE_LOCK_PATIENCE
-            pause, longest = WRITE_LOCK_POLL
-            while True:
-                try:
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-                    return
-                except OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() > deadline:
-                        raise
-                await_only(asyncio.sleep(pause))
-                pause = min(pause * 2, longest)
-        finally:
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(WRITE_LOCK_PATIENCE * 1000)}")
-    finally:
-        starting.release()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
