@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
@@ -20,6 +21,7 @@ from core.starter import ensure_started, start_input
 from domain.contracts import AcceptRequest, CompleteRequest, PetitionState
 from domain.notice_delivery import DELIVER_NOTICE, DELIVER_NOTICES
 from store import petitions
+from store.models import TimelineEvent
 from tests.helpers.store import register_petition
 from tests.helpers.waiting import eventually
 from workflows.petition import PetitionWorkflow
@@ -92,13 +94,21 @@ class Case:
     async def written(self) -> None:
         """Wait until the read model holds every step the workflow has decided: updates
         answer before their steps are written (the recorder's writes follow within
-        moments), and documents are written in order with the steps."""
+        moments), and documents are written in order with the steps. Each step is counted
+        on the timeline, its slips written with it: steps are written by activities that may
+        land in any order, so a later step's state (``projected_seq``) can be in before an
+        earlier step's entry and slips (the reply's, with the petitioner's 答复告知, behind
+        the upload that followed it)."""
 
         async def behind() -> int:
             decided = len((await self.state()).timeline)
             async with self.sessions() as session:
-                row = await petitions.get(session, self.handle.id)
-            return decided - (row.projected_seq if row else 0)
+                written = await session.scalar(
+                    select(func.count())
+                    .select_from(TimelineEvent)
+                    .where(TimelineEvent.petition_id == self.handle.id)
+                )
+            return decided - (written or 0)
 
         await eventually(behind, lambda n: n <= 0)
 
