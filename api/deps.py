@@ -55,10 +55,24 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 READS = frozenset({"GET", "HEAD"})
 
+# Endpoints that change something without writing it themselves: an action on a petition reads
+# who asks and the case, and hands the action to the petition's workflow, which writes. A read
+# session spares them SQLite's write lock, which they held (from the sign-in check on) while
+# the worker's projections waited, and waited for behind them (``reads_only``).
+_READS_ONLY: set[Any] = set()
+
+
+def reads_only(endpoint: Any) -> Any:
+    """Mark ``endpoint`` as writing nothing through its request's session."""
+    _READS_ONLY.add(endpoint)
+    return endpoint
+
 
 async def get_session(request: Request, services: ServicesDep) -> AsyncIterator[AsyncSession]:
-    """A read session for a read (no request by GET writes), a writing one otherwise."""
-    sessions = services.readers if request.method in READS else services.sessions
+    """A read session for a read (no request by GET writes) and for an endpoint marked
+    ``reads_only``; a writing one otherwise."""
+    reading = request.method in READS or request.scope.get("endpoint") in _READS_ONLY
+    sessions = services.readers if reading else services.sessions
     async with sessions() as session:
         yield session
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from api import service
 from api.auth import CurrentUser, Reader
-from api.deps import ServicesDep, SessionDep
+from api.deps import ServicesDep, SessionDep, reads_only
 from api.errors import utc_moment
 from api.notice_schemas import NoticePublic
 from api.schemas import (
@@ -210,6 +210,7 @@ def _done(case: Case, response: Response, answer: PetitionPublic) -> PetitionPub
 
 
 @router.post("/{petition_id}/accept", response_model=PetitionPublic, responses=ACTION)
+@reads_only
 async def accept_petition(
     case: Annotated[Case, petition_for(Action.ACCEPT)],
     response: Response,
@@ -226,6 +227,7 @@ async def accept_petition(
     response_model=PetitionPublic,
     responses={**ACTION, 403: {"model": ErrorPublic, "description": "not the unit's head"}},
 )
+@reads_only
 async def decide_extension(
     body: ExtensionDecisionIn,
     case: Annotated[Case, petition_for(Action.DECIDE_EXTENSION)],
@@ -283,7 +285,7 @@ def _plain_action(
 for _path, _action, _request, _call, _name in PLAIN_ACTIONS:
     router.add_api_route(
         f"/{{petition_id}}/{_path}",
-        _plain_action(_action, _request, _call, _name),
+        reads_only(_plain_action(_action, _request, _call, _name)),
         methods=["POST"],
         response_model=PetitionPublic,
         responses=ACTION,
