@@ -34,7 +34,7 @@ from domain.contracts import (
 from domain.lifecycle import needs_calendar, plan_round
 from domain.notice_delivery import NoticeRoute, StepWritten
 from domain.notices import beijing_date
-from domain.vocabulary import PHASE_LABELS, ROLE_LABELS, Role
+from domain.vocabulary import PHASE_LABELS, ROLE_LABELS
 from store import directory, petitions
 from store.db import readers
 
@@ -124,13 +124,10 @@ class PetitionActivities:
         as the directory has them now, as the workflow would have looked them up."""
         if notice.leader is None:
             # Read before the writing transaction: on SQLite that holds the database's lock.
-            lookup = RoleLookup(
-                petition_id=notice.petition_id,
-                unit_id=notice.unit_id,
-                role=Role.SUPERVISING_LEADER,
-            )
             async with self._readers() as reading:
-                leader = await directory.post_holder(reading, lookup)
+                leader = await directory.supervising_leader(
+                    reading, notice.petition_id, notice.unit_id
+                )
             notice = notice.model_copy(update={"leader": leader})
         async with self._sessions() as session:
             row = await petitions.get(session, notice.petition_id)

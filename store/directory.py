@@ -147,6 +147,17 @@ async def post_holder(session: AsyncSession, lookup: contracts.RoleLookup) -> co
     )
 
 
+async def supervising_leader(
+    session: AsyncSession, petition_id: str, unit_id: str
+) -> contracts.Person:
+    """The unit's supervising leader (分管领导) now, as a 告知书 names them when no leader owns
+    the case (since the patch ``leader-found-by-writer``, its writer asks)."""
+    lookup = contracts.RoleLookup(
+        petition_id=petition_id, unit_id=unit_id, role=Role.SUPERVISING_LEADER
+    )
+    return await post_holder(session, lookup)
+
+
 async def bureau_unit_id(session: AsyncSession) -> str | None:
     return await session.scalar(select(Unit.id).where(Unit.kind == "bureau").limit(1))
 

@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.contracts import AcceptanceNotice, Person, RoleLookup, StepRecord
+from domain.contracts import AcceptanceNotice, Person, StepRecord
 from domain.slips import ACCEPTANCE_NOTICE, numbered, slip_deadline
-from domain.vocabulary import Role
 from store import directory
 from store.models import Document, Notice, Petition, TimelineEvent
 from store.projection import notice_row, projected, reply_opinions
@@ -74,12 +73,9 @@ class Folded:
         for row, notice in self.accepted:
             if notice.leader is None:  # the patch leader-found-by-writer: as the writer finds it
                 if notice.unit_id not in leaders:
-                    lookup = RoleLookup(
-                        petition_id=notice.petition_id,
-                        unit_id=notice.unit_id,
-                        role=Role.SUPERVISING_LEADER,
+                    leaders[notice.unit_id] = await directory.supervising_leader(
+                        session, notice.petition_id, notice.unit_id
                     )
-                    leaders[notice.unit_id] = await directory.post_holder(session, lookup)
                 notice = notice.model_copy(update={"leader": leaders[notice.unit_id]})
             if notice.unit_id not in names:
                 unit = await directory.get_unit(session, notice.unit_id)
