@@ -41,13 +41,19 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bench import harness
-from bench.harness import Stack, cpu_seconds, percentile, tree_cpu_seconds, verdict
+from bench.harness import (
+    Stack,
+    cpu_seconds,
+    percentile,
+    postgres_server,
+    tree_cpu_seconds,
+    verdict,
+)
 from core.starter import start_input
 from domain.plan import PlannedStep, StepKind, handling_plan
 from domain.vocabulary import EventKind, NoticeKind, Track
@@ -261,22 +267,6 @@ def cpu_used(
         used["SMTP server"] = cpu_seconds(sink.pid)
     used["PostgreSQL"] = tree_cpu_seconds(postmaster)
     return used
-
-
-async def postgres_server(running: Stack) -> tuple[int, int]:
-    """PostgreSQL's postmaster (the parent of a backend) and the connections opened so far:
-    each costs the server a process and its caches, so a pool that churns shows here."""
-    async with running.sessions() as session:
-        backend = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
-        opened = await session.execute(text("SELECT sum(sessions) FROM pg_stat_database"))
-        sessions = int(opened.scalar_one())
-    return parent_of(backend), sessions
-
-
-def parent_of(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
-    return int(parent.split()[1])
 
 
 def report_cpu(before: dict[str, float], after: dict[str, float], mailed: int) -> None:

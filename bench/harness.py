@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
@@ -131,6 +132,47 @@ def tree_cpu_seconds(pid: int) -> float:
             with contextlib.suppress(OSError):
                 ticks += round(cpu_seconds(int(kid)) * os.sysconf("SC_CLK_TCK"))
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children_named(command: str) -> list[int]:
+    """This process's children whose command (``/proc/<pid>/comm``) is ``command``: the dev
+    server (``temporal``), which the SDK starts and which is in no ``Stack.procs``."""
+    found = []
+    for listing in Path("/proc/self/task").glob("*/children"):
+        for kid in listing.read_text().split():
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{kid}/comm").read_text().strip() == command:
+                    found.append(int(kid))
+    return found
+
+
+def parent_of(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
+    return int(parent.split()[1])
+
+
+async def postgres_server(running: Stack) -> tuple[int, int]:
+    """PostgreSQL's postmaster (the parent of a backend) and the connections opened so far:
+    each costs the server a process and its caches, so a pool that churns shows here."""
+    async with running.sessions() as session:
+        backend = int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        opened = await session.execute(text("SELECT sum(sessions) FROM pg_stat_database"))
+        sessions = int(opened.scalar_one())
+    return parent_of(backend), sessions
+
+
+def stack_cpu(running: Stack, postmaster: int | None = None) -> dict[str, float]:
+    """CPU seconds so far of every process a benchmark runs on: its children (``Stack.procs``),
+    the dev server, PostgreSQL with every backend it has had (``postmaster``), and the bench
+    itself (its client calls and, on SQLite, nothing of the stack's). A phase's difference
+    shows what a path costs the machine, the writes it sets off included."""
+    used = {name: cpu_seconds(proc.pid) for name, proc in running.procs.items()}
+    used["temporal"] = sum(cpu_seconds(pid) for pid in children_named("temporal"))
+    if postmaster is not None:
+        used["PostgreSQL"] = tree_cpu_seconds(postmaster)
+    used["bench"] = time.process_time()
+    return used
 
 
 def rss_mb(pid: int) -> float:

@@ -18,7 +18,10 @@ then ``--count`` more registered and accepted while one reader lists ``GET /peti
 Every officer signs in once, and each path is called ``WARM_UP`` times on each side, untimed,
 before the timed calls. Prints p50/p99 of each side, the errors (non-2xx by status,
 exceptions by type), raw_p50/api_p50 and api_p99/raw_p99, each path against the targets of
-issue 9: every ratio ≥ 0.8, API p99 ≤ 2× raw p99, zero errors at concurrency 32.
+issue 9: every ratio ≥ 0.8, API p99 ≤ 2× raw p99, zero errors at concurrency 32. Then what a call
+cost the machine in CPU, each side's processes counted (the API, the worker, the dev server,
+PostgreSQL, the bench's own client; the raw worker): on 2 cores the latencies under load follow
+from it, and on the API's side it counts the writes a call sets off until the read model has them.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import copy
 import math
 import time
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +42,7 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 
 from bench import harness
-from bench.harness import UNITS, Stack, Timings, timed, verdict
+from bench.harness import UNITS, Stack, Timings, postgres_server, stack_cpu, timed, verdict
 from bench.raw import RawPetition
 from domain.vocabulary import Stage
 from store.models import Petition
@@ -53,13 +57,49 @@ LIST_PAUSE = 0.02  # seconds between the list reader's requests: a supervisor cl
 
 
 @dataclass
+class Cpu:
+    """CPU seconds each process spent on one side of a path: the timed calls, and on the API's
+    side the writes they set off until the read model had them."""
+
+    spent: dict[str, float]
+    calls: int
+
+    def per_call(self) -> float:
+        """Milliseconds of CPU a call cost the machine, every process counted."""
+        return sum(self.spent.values()) / max(self.calls, 1) * 1000
+
+    def text(self) -> str:
+        parts = sorted(self.spent.items(), key=lambda item: -item[1])
+        per_call = (f"{name} {cpu / max(self.calls, 1) * 1000:.1f}" for name, cpu in parts)
+        return ", ".join(part for part in per_call if not part.endswith(" 0.0"))
+
+
+class Meter:
+    """Measures the CPU of a phase across the stack's processes (``harness.stack_cpu``)."""
+
+    def __init__(self, running: Stack, postmaster: int | None) -> None:
+        self.running, self.postmaster = running, postmaster
+
+    @asynccontextmanager
+    async def phase(self, calls: int) -> AsyncIterator[Cpu]:
+        cpu = Cpu({}, calls)
+        before = stack_cpu(self.running, self.postmaster)
+        yield cpu
+        after = stack_cpu(self.running, self.postmaster)
+        cpu.spent.update({name: after[name] - before.get(name, 0.0) for name in after})
+
+
+@dataclass
 class Pair:
-    """One path at one concurrency: the API's timings and the raw client's."""
+    """One path at one concurrency: the API's timings and the raw client's, and what each side
+    cost in CPU."""
 
     path: str
     concurrency: int
     api: Timings
     raw: Timings
+    api_cpu: Cpu
+    raw_cpu: Cpu
 
     def ratio(self) -> float:
         return self.raw.p(50) / self.api.p(50)
@@ -119,6 +159,7 @@ async def settled(running: Stack, ids: list[str], stage: Stage, patience: float 
 
 async def one_concurrency(
     running: Stack,
+    meter: Meter,
     http: httpx.AsyncClient,
     raw: Client,
     tokens: dict[str, dict[str, str]],
@@ -144,12 +185,15 @@ async def one_concurrency(
         )
         return handle.id
 
-    api_register, registered = await timed(range(count), concurrency, register)
-    cases = [(p["id"], p["unit_id"]) for p in (r.json() for r in registered)]
     # Each side is timed on a machine at rest: the registrations' own writes (交办, slips) are
-    # done before the raw client starts, as the raw workflows have nothing left to do.
-    await settled(running, [pid for pid, _ in cases], Stage.ASSIGNED)
-    raw_start, started = await timed(range(count), concurrency, start)
+    # done before the raw client starts, as the raw workflows have nothing left to do. The API
+    # side's CPU counts those writes too: they are what a registration costs the machine.
+    async with meter.phase(count) as api_register_cpu:
+        api_register, registered = await timed(range(count), concurrency, register)
+        cases = [(p["id"], p["unit_id"]) for p in (r.json() for r in registered)]
+        await settled(running, [pid for pid, _ in cases], Stage.ASSIGNED)
+    async with meter.phase(count) as raw_start_cpu:
+        raw_start, started = await timed(range(count), concurrency, start)
 
     unanswered: list[tuple[str, str]] = []  # accepts that answered 5xx: did they take effect?
 
@@ -163,9 +207,11 @@ async def one_concurrency(
     async def update(workflow_id: str) -> Any:
         return await raw.get_workflow_handle(workflow_id).execute_update(RawPetition.accept, "h1")
 
-    api_accept, _ = await timed(cases, concurrency, accept)
-    await settled(running, [pid for pid, _ in cases], Stage.HANDLING)
-    raw_update, _ = await timed(started, concurrency, update)
+    async with meter.phase(count) as api_accept_cpu:
+        api_accept, _ = await timed(cases, concurrency, accept)
+        await settled(running, [pid for pid, _ in cases], Stage.HANDLING)
+    async with meter.phase(count) as raw_update_cpu:
+        raw_update, _ = await timed(started, concurrency, update)
 
     async def read(case: tuple[str, str]) -> httpx.Response:
         return await http.get(f"/petitions/{case[0]}", headers=tokens[BUREAU])
@@ -173,8 +219,10 @@ async def one_concurrency(
     async def query(workflow_id: str) -> Any:
         return await raw.get_workflow_handle(workflow_id).query(RawPetition.state)
 
-    api_read, _ = await timed(cases, concurrency, read)
-    raw_query, _ = await timed(started, concurrency, query)
+    async with meter.phase(count) as api_read_cpu:
+        api_read, _ = await timed(cases, concurrency, read)
+    async with meter.phase(count) as raw_query_cpu:
+        raw_query, _ = await timed(started, concurrency, query)
     if unanswered:
         # Read after the other phases: the workflows had time to finish what they accepted.
         _, states = await timed(unanswered, concurrency, read)
@@ -193,9 +241,18 @@ async def one_concurrency(
             [(p["id"], p["unit_id"]) for p in (r.json() for r in more)], concurrency, accept
         )
     return [
-        Pair("register / start", concurrency, api_register, raw_start),
-        Pair("accept / update", concurrency, api_accept, raw_update),
-        Pair("read / query", concurrency, api_read, raw_query),
+        Pair(
+            "register / start",
+            concurrency,
+            api_register,
+            raw_start,
+            api_register_cpu,
+            raw_start_cpu,
+        ),
+        Pair(
+            "accept / update", concurrency, api_accept, raw_update, api_accept_cpu, raw_update_cpu
+        ),
+        Pair("read / query", concurrency, api_read, raw_query, api_read_cpu, raw_query_cpu),
     ]
 
 
@@ -221,6 +278,16 @@ def report(pairs: list[Pair], lists: dict[int, Timings]) -> None:
         f"targets: raw/API p50 ≥ {RATIO_TARGET}; API p99 ≤ {P99_FACTOR_TARGET:g}× raw p99; "
         f"zero errors at concurrency {ERRORLESS_AT} (ms)"
     )
+    print(
+        "\nCPU per call (ms, every process: on the API's side the writes a call sets off until "
+        "the read model has them)"
+    )
+    for pair in pairs:
+        api_cpu, raw_cpu = pair.api_cpu, pair.raw_cpu
+        print(
+            f"{pair.path:<18}{pair.concurrency:>5}  API {api_cpu.per_call():>6.1f} "
+            f"({api_cpu.text()})  raw {raw_cpu.per_call():>5.1f} ({raw_cpu.text()})"
+        )
     for concurrency, timings in lists.items():
         print(
             f"GET /petitions?unit_id=… under the write load at concurrency {concurrency}: "
@@ -257,14 +324,16 @@ async def main(concurrencies: list[int], count: int, postgres: bool) -> None:
             # Untimed: on first use the API connects to Temporal and fills its database pool,
             # and each worker builds its workflow's sandbox, while the raw client is connected
             # already; timed, those first calls made the p99 a measure of start-up.
-            await one_concurrency(running, http, raw, tokens, 4, WARM_UP, Timings())
+            postmaster = (await postgres_server(running))[0] if postgres else None
+            meter = Meter(running, postmaster)
+            await one_concurrency(running, meter, http, raw, tokens, 4, WARM_UP, Timings())
             print(f"  warmed up ({WARM_UP} calls of each path, not timed)", flush=True)
             pairs: list[Pair] = []
             lists: dict[int, Timings] = {}
             for concurrency in concurrencies:
                 lists[concurrency] = Timings()
                 pairs += await one_concurrency(
-                    running, http, raw, tokens, concurrency, count, lists[concurrency]
+                    running, meter, http, raw, tokens, concurrency, count, lists[concurrency]
                 )
                 print(f"  concurrency {concurrency} done", flush=True)
         report(pairs, lists)
