@@ -53,6 +53,7 @@ from bench.harness import (
     postgres_server,
     tree_cpu_seconds,
     verdict,
+    workflow_cache,
 )
 from core.starter import start_input
 from domain.plan import PlannedStep, StepKind, handling_plan
@@ -302,6 +303,7 @@ async def _measure(
         all_open = datetime.now(UTC)
         postmaster, opened_before = await postgres_server(running)
         cpu_open, mailed_open = cpu_used(running, sink, postmaster), await emails_sent(running)
+        cache_open = workflow_cache(running.settings)
         print(f"opened {len(ids):,} in {seconds:.0f} s ({len(ids) / seconds:.1f}/s)", flush=True)
         plans = await planned(running, ids)
         started = time.perf_counter()
@@ -313,8 +315,20 @@ async def _measure(
             report_deliveries(plans, await delivered(running))
         mailed = await emails_sent(running) - mailed_open
         report_cpu(cpu_open, cpu_used(running, sink, postmaster), mailed)
+        report_cache(running, cache_open, workflow_cache(running.settings))
         opened = (await postgres_server(running))[1] - opened_before
         print(f"database connections opened once open: {opened:,}")
+
+
+def report_cache(running: Stack, before: dict[str, float], after: dict[str, float]) -> None:
+    """The workflow cache once every petition was open: with more petitions open than it
+    holds, most steps find their workflow evicted and replay its history first."""
+    if not after:
+        print("workflow cache: the worker's metrics could not be read")
+        return
+    spent = ", ".join(f"{what} {after[what] - before.get(what, 0.0):,.0f}" for what in after)
+    size = running.settings.worker_max_cached_workflows
+    print(f"workflow cache once open (it holds {size:,} workflows): {spent}")
 
 
 async def emails_sent(running: Stack) -> int:

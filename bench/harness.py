@@ -175,6 +175,29 @@ def stack_cpu(running: Stack, postmaster: int | None = None) -> dict[str, float]
     return used
 
 
+CACHE_METRICS = {
+    "temporal_sticky_cache_hit": "hits",
+    "temporal_sticky_cache_miss": "misses",
+    "temporal_sticky_cache_total_forced_eviction": "forced evictions",
+}
+
+
+def workflow_cache(settings: Settings) -> dict[str, float]:
+    """The worker's workflow cache so far, from its metrics (``CACHE_METRICS``, every task
+    queue summed); empty when they cannot be read. A workflow evicted from the cache replays
+    its whole history at its next step, which is what a step costs once thousands are open."""
+    try:
+        text = httpx.get(f"http://{settings.worker_metrics_address}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return {}
+    found = dict.fromkeys(CACHE_METRICS.values(), 0.0)
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if name in CACHE_METRICS:
+            found[CACHE_METRICS[name]] += float(rest.rpartition(" ")[2])
+    return found
+
+
 def rss_mb(pid: int) -> float:
     """A process's resident memory (VmRSS of /proc/<pid>/status) in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
