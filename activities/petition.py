@@ -224,7 +224,8 @@ class PetitionActivities:
                     notice.recipient.role,
                 )
         for event in (*record.earlier, record.event):  # the steps written together (v3)
-            observe_step_lag(event.kind, event.at, written=bool(written))
+            planned_at = record.planned.get(event.seq, event.at)  # records of before: when taken
+            observe_step_lag(event.kind, planned_at, written=bool(written))
         if record.outboxed:  # only the 签收 waits: the sends are the notices' process's
             queue = self._notices.task_queue if self._notices else ""
             return StepWritten(written=bool(written), queue=queue, routes=waits)

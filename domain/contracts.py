@@ -355,6 +355,10 @@ class StepRecord(Strict):
     earlier: list[TimelineEvent] = Field(default_factory=list)
     # Written documents decided with these steps (the 四告知 notice), after them.
     documents: list[AcceptanceNotice] = Field(default_factory=list)
+    # The planned moment of each escalation step among them (催办, 督办, 逾期), by its entry's
+    # ``seq``: the escalation-lag metric counts from it. The entry's ``at`` is when the workflow
+    # took the step, which a worker that is behind takes late. Empty in records of before.
+    planned: dict[int, datetime] = Field(default_factory=dict)
     # The workflow delivers the notices itself (the patch ``deliveries-in-workflow``): answer
     # with their routes (domain.notice_delivery.StepWritten) instead of starting deliveries.
     routes_back: bool = False

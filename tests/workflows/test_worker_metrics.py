@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,19 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.testing import ActivityEnvironment
 
 from activities.metrics import ESCALATION_LAG
-from activities.upload import UpstreamSystem
+from activities.petition import PetitionActivities
+from activities.upload import DirectoryUpstream, UpstreamSystem
+from core.starter import start_input
+from core.temporal import metrics_runtime
+from domain.contracts import Notice, PetitionState, RoleLookup, StepRecord, TimelineEvent
+from domain.vocabulary import EventKind, NoticeKind, Role, Stage
+from store import petitions
 from tests.helpers.ports import free_port
 from tests.helpers.settings import make_settings
+from tests.helpers.store import register_petition
 from tests.helpers.temporal import temporal_server, worker_for
 from tests.helpers.waiting import eventually
 from tests.helpers.workflows import DAY, start_case, terminate
@@ -101,3 +110,54 @@ def test_no_runtime_when_metrics_are_off_or_their_port_is_taken(
             # A second worker on the machine: it runs without metrics and says so.
             assert worker_runtime(make_settings(tmp_path, worker_metrics_address=address)) is None
     assert f"no worker metrics on {address}" in caplog.text
+
+
+async def test_the_lag_counts_from_the_planned_moment_not_from_when_the_step_was_taken(
+    tmp_path: Path, sessions: async_sessionmaker[Any]
+) -> None:
+    """A worker that is behind takes a step late, and its timeline entry says when it took it:
+    the lag the operator watches must include that wait, so it counts from the plan's moment."""
+    settings = make_settings(tmp_path)
+    petition_id = await register_petition(sessions, settings=settings)
+    activities = PetitionActivities(sessions, DirectoryUpstream(tmp_path / "upstream"))
+    holder = await activities.find_role_holder(
+        RoleLookup(petition_id=petition_id, unit_id="dongguan", role=Role.UNIT_HEAD)
+    )
+    async with sessions() as session:
+        row = await petitions.get(session, petition_id)
+    assert row is not None and holder is not None
+    taken = datetime.now(UTC)
+    event = TimelineEvent(seq=1, at=taken, kind=EventKind.SUPERVISION, level=3)
+    state = PetitionState(
+        id=petition_id,
+        unit_id="dongguan",
+        track=start_input(row, settings.review_units).track,
+        category=start_input(row, settings.review_units).category,
+        stage=Stage.HANDLING,
+        level=3,
+        registered_at=row.registered_at,
+        policy_version="test",
+    )
+    notice = Notice(
+        key="escalation-L3", kind=NoticeKind.SUPERVISION, level=3, recipient=holder, text="督办"
+    )
+    # Planned five minutes before the worker got to it.
+    record = StepRecord(
+        state=state,
+        event=event,
+        notices=[notice],
+        planned={event.seq: taken - timedelta(minutes=5)},
+    )
+    address = f"127.0.0.1:{free_port()}"
+    runtime = metrics_runtime(address)  # kept: it serves the metrics while it lives
+    env = ActivityEnvironment()
+    env.metric_meter = runtime.metric_meter
+    assert await env.run(activities.record_step, record)
+    _, samples = await scrape(address)
+    lag = {
+        dict(labels)["kind"]: value
+        for (name, labels), value in samples.items()
+        if name == f"{ESCALATION_LAG}_sum"
+    }
+    assert lag.keys() == {"supervision"}
+    assert 300 <= lag["supervision"] < 360, lag

@@ -131,8 +131,10 @@ class Aftercare:
         """A 催办单 to the bureau's dispatcher (who follows up what they handed out: 上传, 回访)
         unless ``done``: before ``deadline`` when the window opened ``since``, else at once."""
         run, recorder = self._run, self._recorder
+        planned_at = None  # at once: no moment planned to be late for
         if since is not None:
-            await until(done, reminder_at(run.policy, deadline, since))
+            planned_at = reminder_at(run.policy, deadline, since)
+            await until(done, planned_at)
         if done():
             return
         bureau = await recorder.holder(Role.BUREAU_DISPATCHER)
@@ -144,6 +146,7 @@ class Aftercare:
             notice=(NoticeKind.REMINDER, key),
             note=due_soon(deadline) if since is not None else lapsed(deadline),
             ask=ask,
+            planned_at=planned_at,
         )
 
     async def upload_reply(self) -> None:

@@ -127,6 +127,7 @@ class HandlingChain:
                 notice=(slip, key),
                 note=step.description,
                 also=[(person, f"{key}:{person.role}") for person in told],
+                planned_at=step.at,
             )
         recorder.refresh_deadlines()
 

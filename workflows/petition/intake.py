@@ -140,6 +140,7 @@ class Intake:
                     notice=(NoticeKind.REMINDER, reminder_key),
                     note=lapsed(deadline),
                     ask=EXPIRED_REMINDER,
+                    planned_at=deadline.due_at,
                 )
             recorder.refresh_deadlines()
             if limit is not None:

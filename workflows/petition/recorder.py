@@ -83,6 +83,7 @@ class _Step:
     event: TimelineEvent
     notices: list[Notice]
     documents: list[AcceptanceNotice] = field(default_factory=list)
+    planned_at: datetime | None = None  # a step of the plan: its planned moment
 
 
 class Recorder:
@@ -175,12 +176,14 @@ class Recorder:
         ask: str | None = None,
         also: Sequence[tuple[Person, str]] = (),
         told: tuple[str, str] | None = None,
+        planned_at: datetime | None = None,
     ) -> None:
         """One step: its timeline entry and its slips, projected once (keyed by step). With
         ``more`` (v3), the decision goes on and the step is written with the next one;
         ``ask`` words the slip's request for the moment (domain.notices.notice_text); ``also``
         get the slip too, each under its own key, each person once; ``told`` (key, message):
-        the petitioner's 告知 of this step, a slip with it and no entry of its own."""
+        the petitioner's 告知 of this step, a slip with it and no entry of its own; ``planned_at``:
+        the moment the plan set for this step (the escalation-lag metric's start)."""
         state = self._run.state
         event = self._append(kind, at=at, person=person, level=level, note=note)
         slips = []
@@ -202,7 +205,7 @@ class Recorder:
             slips[:0] = self._copies(notice_kind, event, note, ask, also, slips)
         self.upsert_search_attributes()
         if self._run.answers_at_decision:
-            self._pending.append(_Step(event, slips))
+            self._pending.append(_Step(event, slips, planned_at=planned_at))
             if not more:
                 self.flush()
             return
@@ -337,6 +340,7 @@ class Recorder:
             earlier=earlier,
             notices=slips,
             documents=[d for s in steps for d in s.documents],
+            planned={s.event.seq: s.planned_at for s in steps if s.planned_at is not None},
             routes_back=deliveries is not None,
             outboxed=deliveries is not None and self._run.outboxes_sends,
             signing_watched=deliveries is not None and self._run.outbox_watches_signing,
