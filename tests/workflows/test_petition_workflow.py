@@ -12,25 +12,18 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from activities.petition import PetitionActivities
-from activities.upload import DirectoryUpstream
 from core.settings import Settings
 from core.starter import ensure_started, start_input
 from domain.contracts import (
-    Notice,
-    Person,
     PetitionState,
     RateRequest,
-    RoleLookup,
-    StepRecord,
-    TimelineEvent,
 )
 from domain.petitioner_sms import petitioner_sms_for
-from domain.vocabulary import EventKind, NoticeKind, Rating, Role, Stage
+from domain.vocabulary import EventKind, Rating, Role, Stage
 from store import directory, petitions
 from tests.helpers.county import ON_BEHALF
 from tests.helpers.settings import make_settings
-from tests.helpers.store import register_petition
+from tests.helpers.steps import supervision_step
 from tests.helpers.temporal import worker_for
 from tests.helpers.workflows import DAY, Case, start_case
 from workflows.petition import PetitionWorkflow
@@ -311,32 +304,10 @@ async def test_record_step_twice_writes_once(
     sessions: async_sessionmaker[Any], tmp_path: Path
 ) -> None:
     """A retried activity (worker killed after the write, before Temporal heard) writes nothing."""
-    settings = make_settings(tmp_path)
-    petition_id = await register_petition(sessions, settings=settings)
-    activities = PetitionActivities(sessions, DirectoryUpstream(tmp_path / "upstream"))
-    holder = await activities.find_role_holder(
-        RoleLookup(petition_id=petition_id, unit_id="dongguan", role=Role.UNIT_HEAD)
+    activities, record = await supervision_step(
+        sessions, make_settings(tmp_path), tmp_path, at=None
     )
-    assert isinstance(holder, Person) and holder.person_id == "dongguan-head"
-    async with sessions() as session:
-        row = await petitions.get(session, petition_id)
-    assert row is not None
-    event = TimelineEvent(seq=1, at=row.registered_at, kind=EventKind.SUPERVISION, level=3)
-    state = PetitionState(
-        id=petition_id,
-        unit_id="dongguan",
-        track=start_input(row, settings.review_units).track,
-        category=start_input(row, settings.review_units).category,
-        stage=Stage.HANDLING,
-        level=3,
-        registered_at=row.registered_at,
-        policy_version="test",
-        timeline=[event],
-    )
-    notice = Notice(
-        key="escalation-L3", kind=NoticeKind.SUPERVISION, level=3, recipient=holder, text="督办"
-    )
-    record = StepRecord(state=state, event=event, notices=[notice])
+    petition_id = record.state.id
     assert await activities.record_step(record) is True
     assert await activities.record_step(record) is False
     async with sessions() as session:

@@ -17,16 +17,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
 from activities.metrics import ESCALATION_LAG
-from activities.petition import PetitionActivities
-from activities.upload import DirectoryUpstream, UpstreamSystem
-from core.starter import start_input
+from activities.upload import UpstreamSystem
 from core.temporal import metrics_runtime
-from domain.contracts import Notice, PetitionState, RoleLookup, StepRecord, TimelineEvent
-from domain.vocabulary import EventKind, NoticeKind, Role, Stage
-from store import petitions
 from tests.helpers.ports import free_port
 from tests.helpers.settings import make_settings
-from tests.helpers.store import register_petition
+from tests.helpers.steps import supervision_step
 from tests.helpers.temporal import temporal_server, worker_for
 from tests.helpers.waiting import eventually
 from tests.helpers.workflows import DAY, start_case, terminate
@@ -117,37 +112,12 @@ async def test_the_lag_counts_from_the_planned_moment_not_from_when_the_step_was
 ) -> None:
     """A worker that is behind takes a step late, and its timeline entry says when it took it:
     the lag the operator watches must include that wait, so it counts from the plan's moment."""
-    settings = make_settings(tmp_path)
-    petition_id = await register_petition(sessions, settings=settings)
-    activities = PetitionActivities(sessions, DirectoryUpstream(tmp_path / "upstream"))
-    holder = await activities.find_role_holder(
-        RoleLookup(petition_id=petition_id, unit_id="dongguan", role=Role.UNIT_HEAD)
-    )
-    async with sessions() as session:
-        row = await petitions.get(session, petition_id)
-    assert row is not None and holder is not None
     taken = datetime.now(UTC)
-    event = TimelineEvent(seq=1, at=taken, kind=EventKind.SUPERVISION, level=3)
-    state = PetitionState(
-        id=petition_id,
-        unit_id="dongguan",
-        track=start_input(row, settings.review_units).track,
-        category=start_input(row, settings.review_units).category,
-        stage=Stage.HANDLING,
-        level=3,
-        registered_at=row.registered_at,
-        policy_version="test",
-    )
-    notice = Notice(
-        key="escalation-L3", kind=NoticeKind.SUPERVISION, level=3, recipient=holder, text="督办"
+    activities, record = await supervision_step(
+        sessions, make_settings(tmp_path), tmp_path, at=taken
     )
     # Planned five minutes before the worker got to it.
-    record = StepRecord(
-        state=state,
-        event=event,
-        notices=[notice],
-        planned={event.seq: taken - timedelta(minutes=5)},
-    )
+    record.planned = {record.event.seq: taken - timedelta(minutes=5)}
     address = f"127.0.0.1:{free_port()}"
     runtime = metrics_runtime(address)  # kept: it serves the metrics while it lives
     env = ActivityEnvironment()
