@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import weakref
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,10 +28,7 @@ def make_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
         # The API and the worker are two processes writing one file. Every transaction takes
         # the write lock up front (BEGIN IMMEDIATE) and waits for it: a read-then-write
         # transaction that upgraded late would fail with "database is locked" instead.
-        connect_args: dict[str, Any] = {"timeout": BUSY_SECONDS}
-        if url.database and url.database != ":memory:":
-            connect_args["factory"] = _taking_turns(Path(url.database))
-        engine = create_async_engine(url, connect_args=connect_args)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,7 +39,7 @@ def make_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
             # commits, and the read model is rebuilt from the workflows' histories anyway. FULL
             # would fsync every projection and stall under disk load.
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
+            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
@@ -65,121 +59,6 @@ def make_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
     return create_async_engine(
         url, pool_recycle=1800, pool_size=pool_size, max_overflow=POOL_OVERFLOW
     )
-
-
-# How long a SQLite writer waits for the write lock before "database is locked".
-BUSY_SECONDS = 30
-
-
-class _Turns:
-    """One write transaction at a time per SQLite file in this process, handed on at once.
-
-    SQLite's own wait for the write lock (``busy_timeout``) naps, 1 ms at first and up to 100 ms
-    at a time once a writer has waited a while; a lock freed meanwhile sits idle, and a writer
-    that keeps losing to others waits for seconds. Writers of one process therefore queue here
-    first, in the connection's own thread, and are woken the moment the one before them commits
-    or rolls back: only the head of each process's queue meets SQLite's wait (the API's and the
-    worker's, two processes, not every request and activity). Measured in ``bench.intake``.
-
-    A transaction ends on commit, rollback or close (a terminated connection is closed too);
-    should a connection vanish holding its turn, the next writer takes the turn over rather
-    than wait for ever."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._guard = threading.Lock()  # over ``_holder``
-        self._holder: weakref.ref[sqlite3.Connection] | None = None
-
-    def take(self, connection: sqlite3.Connection) -> bool:
-        """Wait for ``connection``'s turn; False when it had the turn already (SQLite then
-        refuses the nested BEGIN itself, and the turn stays with the transaction it has)."""
-        with self._guard:
-            if self._holder is not None and self._holder() is connection:
-                return False
-        waited = 0.0
-        while not self._lock.acquire(timeout=1.0):
-            waited += 1.0
-            with self._guard:
-                holder = self._holder
-                if holder is not None and not _open(holder()):
-                    # Its holder is gone without ending its turn: take the turn over (the lock
-                    # stays taken, now for this connection).
-                    self._holder = weakref.ref(connection)
-                    return True
-            if waited >= BUSY_SECONDS:
-                raise sqlite3.OperationalError("database is locked")
-        with self._guard:
-            self._holder = weakref.ref(connection)
-        return True
-
-    def give_back(self, connection: sqlite3.Connection) -> None:
-        with self._guard:
-            if self._holder is None or self._holder() is not connection:
-                return  # not its turn: a reader, or a transaction that never began
-            self._holder = None
-        self._lock.release()
-
-
-def _open(connection: sqlite3.Connection | None) -> bool:
-    if connection is None:
-        return False
-    try:
-        connection.total_changes  # noqa: B018  (raises ProgrammingError once closed)
-    except sqlite3.ProgrammingError:
-        return False
-    return True
-
-
-_TURNS: dict[Path, _Turns] = {}
-_TURNS_GUARD = threading.Lock()
-
-
-def _taking_turns(database: Path) -> type[sqlite3.Connection]:
-    """A sqlite3 connection class whose write transactions (``BEGIN IMMEDIATE``) take their turn
-    at ``database`` (``_Turns``), one per file and process."""
-    with _TURNS_GUARD:
-        turns = _TURNS.setdefault(database.resolve(), _Turns())
-
-    class Cursor(sqlite3.Cursor):
-        def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
-            connection = self.connection
-            if sql == "BEGIN IMMEDIATE":
-                took = turns.take(connection)
-                try:
-                    return super().execute(sql, parameters)
-                except BaseException:
-                    if took:
-                        turns.give_back(connection)
-                    raise
-            try:
-                return super().execute(sql, parameters)
-            finally:
-                if sql in ("COMMIT", "ROLLBACK"):
-                    turns.give_back(connection)
-
-    class Connection(sqlite3.Connection):
-        def cursor(self, factory: Any = None) -> Any:
-            return super().cursor(factory or Cursor)
-
-        def commit(self) -> None:
-            try:
-                super().commit()
-            finally:
-                turns.give_back(self)
-
-        def rollback(self) -> None:
-            try:
-                super().rollback()
-            finally:
-                turns.give_back(self)
-
-        def close(self) -> None:
-            try:
-                super().close()
-            finally:
-                turns.give_back(self)
-
-    return Connection
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
