@@ -211,7 +211,12 @@ class Recorder:
             return
         await workflow.execute_activity(
             RECORD_STEP,
-            StepRecord(state=state, event=event, notices=slips),
+            StepRecord(
+                state=state,
+                event=event,
+                notices=slips,
+                planned={event.seq: planned_at} if planned_at is not None else {},
+            ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
