@@ -51,7 +51,7 @@ from bench.harness import (
     cpu_seconds,
     percentile,
     postgres_server,
-    tree_cpu_seconds,
+    stack_cpu,
     verdict,
     workflow_cache,
 )
@@ -261,12 +261,11 @@ def smtp_sink() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
 def cpu_used(
     running: Stack, sink: subprocess.Popen[bytes] | None, postmaster: int
 ) -> dict[str, float]:
-    """Each process's CPU seconds so far, PostgreSQL's with every backend it has had (the dev
-    server is not counted)."""
-    used = {name: cpu_seconds(proc.pid) for name, proc in running.procs.items()}
+    """Each process's CPU seconds so far (``harness.stack_cpu``: the stack's, the dev server's,
+    PostgreSQL's with every backend it has had, the bench's), and the SMTP server's."""
+    used = stack_cpu(running, postmaster)
     if sink is not None:
         used["SMTP server"] = cpu_seconds(sink.pid)
-    used["PostgreSQL"] = tree_cpu_seconds(postmaster)
     return used
 
 

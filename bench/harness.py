@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
@@ -191,10 +192,9 @@ def workflow_cache(settings: Settings) -> dict[str, float]:
     except httpx.HTTPError:
         return {}
     found = dict.fromkeys(CACHE_METRICS.values(), 0.0)
-    for line in text.splitlines():
-        name, _, rest = line.partition("{")
-        if name in CACHE_METRICS:
-            found[CACHE_METRICS[name]] += float(rest.rpartition(" ")[2])
+    for family in text_string_to_metric_families(text):
+        if family.name in CACHE_METRICS:  # a counter's samples are named ``<family>_total``
+            found[CACHE_METRICS[family.name]] += sum(sample.value for sample in family.samples)
     return found
 
 

@@ -69,9 +69,10 @@ class Cpu:
         return sum(self.spent.values()) / max(self.calls, 1) * 1000
 
     def text(self) -> str:
-        parts = sorted(self.spent.items(), key=lambda item: -item[1])
-        per_call = (f"{name} {cpu / max(self.calls, 1) * 1000:.1f}" for name, cpu in parts)
-        return ", ".join(part for part in per_call if not part.endswith(" 0.0"))
+        """Each process's share, the largest first; those under 0.05 ms left out."""
+        per_call = {name: cpu / max(self.calls, 1) * 1000 for name, cpu in self.spent.items()}
+        parts = sorted(((ms, name) for name, ms in per_call.items() if ms >= 0.05), reverse=True)
+        return ", ".join(f"{name} {ms:.1f}" for ms, name in parts)
 
 
 class Meter:
