@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +50,17 @@ def make_engine(database_url: str, *, pool_size: int = 5) -> AsyncEngine:
             # wait for the writer, nor make it wait.
             read_only = conn.get_execution_options().get(READ_ONLY, False)
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+        @event.listens_for(engine.sync_engine, "invalidate")
+        def _roll_back_before_closing(dbapi_connection: Any, _record: Any, _exc: Any) -> None:
+            # A task cancelled mid-statement (a request given up, an activity stopped) has its
+            # connection invalidated and closed. Closed with that statement still referenced,
+            # SQLite keeps the connection as a zombie that holds its transaction, and so the
+            # write lock, until the garbage collector finds the statement: every writer of
+            # both processes then fails with "database is locked" after 30 s. A rollback
+            # first releases the lock at once.
+            with contextlib.suppress(Exception):  # gone already, or outside the event loop
+                dbapi_connection.rollback()
 
         return engine
     # No pre-ping: it costs three round trips (BEGIN, a ping, ROLLBACK) on every checkout, some
