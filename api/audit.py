@@ -88,6 +88,12 @@ class ReadTrail:
             log.error("read audit row dropped (database unwritable): %s", dropped.path)
 
     async def flush(self) -> None:
+        """Write the rows waiting. A caller cancelled meanwhile (a request given up, the API
+        stopping) does not cancel the write: the batch is already out of the queue, and a
+        transaction abandoned halfway would lose it."""
+        await asyncio.shield(self._write())
+
+    async def _write(self) -> None:
         async with self._lock:
             batch, self._waiting = self._waiting, []
             if not batch:
@@ -102,21 +108,24 @@ class ReadTrail:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[ReadTrail]:
-        """Flush every moment while the API runs, and once more when it stops."""
+        """Flush every moment while the API runs, and once more when it stops (after the write
+        under way, if any)."""
+        stopping = asyncio.Event()
 
         async def flushing() -> None:
             while True:
-                await asyncio.sleep(self.FLUSH_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), self.FLUSH_SECONDS)
                 await self.flush()
+                if stopping.is_set():
+                    return
 
         task = asyncio.create_task(flushing())
         try:
             yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            await self.flush()
+            stopping.set()
+            await task
 
 
 def _fresh(entry: AuditEntry) -> AuditEntry:
