@@ -221,14 +221,16 @@ async def test_both_modes_write_the_same_county(
 
 
 def _differences(played: dict[str, Any], expected: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Per petition, the first table that differs and how (the fast side's value first)."""
+    """Per petition, the first table that differs and how (the fast side's value first; for a
+    count that differs, the rows' kinds on each side)."""
     found: list[tuple[Any, ...]] = []
     for pid in sorted(expected.keys() | played.keys()):
         mine, theirs = played.get(pid, {}), expected.get(pid, {})
         for table in sorted(theirs.keys() | mine.keys()):
             ours, other = mine.get(table, []), theirs.get(table, [])
             if len(ours) != len(other):
-                found.append((pid, table, len(ours), len(other)))
+                # With what each side wrote: a tie that went the other way names its step.
+                found.append((pid, table, len(ours), len(other), _kinds(ours), _kinds(other)))
                 break
             diff = [
                 {k: (one.get(k), v) for k, v in two.items() if one.get(k) != v}
@@ -238,3 +240,8 @@ def _differences(played: dict[str, Any], expected: dict[str, Any]) -> list[tuple
                 found.append((pid, table, diff))
                 break
     return found
+
+
+def _kinds(rows: list[dict[str, Any]]) -> list[Any]:
+    """Each row's kind (a timeline entry's, a slip's), or its key."""
+    return [row.get("kind", row.get("key")) for row in rows]
