@@ -18,12 +18,14 @@ from domain.calendar import WorkdayCalendar, china_calendar
 from domain.contracts import (
     FIND_ROLE_HOLDER,
     PLAN_HANDLING,
+    RECORD_CHAIN_STEP,
     RECORD_STEP,
     UPLOAD_REPLY,
     WORKDAY_CALENDAR,
     WRITE_ACCEPTANCE_NOTICE,
     AcceptanceNotice,
     CalendarRequest,
+    ChainStepWritten,
     Person,
     PlannedSteps,
     PlanRequest,
@@ -184,6 +186,15 @@ class PetitionActivities:
         except UpstreamRejected as exc:
             raise ApplicationError(str(exc), type="UpstreamRejected", non_retryable=True) from exc
         return receipt.ack_id
+
+    @activity.defn(name=RECORD_CHAIN_STEP)
+    async def record_chain_step(self, record: StepRecord) -> ChainStepWritten:
+        """``record_step`` for a chain step, run as a local activity: its answer carries the
+        record, for the history to keep it."""
+        written = await self.record_step(record)
+        return ChainStepWritten(
+            record=record, written=written if isinstance(written, StepWritten) else None
+        )
 
     @activity.defn(name=RECORD_STEP)
     async def record_step(self, record: StepRecord) -> bool | StepWritten:

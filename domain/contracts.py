@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.notice_delivery import StepWritten
 from domain.plan import PlannedStep
 from domain.policy import EscalationPolicy, PolicyBook
 from domain.vocabulary import (
@@ -31,6 +32,7 @@ PETITION_ID_PATTERN = r"^XF-\d{4}-\d{6}$"
 # them by name so that it never imports the database layer into its sandbox.
 FIND_ROLE_HOLDER = "find_role_holder"
 RECORD_STEP = "record_step"
+RECORD_CHAIN_STEP = "record_chain_step"
 PLAN_HANDLING = "plan_handling"
 WRITE_ACCEPTANCE_NOTICE = "write_acceptance_notice"
 UPLOAD_REPLY = "upload_reply"
@@ -369,3 +371,13 @@ class StepRecord(Strict):
     # The patch ``signatures-watched-in-outbox``: the 督办单 written keep the moment they must be
     # signed for by, and the notices' process writes the 催办; the answer holds no 签收 wait.
     signing_watched: bool = False
+
+
+class ChainStepWritten(Strict):
+    """``record_chain_step``'s answer: ``record_step``'s (``written``: None when the record asked
+    for no routes), and the record itself. The chain's steps are written by a local activity,
+    whose input the history does not keep but whose answer it does (its marker): the rebuild
+    (``worker.rebuild``) reads those steps from there."""
+
+    record: StepRecord
+    written: StepWritten | None = None

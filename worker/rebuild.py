@@ -16,6 +16,7 @@ workflow never started.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
 from activities.delivery import NoticeDispatch
@@ -39,9 +41,11 @@ from core.database import prepare_store
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from domain.contracts import (
+    RECORD_CHAIN_STEP,
     RECORD_STEP,
     WRITE_ACCEPTANCE_NOTICE,
     AcceptanceNotice,
+    ChainStepWritten,
     PetitionStart,
     StepRecord,
 )
@@ -134,7 +138,12 @@ async def read_history(client: Client, workflow_id: str, run_id: str | None) -> 
     """The start input and the inputs of the steps, decoded (and decrypted) by the client's
     data converter."""
     history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-    converter = client.data_converter
+    return await petition_history(history, client.data_converter)
+
+
+async def petition_history(history: WorkflowHistory, converter: DataConverter) -> PetitionHistory:
+    """What ``history`` says about its petition's rows, its payloads decoded by ``converter``."""
+    workflow_id = history.workflow_id
     start: PetitionStart | None = None
     steps: list[tuple[StepRecord, datetime]] = []
     notices: list[AcceptanceNotice] = []
@@ -151,9 +160,33 @@ async def read_history(client: Client, workflow_id: str, run_id: str | None) -> 
                 notices.extend(record.documents)  # since v3 written with the steps
             elif scheduled.activity_type.name == WRITE_ACCEPTANCE_NOTICE:
                 notices.extend(await converter.decode(payloads, [AcceptanceNotice]))
+        elif event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            chain_step = await _chain_step(converter, event)
+            if chain_step is not None:
+                steps.append((chain_step, _time_of(event)))
     if start is None:
         raise LookupError(f"workflow {workflow_id} has no start event")
     return PetitionHistory(start, steps, notices)
+
+
+# The marker the SDK records when a local activity completes: its ``data`` (the SDK's own JSON,
+# never through the codec) names the activity, its ``result`` is the answer, encoded by the
+# client's converter like any payload.
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+async def _chain_step(converter: DataConverter, event: HistoryEvent) -> StepRecord | None:
+    """The step a chain step's local activity wrote (``record_chain_step``), if the marker is
+    one; a local activity's input is not in the history, its answer carries the record."""
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != LOCAL_ACTIVITY_MARKER or "result" not in marker.details:
+        return None  # another marker (a patch), or an attempt that failed
+    [data] = marker.details["data"].payloads
+    if json.loads(data.data).get("activity_type") != RECORD_CHAIN_STEP:
+        return None
+    decoded = await converter.decode(marker.details["result"].payloads, [ChainStepWritten])
+    answer: ChainStepWritten = decoded[0]
+    return answer.record
 
 
 async def _restore(

@@ -56,6 +56,7 @@ def build_worker(
         activities=[
             activities.find_role_holder,
             activities.plan_handling,
+            activities.record_chain_step,
             activities.record_step,
             activities.upload_reply,
             activities.write_acceptance_notice,

@@ -28,10 +28,12 @@ from core.settings import Settings
 from core.starter import start_input
 from domain.contracts import (
     FIND_ROLE_HOLDER,
+    RECORD_CHAIN_STEP,
     RECORD_STEP,
     UPLOAD_REPLY,
     WORKDAY_CALENDAR,
     AcceptanceNotice,
+    ChainStepWritten,
     StepRecord,
 )
 from domain.notice_delivery import StepWritten
@@ -63,11 +65,14 @@ class Answers:
         self.keep: Callable[[StepRecord], bool] = lambda _: True
 
     def __call__(self, name: str, arg: Any) -> Any:
-        if name == RECORD_STEP:
+        if name in (RECORD_STEP, RECORD_CHAIN_STEP):
             assert self.loop is not None
             if self.keep(arg):
                 self.steps[arg.state.id].append((arg, self.loop.now()))
-            return StepWritten(written=True) if arg.routes_back else True
+            routes = StepWritten(written=True) if arg.routes_back else None
+            if name == RECORD_CHAIN_STEP:  # a chain step's local activity answers with its record
+                return ChainStepWritten(record=arg, written=routes)
+            return routes or True
         if name == UPLOAD_REPLY:
             return upload_ack(arg.petition_id)
         lookups: dict[str, Callable[[Any], Coroutine[Any, Any, Any]]] = {

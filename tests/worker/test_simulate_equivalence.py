@@ -10,14 +10,15 @@ What is normalised, and why:
   time a step takes between skips (milliseconds, seconds on a loaded machine);
 - the slips' ``created_at`` on the faithful side is the activity's scheduled time on the server
   (``record_step`` stamps the wall clock, which on a time-skipping server is not the case's
-  time; in production the two are the same moment);
+  time; in production the two are the same moment); for a chain step, written by a local
+  activity inside the workflow task that took it, it is the step's own moment;
 - the yearly 文号 are compared as "numbered or not": each side numbers in the order it wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,18 @@ def _scheduled_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _at_the_step(write: Callable[..., Awaitable[set[str]]]) -> Callable[..., Awaitable[set[str]]]:
+    """``write`` (the projection) stamping a local activity's rows with the step's moment: a
+    local activity's scheduled time is the worker's wall clock, not the server's."""
+
+    async def stamped(session: Any, record: Any, now: datetime, **options: Any) -> set[str]:
+        if activity.in_activity() and activity.info().is_local:
+            now = record.event.at
+        return await write(session, record, now, **options)
+
+    return stamped
+
+
 async def _fast(
     tmp_path: Path, plans: list[PlannedPetition], keep: Callable[[Any], bool] | None = None
 ) -> async_sessionmaker[Any]:
@@ -190,6 +203,8 @@ async def test_both_modes_write_the_same_county(
 ) -> None:
     plans = _plans(first)
     monkeypatch.setattr(store.petitions, "utcnow", _scheduled_now)
+    for write in ("project", "apply_step"):
+        monkeypatch.setattr(store.petitions, write, _at_the_step(getattr(store.petitions, write)))
     monkeypatch.setattr(worker.simulate, "GRANULE", timedelta(0))  # each act at its moment
     faithful = await _store(tmp_path, "faithful.db")
     settings = make_settings(tmp_path)

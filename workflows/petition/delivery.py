@@ -18,7 +18,7 @@ is the 签收 wait and its 催办, whose slips are written with their delivery r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from datetime import datetime
 from typing import Any
 
@@ -82,7 +82,7 @@ class Deliveries:
     def signed(self, key: str) -> None:
         self._signed.add(key)
 
-    def after(self, writing: workflow.ActivityHandle[StepWritten]) -> None:
+    def after(self, writing: Awaitable[StepWritten | None]) -> None:
         """Deliver a step's notices once ``record_step`` has written them and said where they
         go. In the background: the code that decided goes on at once."""
         self._start(self._written(writing))
@@ -99,9 +99,10 @@ class Deliveries:
         while under_way := [task for task in self._under_way if not task.done()]:
             await asyncio.gather(*under_way)
 
-    async def _written(self, writing: workflow.ActivityHandle[StepWritten]) -> None:
+    async def _written(self, writing: Awaitable[StepWritten | None]) -> None:
         step = await writing
-        await self._deliver_all(step.queue, step.routes)
+        if step is not None:
+            await self._deliver_all(step.queue, step.routes)
 
     async def _deliver_all(self, queue: str, routes: list[NoticeRoute]) -> None:
         if not self._batched:

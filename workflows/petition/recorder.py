@@ -7,13 +7,14 @@ workflow appends it to its timeline and starts ``record_step`` for it without wa
 steps of one decision together (受理: its entry, the 告知书 and the petitioner's slip). Writes
 may land in any order: the projection keeps the newest state and every entry once, so an
 officer's update answers as soon as it is applied. Lookups (who holds a post, the calendar) are
-local activities, inside the workflow task. Older histories keep their old path: every step
+local activities, inside the workflow task; so, since v11, is the writing of a chain step, which
+nobody waits for (``record_chain_step``). Older histories keep their old path: every step
 awaited in turn, as plain activities.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -26,11 +27,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.contracts import (
         FIND_ROLE_HOLDER,
         PLAN_HANDLING,
+        RECORD_CHAIN_STEP,
         RECORD_STEP,
         WORKDAY_CALENDAR,
         WRITE_ACCEPTANCE_NOTICE,
         AcceptanceNotice,
         CalendarRequest,
+        ChainStepWritten,
         Deadline,
         Notice,
         Person,
@@ -177,13 +180,16 @@ class Recorder:
         also: Sequence[tuple[Person, str]] = (),
         told: tuple[str, str] | None = None,
         planned_at: datetime | None = None,
+        locally: bool = False,
     ) -> None:
         """One step: its timeline entry and its slips, projected once (keyed by step). With
         ``more`` (v3), the decision goes on and the step is written with the next one;
         ``ask`` words the slip's request for the moment (domain.notices.notice_text); ``also``
         get the slip too, each under its own key, each person once; ``told`` (key, message):
         the petitioner's 告知 of this step, a slip with it and no entry of its own; ``planned_at``:
-        the moment the plan set for this step (the escalation-lag metric's start)."""
+        the moment the plan set for this step (the escalation-lag metric's start); ``locally``:
+        nobody waits for the workflow task (a timer's step), so the step is written inside it
+        (since the patch ``CHAIN_WRITTEN_LOCALLY``)."""
         state = self._run.state
         event = self._append(kind, at=at, person=person, level=level, note=note)
         slips = []
@@ -207,7 +213,7 @@ class Recorder:
         if self._run.answers_at_decision:
             self._pending.append(_Step(event, slips, planned_at=planned_at))
             if not more:
-                self.flush()
+                self.flush(locally=locally and self._run.chain_written_locally)
             return
         await workflow.execute_activity(
             RECORD_STEP,
@@ -326,12 +332,18 @@ class Recorder:
         return event
 
     # ------------------------------------------------------------------ writing (v3)
-    def flush(self) -> None:
+    def flush(self, *, locally: bool = False) -> None:
         """Start one ``record_step`` for the steps waiting, with the petition's state as it is
         now (without its timeline: the steps carry their own entries) and the documents
         decided with them. Started, not awaited: the decision does not wait for the database.
         Started by the code that decided, never by a coroutine of its own, so the order of
-        commands is the code's order on every replay."""
+        commands is the code's order on every replay.
+
+        ``locally``: as a local activity, which the workflow task waits for. Only for a step
+        nobody waits on (an officer's update answers when its task completes): it spares the
+        activity's three events and the workflow task that would follow it, the most of what a
+        worker replays when the petition is no longer in its cache. Run again after a crash,
+        as an activity would be retried: the projection is idempotent."""
         if not self._pending:
             return
         steps, self._pending = self._pending, []
@@ -350,16 +362,28 @@ class Recorder:
             outboxed=deliveries is not None and self._run.outboxes_sends,
             signing_watched=deliveries is not None and self._run.outbox_watches_signing,
         )
-        writing = workflow.start_activity(
-            RECORD_STEP,
-            record,
-            result_type=StepWritten if deliveries else None,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        writing: workflow.ActivityHandle[Any]
+        if locally:
+            writing = workflow.start_local_activity(
+                RECORD_CHAIN_STEP,
+                record,
+                result_type=ChainStepWritten,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+            routes: Awaitable[StepWritten | None] = _routes_of(writing) if deliveries else writing
+        else:
+            writing = workflow.start_activity(
+                RECORD_STEP,
+                record,
+                result_type=StepWritten if deliveries else None,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+            routes = writing
         self._writing = [w for w in self._writing if not w.done()] + [writing]
         if deliveries is not None:  # its slips sent once written, in the background
-            deliveries.after(writing)
+            deliveries.after(routes)
 
     async def written(self) -> None:
         """Before the workflow closes: every step written."""
@@ -425,3 +449,8 @@ class Recorder:
             if not updates:
                 return
         workflow.upsert_search_attributes(updates)
+
+
+async def _routes_of(writing: workflow.ActivityHandle[ChainStepWritten]) -> StepWritten | None:
+    """What ``record_step`` would have answered, from ``record_chain_step``'s answer."""
+    return (await writing).written

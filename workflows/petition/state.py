@@ -91,6 +91,9 @@ class RunState:
     # Issue 9 (the patch ``LEADER_FOUND_BY_WRITER``): the 告知书's supervising leader is looked
     # up by the activity that writes it, not in the acceptance's workflow task.
     writer_finds_leader: bool = False
+    # Issue 9 (the patch ``CHAIN_WRITTEN_LOCALLY``): a chain step (催办, 督办, 逾期) is written by a
+    # local activity inside the workflow task that took it, not an activity of its own.
+    chain_written_locally: bool = False
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:

@@ -72,6 +72,10 @@ DELIVERIES_IN_WORKFLOW = "deliveries-in-workflow"
 PETITIONER_TOLD_OF_REPLY = "petitioner-told-of-reply"
 # issue 9: the 告知书's leader is found by its writer; an acceptance answers one lookup sooner.
 LEADER_FOUND_BY_WRITER = "leader-found-by-writer"
+# issue 9: a chain step is written inside the workflow task that takes it (a local activity):
+# one workflow task a step instead of two, and a shorter history to replay (the saved
+# chain_to_overdue: 179 events in v10, 141 in v11).
+CHAIN_WRITTEN_LOCALLY = "chain-written-locally"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -95,6 +99,7 @@ class PetitionWorkflow:
         self._deliveries = Deliveries(self._run) if self._run.delivers_notices else None
         self._run.tells_reply = workflow.patched(PETITIONER_TOLD_OF_REPLY)
         self._run.writer_finds_leader = workflow.patched(LEADER_FOUND_BY_WRITER)
+        self._run.chain_written_locally = workflow.patched(CHAIN_WRITTEN_LOCALLY)
         self._recorder = Recorder(self._run, self._deliveries)
         self._intake = Intake(self._run, self._recorder)
         self._chain = HandlingChain(self._run, self._recorder)
