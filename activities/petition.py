@@ -189,8 +189,9 @@ class PetitionActivities:
 
     @activity.defn(name=RECORD_CHAIN_STEP)
     async def record_chain_step(self, record: StepRecord) -> ChainStepWritten:
-        """``record_step`` for a chain step, run as a local activity: its answer carries the
-        record, for the history to keep it."""
+        """``record_step`` for a step nobody waits for (the chain's; since v12 also the
+        registration's and the intake's and aftercare's timed ones), run as a local activity:
+        its answer carries the record, for the history to keep it."""
         written = await self.record_step(record)
         return ChainStepWritten(
             record=record, written=written if isinstance(written, StepWritten) else None

@@ -375,9 +375,10 @@ class StepRecord(Strict):
 
 class ChainStepWritten(Strict):
     """``record_chain_step``'s answer: ``record_step``'s (``written``: None when the record asked
-    for no routes), and the record itself. The chain's steps are written by a local activity,
-    whose input the history does not keep but whose answer it does (its marker): the rebuild
-    (``worker.rebuild``) reads those steps from there."""
+    for no routes), and the record itself. The chain's steps (and since v12 the other steps
+    nobody waits for) are written by a local activity, whose input the history does not keep
+    but whose answer it does (its marker): the rebuild (``worker.rebuild``) reads those steps
+    from there."""
 
     record: StepRecord
     written: StepWritten | None = None

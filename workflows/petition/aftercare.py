@@ -147,6 +147,8 @@ class Aftercare:
             note=due_soon(deadline) if since is not None else lapsed(deadline),
             ask=ask,
             planned_at=planned_at,
+            # The timer's (nobody waits); at once, it follows an officer's update.
+            locally=since is not None and run.timed_written_locally,
         )
 
     async def upload_reply(self) -> None:
@@ -179,11 +181,17 @@ class Aftercare:
                 person=bureau,
                 notice=(NoticeKind.UPLOAD_REFUSED, f"upload-refused-{phase}"),
                 note=upload_refused(cause),
+                locally=run.timed_written_locally,  # after the upload: nobody waits
             )
             return
         run.state.uploaded = True
         self._uploaded()
-        await recorder.record(EventKind.UPLOADED, person=None, note=uploaded(ack))
+        await recorder.record(
+            EventKind.UPLOADED,
+            person=None,
+            note=uploaded(ack),
+            locally=run.timed_written_locally,  # after the upload: nobody waits
+        )
 
     @property
     def _reminds(self) -> bool:

@@ -128,7 +128,7 @@ class HandlingChain:
                 note=step.description,
                 also=[(person, f"{key}:{person.role}") for person in told],
                 planned_at=step.at,
-                locally=True,  # a timer's step: nobody waits for the workflow task
+                locally=run.chain_written_locally,  # a timer's step: nobody waits for it
             )
         recorder.refresh_deadlines()
 

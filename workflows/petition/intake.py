@@ -71,10 +71,11 @@ class Intake:
         )
         recorder.drop_deadlines("assign_statutory")
 
-    async def hand_over(self) -> None:
+    async def hand_over(self, *, locally: bool = False) -> None:
         """交办: the unit's handler gets the slip; the unit head is reminded when the unit
         has not accepted, declined or transferred it within the accept deadline, and told with
-        the bureau (督办) at the statutory limit."""
+        the bureau (督办) at the statutory limit. ``locally``: the 交办 is written inside this
+        workflow task (nobody waits for it: the registration's)."""
         run, recorder = self._run, self._recorder
         suffix = f"-{run.assignments}" if run.assignments else ""
         run.transferred = False
@@ -94,6 +95,7 @@ class Intake:
             EventKind.ASSIGNED,
             person=receiver,
             notice=(NoticeKind.ASSIGNMENT, f"assignment{suffix}"),
+            locally=locally,
         )
         run.assignments += 1
         recorder.add_deadline(statutory)
@@ -141,6 +143,7 @@ class Intake:
                     note=lapsed(deadline),
                     ask=EXPIRED_REMINDER,
                     planned_at=deadline.due_at,
+                    locally=self._run.timed_written_locally,  # the timer's: nobody waits
                 )
             recorder.refresh_deadlines()
             if limit is not None:
@@ -174,6 +177,7 @@ class Intake:
             note=lapsed(limit.deadline),
             ask=limit.ask,
             also=[(other, f"{limit.key}-{post.value}") for post, other in others],
+            locally=run.timed_written_locally,  # the timer's: nobody waits
         )
 
     async def tell_acceptance(self, handler: Person) -> None:

@@ -189,7 +189,8 @@ class Recorder:
         the petitioner's 告知 of this step, a slip with it and no entry of its own; ``planned_at``:
         the moment the plan set for this step (the escalation-lag metric's start); ``locally``:
         nobody waits for the workflow task (a timer's step), so the step is written inside it
-        (since the patch ``CHAIN_WRITTEN_LOCALLY``)."""
+        (the caller decides it from the patches ``CHAIN_WRITTEN_LOCALLY`` and
+        ``TIMED_STEPS_WRITTEN_LOCALLY``)."""
         state = self._run.state
         event = self._append(kind, at=at, person=person, level=level, note=note)
         slips = []
@@ -213,7 +214,7 @@ class Recorder:
         if self._run.answers_at_decision:
             self._pending.append(_Step(event, slips, planned_at=planned_at))
             if not more:
-                self.flush(locally=locally and self._run.chain_written_locally)
+                self.flush(locally=locally)
             return
         await workflow.execute_activity(
             RECORD_STEP,

@@ -94,6 +94,10 @@ class RunState:
     # Issue 9 (the patch ``CHAIN_WRITTEN_LOCALLY``): a chain step (催办, 督办, 逾期) is written by a
     # local activity inside the workflow task that took it, not an activity of its own.
     chain_written_locally: bool = False
+    # Issue 9 (the patch ``TIMED_STEPS_WRITTEN_LOCALLY``): so are the other steps nobody waits
+    # for: the registration's at the start, the intake's and aftercare's timed 催办 and 督办,
+    # and the 上传's outcome.
+    timed_written_locally: bool = False
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:

@@ -76,6 +76,9 @@ LEADER_FOUND_BY_WRITER = "leader-found-by-writer"
 # one workflow task a step instead of two, and a shorter history to replay (the saved
 # chain_to_overdue: 179 events in v10, 141 in v11).
 CHAIN_WRITTEN_LOCALLY = "chain-written-locally"
+# issue 9: so are the other steps nobody waits for (the registration at the start, the timed
+# 催办 and 督办 of the intake and aftercare, the upload's outcome).
+TIMED_STEPS_WRITTEN_LOCALLY = "timed-steps-written-locally"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -100,6 +103,7 @@ class PetitionWorkflow:
         self._run.tells_reply = workflow.patched(PETITIONER_TOLD_OF_REPLY)
         self._run.writer_finds_leader = workflow.patched(LEADER_FOUND_BY_WRITER)
         self._run.chain_written_locally = workflow.patched(CHAIN_WRITTEN_LOCALLY)
+        self._run.timed_written_locally = workflow.patched(TIMED_STEPS_WRITTEN_LOCALLY)
         self._recorder = Recorder(self._run, self._deliveries)
         self._intake = Intake(self._run, self._recorder)
         self._chain = HandlingChain(self._run, self._recorder)
@@ -110,23 +114,27 @@ class PetitionWorkflow:
     async def run(self, start: PetitionStart) -> PetitionState:
         run = self._run
         # Registered with a unit: written together with the 交办 that follows at once (v3).
+        # The first workflow task: nobody waits for it (registration answers once started).
         await self._recorder.record(
             EventKind.REGISTERED,
             person=None,
             at=start.registered_at,
             more=run.state.unit_id is not None or run.declines_repeat,
+            locally=run.timed_written_locally,
         )
         if run.declines_repeat:  # 不予受理, the petitioner told why
             note = notices.terminated_repeat(start.terminated_repeat_of or "")
             await self._recorder.record(EventKind.DECLINED, person=None, note=note, more=True)
             await self._recorder.tell_petitioner("decline", note)
-        if run.state.stage == Stage.REGISTERED:
+        at_start = run.state.stage != Stage.REGISTERED  # assigned at registration
+        if not at_start:
             await self._intake.await_assignment()
         # Not withdrawn while still unassigned, nor declined as a repeat.
         if run.state.unit_id is not None and not run.declines_repeat:
             # At least once, even if the unit accepted before the slip was written: the
-            # assignment (交办) is a step of the loop in its own right.
-            await self._intake.hand_over()
+            # assignment (交办) is a step of the loop in its own right. Written locally when
+            # it is the registration's (after the bureau's 交办 update, its caller waits).
+            await self._intake.hand_over(locally=at_start and run.timed_written_locally)
             while run.transferred:
                 await self._intake.hand_over()
         if run.handling:
