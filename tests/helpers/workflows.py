@@ -3,15 +3,18 @@ updates, and time skipped only once they have settled."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -25,6 +28,7 @@ from store.models import TimelineEvent
 from tests.helpers.store import register_petition
 from tests.helpers.waiting import eventually
 from workflows.petition import PetitionWorkflow
+from workflows.petition.recorder import DUE_ATTR
 
 DAY = timedelta(days=1)
 _OPENS = (
@@ -216,3 +220,20 @@ async def terminate(client: Client, workflow_ids: Iterable[str]) -> None:
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:  # NOT_FOUND: it had closed already
                 raise
+
+
+async def due_attribute(case: Case) -> datetime | None:
+    """PetitionDueAt as Temporal holds it (read raw: the test server keeps an unset value as
+    a null payload, which the typed decoder refuses)."""
+    client = case.env.client
+    raw = await client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=client.namespace,
+            execution=WorkflowExecution(workflow_id=case.handle.id),
+        )
+    )
+    fields = raw.workflow_execution_info.search_attributes.indexed_fields
+    payload = fields.get(DUE_ATTR.name)
+    if payload is None or payload.data in (b"", b"null"):
+        return None
+    return datetime.fromisoformat(json.loads(payload.data))

@@ -25,7 +25,7 @@ from tests.helpers.county import ON_BEHALF
 from tests.helpers.settings import make_settings
 from tests.helpers.steps import supervision_step
 from tests.helpers.temporal import worker_for
-from tests.helpers.workflows import DAY, Case, start_case
+from tests.helpers.workflows import DAY, Case, due_attribute, start_case
 from workflows.petition import PetitionWorkflow
 
 
@@ -53,6 +53,10 @@ async def test_level_climbs_at_each_week_boundary(case_factory: Any) -> None:
         after = await case.until(lambda s, lv=level: s.level == lv)
         assert after.accountable is not None
         assert (after.accountable.role, after.accountable.person_id) == (role, person)
+        # Temporal's PetitionDueAt moves on with the step: the next one, not the one taken.
+        upcoming = next(d.due_at for d in after.deadlines if not d.passed)
+        assert upcoming > await case.env.get_current_time()
+        assert await due_attribute(case) == upcoming
     state = await case.state()
     assert state.stage == Stage.HANDLING and not state.overdue
     await case.sleep(DAY * 9)  # day 30: the general track's deadline

@@ -4,12 +4,9 @@ gets its one-day window in working days, and each slip says what the moment is."
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
-from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import add_working_days, china_calendar
@@ -26,9 +23,8 @@ from domain.policy import BEIJING
 from domain.vocabulary import EventKind, Phase, Stage
 from store import petition_lists, petitions
 from tests.helpers.county import COUNTY_LEADER
-from tests.helpers.workflows import DAY, Case, CaseFactory
+from tests.helpers.workflows import DAY, Case, CaseFactory, due_attribute
 from workflows.petition import PetitionWorkflow
-from workflows.petition.recorder import DUE_ATTR
 
 
 async def slips(case: Case) -> dict[str, tuple[str, str, str]]:
@@ -37,23 +33,6 @@ async def slips(case: Case) -> dict[str, tuple[str, str, str]]:
     async with case.sessions() as session:
         rows = await petitions.notices(session, case.handle.id)
     return {n.key: (n.kind, n.recipient_id, n.text) for n in rows}
-
-
-async def due_attribute(case: Case) -> datetime | None:
-    """PetitionDueAt as Temporal holds it (read raw: the test server keeps an unset value as
-    a null payload, which the typed decoder refuses)."""
-    client = case.env.client
-    raw = await client.workflow_service.describe_workflow_execution(
-        DescribeWorkflowExecutionRequest(
-            namespace=client.namespace,
-            execution=WorkflowExecution(workflow_id=case.handle.id),
-        )
-    )
-    fields = raw.workflow_execution_info.search_attributes.indexed_fields
-    payload = fields.get(DUE_ATTR.name)
-    if payload is None or payload.data in (b"", b"null"):
-        return None
-    return datetime.fromisoformat(json.loads(payload.data))
 
 
 async def test_unaccepted_at_the_statutory_limit_is_supervised_and_flagged(

@@ -120,6 +120,9 @@ class HandlingChain:
                 run.state.overdue = True
                 run.state.stage = Stage.OVERDUE
             event, slip = _RECORDED[step.kind]
+            if run.due_moves_with_step:
+                # Before the record, which sets PetitionDueAt: the step taken is passed now.
+                recorder.refresh_deadlines()
             await recorder.record(
                 event,
                 person=holder,

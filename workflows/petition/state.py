@@ -98,6 +98,10 @@ class RunState:
     # for: the registration's at the start, the intake's and aftercare's timed 催办 and 督办,
     # and the 上传's outcome.
     timed_written_locally: bool = False
+    # Issue 9 (the patch ``DUE_MOVES_WITH_THE_STEP``): a chain step's deadlines are refreshed
+    # before it is recorded, so its record and PetitionDueAt show the next moment due, not the
+    # one just taken.
+    due_moves_with_step: bool = False
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:

@@ -79,6 +79,9 @@ CHAIN_WRITTEN_LOCALLY = "chain-written-locally"
 # issue 9: so are the other steps nobody waits for (the registration at the start, the timed
 # 催办 and 督办 of the intake and aftercare, the upload's outcome).
 TIMED_STEPS_WRITTEN_LOCALLY = "timed-steps-written-locally"
+# issue 9: after a chain step PetitionDueAt (and the step's record) name the next moment due;
+# before, the one just taken, until the next step.
+DUE_MOVES_WITH_THE_STEP = "due-moves-with-the-step"
 
 
 @workflow.defn(name="PetitionWorkflow")
@@ -104,6 +107,7 @@ class PetitionWorkflow:
         self._run.writer_finds_leader = workflow.patched(LEADER_FOUND_BY_WRITER)
         self._run.chain_written_locally = workflow.patched(CHAIN_WRITTEN_LOCALLY)
         self._run.timed_written_locally = workflow.patched(TIMED_STEPS_WRITTEN_LOCALLY)
+        self._run.due_moves_with_step = workflow.patched(DUE_MOVES_WITH_THE_STEP)
         self._recorder = Recorder(self._run, self._deliveries)
         self._intake = Intake(self._run, self._recorder)
         self._chain = HandlingChain(self._run, self._recorder)
