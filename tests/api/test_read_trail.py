@@ -17,7 +17,7 @@ from store.models import AuditEntry
 from store.petitions import utcnow
 from tests.helpers.settings import make_settings
 from tests.helpers.store import Templates, open_store
-from tests.helpers.waiting import eventually
+from tests.helpers.waiting import at_once, eventually
 
 
 def _read_row(n: int) -> AuditEntry:
@@ -55,7 +55,8 @@ async def test_a_flush_cancelled_while_it_waits_for_the_lock_still_writes_its_ro
             # Another writer holds the write lock (BEGIN IMMEDIATE): the flush waits for it.
             await holder.execute(text("SELECT 1"))
             flushing = asyncio.create_task(trail.flush())
-            await asyncio.sleep(0.5)
+            # The batch taken out of the queue: the write has begun, and waits for the lock.
+            await eventually(lambda: at_once(len(trail._waiting)), lambda n: n == 0)
             assert not flushing.done()
             flushing.cancel()
             await asyncio.gather(flushing, return_exceptions=True)

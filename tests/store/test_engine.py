@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,18 +21,22 @@ async def test_a_write_cancelled_mid_statement_leaves_no_lock_behind(tmp_path: P
     path = tmp_path / "petitionflow.db"
     engine = make_engine(f"sqlite+aiosqlite:///{path}")
 
+    paused = threading.Event()
+
+    def pause(seconds: float) -> None:
+        paused.set()
+        time.sleep(seconds)
+
     @event.listens_for(engine.sync_engine, "connect")
     def _with_a_pause(dbapi_connection: Any, _record: Any) -> None:
         # pause(s): a statement that runs for ``s`` seconds in SQLite's thread, without CPU.
-        dbapi_connection.run_async(lambda conn: conn.create_function("pause", 1, time.sleep))
+        dbapi_connection.run_async(lambda conn: conn.create_function("pause", 1, pause))
 
     sessions = make_sessionmaker(engine)
-    started = asyncio.Event()
 
     async def writing() -> None:
         async with sessions() as session:
             await session.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock
-            started.set()
             await session.execute(text("SELECT pause(1.0)"))
             await session.commit()
 
@@ -40,9 +45,8 @@ async def test_a_write_cancelled_mid_statement_leaves_no_lock_behind(tmp_path: P
             await session.execute(text("CREATE TABLE t (x INTEGER)"))
             await session.commit()
         task = asyncio.create_task(writing())
-        await started.wait()
-        await asyncio.sleep(0.2)  # inside the pause
-        task.cancel()
+        assert await asyncio.to_thread(paused.wait, 30), "the write never reached its pause"
+        task.cancel()  # inside the pause, the write lock held
         with pytest.raises(asyncio.CancelledError):
             await task
 

@@ -14,7 +14,7 @@ awaited in turn, as plain activities.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -372,7 +372,6 @@ class Recorder:
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY,
             )
-            routes: Awaitable[StepWritten | None] = _routes_of(writing) if deliveries else writing
         else:
             writing = workflow.start_activity(
                 RECORD_STEP,
@@ -381,10 +380,9 @@ class Recorder:
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY,
             )
-            routes = writing
         self._writing = [w for w in self._writing if not w.done()] + [writing]
         if deliveries is not None:  # its slips sent once written, in the background
-            deliveries.after(routes)
+            deliveries.after(_routes_of(writing) if locally else writing)
 
     async def written(self) -> None:
         """Before the workflow closes: every step written."""
