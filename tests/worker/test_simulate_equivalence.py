@@ -235,6 +235,45 @@ async def test_both_modes_write_the_same_county(
         await dispose(sessions)
 
 
+async def test_the_faithful_copy_waits_for_every_step_to_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: datetime
+) -> None:
+    """A rating (回访评价) is written by its own activity beside the main line's 结案: the
+    petition may read closed before its rating is written. The copy waits for the workflow to
+    finish, which waits for every step: here the rating's write is held back a second."""
+    apply_step = store.petitions.apply_step
+
+    async def slow_rating(session: Any, record: Any, now: datetime, **options: Any) -> set[str]:
+        if record.event.kind == "rated":
+            await asyncio.sleep(1)
+        return await apply_step(session, record, now, **options)
+
+    settle = worker.simulate._settle
+
+    async def settle_once_closed(clock: Any, sessions: async_sessionmaker[Any]) -> None:
+        """The race as it was seen: the petition reads closed, its rating not yet written."""
+        async with asyncio.timeout(30):
+            while not await _closed(sessions):
+                await asyncio.sleep(0.05)
+        await settle(clock, sessions)
+
+    monkeypatch.setattr(store.petitions, "apply_step", slow_rating)
+    monkeypatch.setattr(worker.simulate, "_settle", settle_once_closed)
+    monkeypatch.setattr(worker.simulate, "GRANULE", timedelta(0))
+    sessions = await _store(tmp_path, "faithful.db")
+    plans = _plans(first)[1:2]  # answered in week 1, rated satisfied, closed
+    count, refused = await play_faithful(make_settings(tmp_path), sessions, plans, since=None)
+    assert (count, refused) == (1, [])
+    [rows] = (await _rows(sessions)).values()
+    assert _kinds(rows["TimelineEvent"])[-2:] == ["rated", "closed"]
+    await dispose(sessions)
+
+
+async def _closed(sessions: async_sessionmaker[Any]) -> bool:
+    async with sessions() as session:
+        return set(await session.scalars(select(Petition.stage))) == {"closed"}
+
+
 def _differences(played: dict[str, Any], expected: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Per petition, the first table that differs and how (the fast side's value first; for a
     count that differs, the rows' kinds on each side)."""
