@@ -1,6 +1,6 @@
 """Fixtures shared by the whole suite: the Temporal servers and the databases.
 
-A session here is one pytest process: with xdist's two workers (pyproject.toml), each has its
+A session here is one pytest process: with xdist's four workers (pyproject.toml), each has its
 own. One dev server and one PostgreSQL cluster serve the session; each test runs its own worker
 on a task queue of its own (make_settings), and its petition numbers (the workflow ids) start in
 a block of their own. The time-skipping server is one per test. The store's schema is migrated
