@@ -9,6 +9,8 @@ fifth of the warning, so a case could be several times longer than this one and 
 
 from __future__ import annotations
 
+import json
+
 from domain.contracts import (
     ExtensionDecision,
     ExtensionRequest,
@@ -20,6 +22,7 @@ from domain.vocabulary import Closure, EventKind, Rating
 from tests.helpers.county import COUNTY_LEADER, DONGGUAN_HEAD, ON_BEHALF
 from tests.helpers.workflows import DAY, Case, CaseFactory
 from workflows.petition import PetitionWorkflow
+from workflows.petition.workflow import PATCHES_THROUGH_V13
 
 EVENT_BUDGET = 2_048  # a fifth of the 10,240 events at which Temporal warns
 BYTE_BUDGET = 2 * 1024 * 1024  # a fifth of its 10 MB warning
@@ -61,3 +64,29 @@ async def test_the_longest_case_stays_far_below_the_history_limits(
     assert len(history.events) <= EVENT_BUDGET, len(history.events)
     assert size <= BYTE_BUDGET, size
     print(f"longest case: {len(history.events)} events, {size / 1024:.0f} KiB of history")
+
+
+async def test_a_new_petition_takes_every_patch_with_one_marker(
+    case_factory: CaseFactory,
+) -> None:
+    """The patch ``patches-through-v13``: a petition started now records one patch marker, not
+    one for each of the 18 patches before it (each with the SDK's upsert of
+    TemporalChangeVersion), and takes every one of their paths: here the chain's step written
+    by a local activity (``chain-written-locally``)."""
+    case = await case_factory()
+    await case.accept()
+    await case.sleep(DAY * 7)  # the first 催办
+    await case.until(lambda s: EventKind.REMINDER in [e.kind for e in s.timeline])
+    history = await case.handle.fetch_history()
+    markers = [
+        e.marker_recorded_event_attributes
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    patches = [
+        json.loads(m.details["patch-data"].payloads[0].data)["id"]
+        for m in markers
+        if m.marker_name == "core_patch"
+    ]
+    assert patches == [PATCHES_THROUGH_V13]
+    assert any(m.marker_name == "core_local_activity" for m in markers)

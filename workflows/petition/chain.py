@@ -109,7 +109,7 @@ class HandlingChain:
             Role.BUREAU_DISPATCHER if overdue else run.policy.level(step.level).role
         )
         told: list[Person] = []
-        if overdue and workflow.patched(OVERDUE_TO_COUNTY_LEADERS):
+        if overdue and run.patched(OVERDUE_TO_COUNTY_LEADERS):
             told = await self._county_leaders()
         if run.handling:
             if step.kind == StepKind.ESCALATION:

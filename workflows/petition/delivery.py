@@ -63,15 +63,15 @@ class Deliveries:
 
     def __init__(self, run: RunState) -> None:
         # Decided with the other patches, in the workflow's __init__ (this is built there).
-        run.batches_sends = workflow.patched(DELIVERIES_BATCHED)
+        run.batches_sends = run.patched(DELIVERIES_BATCHED)
         self._batched = run.batches_sends
         # Since ``deliveries-outboxed`` the sends are rows written with the step and drained by
         # the notices' process: no send is an activity (nor a workflow task) of this workflow.
-        run.outboxes_sends = self._batched and workflow.patched(DELIVERIES_OUTBOXED)
+        run.outboxes_sends = self._batched and run.patched(DELIVERIES_OUTBOXED)
         self._outboxed = run.outboxes_sends
         # Since ``signatures-watched-in-outbox`` the 签收 of a 督办单 is awaited by the notices'
         # process too (the notice's sign-by moment): no timer, no 催办 activity here.
-        run.outbox_watches_signing = self._outboxed and workflow.patched(SIGNATURES_IN_OUTBOX)
+        run.outbox_watches_signing = self._outboxed and run.patched(SIGNATURES_IN_OUTBOX)
         self._watched = run.outbox_watches_signing
         # Slips signed for (签收), by key: the API's signal, the database being the truth.
         self._signed: set[str] = set()

@@ -102,6 +102,18 @@ class RunState:
     # before it is recorded, so its record and PetitionDueAt show the next moment due, not the
     # one just taken.
     due_moves_with_step: bool = False
+    # Issue 9 (the patch ``PATCHES_THROUGH_V13``): the patches above, taken all at once by a
+    # petition started since, with one marker instead of one each (``patched``).
+    bundled: frozenset[str] = frozenset()
+    all_bundled: bool = False
+
+    def patched(self, patch: str) -> bool:
+        """``workflow.patched(patch)`` for a patch of the bundle: true, with no marker of its
+        own, in a petition started with the bundle's marker. Only for the bundle's patches: a
+        later one calls ``workflow.patched`` itself, for a history with the bundle's marker never
+        took it (README, "Changing the workflow")."""
+        assert patch in self.bundled, f"{patch} is not in the bundle: use workflow.patched"
+        return self.all_bundled or workflow.patched(patch)
 
     @classmethod
     def begin(cls, start: PetitionStart) -> RunState:
