@@ -41,6 +41,7 @@ from store.db import dispose
 from store.models import Document, Notice, Petition, TimelineEvent
 from store.reports import build_report
 from tests.helpers.settings import make_settings
+from tests.helpers.waiting import eventually
 from worker.simulate import play_faithful
 from worker.simulate_fast import Answers, play_fast
 from worker.simulate_lives import Uploaded
@@ -239,25 +240,33 @@ async def test_the_faithful_copy_waits_for_every_step_to_be_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: datetime
 ) -> None:
     """A rating (回访评价) is written by its own activity beside the main line's 结案: the
-    petition may read closed before its rating is written. The copy waits for the workflow to
-    finish, which waits for every step: here the rating's write is held back a second."""
-    apply_step = store.petitions.apply_step
+    petition may read closed before its rating is written. The copy waits until no closed
+    petition has a step still being written: here the rating's write is held back until the
+    simulator asks whether the petition is still writing (never, before the fix)."""
+    apply_step, writing, settle = (
+        store.petitions.apply_step,
+        worker.simulate._writing,
+        worker.simulate._settle,
+    )
+    asked = asyncio.Event()
 
-    async def slow_rating(session: Any, record: Any, now: datetime, **options: Any) -> set[str]:
+    async def held_rating(session: Any, record: Any, now: datetime, **options: Any) -> set[str]:
         if record.event.kind == "rated":
-            await asyncio.sleep(1)
+            await asyncio.wait_for(asked.wait(), 60)
         return await apply_step(session, record, now, **options)
 
-    settle = worker.simulate._settle
+    def still_writing(description: Any) -> bool:
+        found = writing(description)
+        asked.set()
+        return found
 
     async def settle_once_closed(clock: Any, sessions: async_sessionmaker[Any]) -> None:
         """The race as it was seen: the petition reads closed, its rating not yet written."""
-        async with asyncio.timeout(30):
-            while not await _closed(sessions):
-                await asyncio.sleep(0.05)
+        await eventually(lambda: _closed(sessions), bool)
         await settle(clock, sessions)
 
-    monkeypatch.setattr(store.petitions, "apply_step", slow_rating)
+    monkeypatch.setattr(store.petitions, "apply_step", held_rating)
+    monkeypatch.setattr(worker.simulate, "_writing", still_writing)
     monkeypatch.setattr(worker.simulate, "_settle", settle_once_closed)
     monkeypatch.setattr(worker.simulate, "GRANULE", timedelta(0))
     sessions = await _store(tmp_path, "faithful.db")
