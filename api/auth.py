@@ -28,7 +28,7 @@ from api.schemas import (
     TokenPublic,
 )
 from api.throttle import count_attempt
-from core.passwords import hash_password, passwords
+from core.passwords import hash_public_password, passwords
 from core.settings import DEV_PASSWORD, Settings
 from domain.access import Action, Principal
 from domain.vocabulary import Role
@@ -261,9 +261,7 @@ async def check_password(
     scopes = await count_attempt(request, session, settings, username[:64])
     stored = person.password_hash if signs_in(person) and person else None
     # Argon2 is slow on purpose: off the event loop, so other requests do not wait on it.
-    valid, _ = await asyncio.to_thread(
-        passwords.verify_and_update, password, stored or await _dummy()
-    )
+    valid = await asyncio.to_thread(passwords.verify, password, stored or await _dummy())
     if person is None or stored is None or not valid:
         raise _unauthorized("wrong username or password")
     await accounts.give_back_sign_in(session, scopes)  # a success is no failure
@@ -326,7 +324,9 @@ async def prepare_accounts(settings: Settings, session: SessionDep) -> None:
     """At start: in dev mode, give the demo accounts the password ``demo``; outside dev mode,
     refuse to start with a default secret or a default password."""
     if settings.dev_mode:
-        count = await accounts.seed_dev_passwords(session, lambda: hash_password(DEV_PASSWORD))
+        count = await accounts.seed_dev_passwords(
+            session, lambda: hash_public_password(DEV_PASSWORD)
+        )
         if count:
             log.warning("dev mode: %d accounts have the password %r", count, DEV_PASSWORD)
         return

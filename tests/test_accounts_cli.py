@@ -10,12 +10,23 @@ import pytest
 from typer.testing import CliRunner
 
 from core.database import prepare_store
-from core.passwords import passwords
-from core.settings import Settings
+from core.passwords import hash_public_password, passwords
+from core.settings import DEV_PASSWORD, Settings
 from store import accounts
 from store.db import dispose
 from store.models import Person
 from worker.accounts import app
+
+FULL_COST = "$argon2id$v=19$m=65536,t=3,p=4$"  # argon2-cffi's default (RFC 9106's second)
+
+
+def test_only_the_public_demo_password_is_hashed_cheaply() -> None:
+    """Dev mode's demo password is known to everyone: its hash costs next to nothing to check,
+    and still verifies as Argon2 with the one hasher, which refuses any other password."""
+    demo = hash_public_password(DEV_PASSWORD)
+    assert demo.startswith("$argon2id$v=19$m=1024,t=1,p=1$"), demo
+    assert passwords.verify(DEV_PASSWORD, demo)
+    assert not passwords.verify("demo1234", demo)
 
 
 @pytest.fixture
@@ -53,6 +64,7 @@ def test_set_password_from_stdin_and_from_the_prompt(production: Settings) -> No
     assert piped.exit_code == 0, piped.output
     stored = stored_hash(production, "demo-bureau")
     assert stored is not None and passwords.verify("信访局-first-2026", stored)
+    assert stored.startswith(FULL_COST), stored  # not the demo password's cheap hash
 
     asked = runner.invoke(app, ["set-password", "bureau-02"], input="second-pass\nsecond-pass\n")
     assert asked.exit_code == 0, asked.output

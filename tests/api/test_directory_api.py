@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from store.models import Person
 from tests.helpers.api import ApiFactory
 
 V1 = "/api/v1"
@@ -225,3 +227,13 @@ async def test_the_bureau_sets_a_password_and_the_old_one_stops_working(api: Api
         assert done.status_code == 204, done.text
         assert (await http.sign_in("dongguan-h1", new)).status_code == 200
         assert (await http.sign_in("dongguan-h1", "demo")).status_code == 401
+        # Dev mode gave the demo password a cheap hash (it is public); one set is hashed in full.
+        async with http.services.sessions() as session:
+            stored = {
+                p.id: p.password_hash
+                for p in await session.scalars(
+                    select(Person).where(Person.id.in_(("dongguan-h1", "dongguan-h2")))
+                )
+            }
+        assert str(stored["dongguan-h1"]).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert str(stored["dongguan-h2"]).startswith("$argon2id$v=19$m=1024,t=1,p=1$")

@@ -240,18 +240,6 @@ async def test_refreshing_never_carries_a_session_past_its_limit(api: ApiFactory
         assert late.status_code == 401 and "time limit" in late.text
 
 
-@pytest.fixture
-def quick_verify(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only "demo" verifies, at once: the throttle's tests count attempts, and Argon2 (slow on
-    purpose, seconds on a loaded machine) would only slow them down."""
-
-    def verify(password: str, _stored: str) -> tuple[bool, str | None]:
-        return password == "demo", None
-
-    monkeypatch.setattr(passwords, "verify_and_update", verify)
-
-
-@pytest.mark.usefixtures("quick_verify")
 async def test_forty_wrong_passwords_at_once_get_no_more_than_the_limit_verified(
     api: ApiFactory,
 ) -> None:
@@ -262,7 +250,6 @@ async def test_forty_wrong_passwords_at_once_get_no_more_than_the_limit_verified
         assert Counter(a.status_code for a in answers) == {401: 10, 429: 30}
 
 
-@pytest.mark.usefixtures("quick_verify")
 async def test_spraying_one_guess_over_many_usernames_is_throttled(api: ApiFactory) -> None:
     async with api(
         worker=False, sign_in_client_max_failures=2, sign_in_global_max_failures=3
@@ -287,14 +274,14 @@ async def test_argon2_runs_off_the_event_loop(
     api: ApiFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: list[int] = []
-    verify = passwords.verify_and_update
+    verify = passwords.verify
 
-    def recording(password: str, stored: str) -> tuple[bool, str | None]:
+    def recording(password: str, stored: str) -> bool:
         threads.append(threading.get_ident())
         return verify(password, stored)
 
     async with api(worker=False) as http:
-        monkeypatch.setattr(passwords, "verify_and_update", recording)
+        monkeypatch.setattr(passwords, "verify", recording)
         assert (await http.sign_in("dongguan-h1")).status_code == 200
         assert (await http.sign_in("nobody")).status_code == 401
     assert len(threads) == 2 and threading.get_ident() not in threads

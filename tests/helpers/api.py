@@ -52,8 +52,8 @@ class ApiClient(httpx.AsyncClient):
 
 # An access token is a stateless JWT naming the person, signed with the settings' secret: one
 # got by signing in is good in every test's copy of the template until it expires (15 minutes).
-# Reusing it spares each test an Argon2 verification (slow on purpose: up to half a second on a
-# loaded machine). The sign-in itself is what tests/api/test_access.py tests.
+# Reusing it spares each test a sign-in request. The sign-in itself is what
+# tests/api/test_access.py tests.
 TOKEN_REUSE = 5 * 60.0  # seconds a token is reused after it was issued
 _TOKENS: dict[tuple[str, str], tuple[str, float]] = {}
 

@@ -58,8 +58,7 @@ class Templates:
 
 async def _migrate(folder: Path, database_url: str) -> None:
     """Prepare the database as the API's first start in dev mode does: the newest migration,
-    the demo directory, the demo accounts' password (an Argon2 hash, slow on purpose: hashed
-    here once rather than at every test's start); then close it to be copied."""
+    the demo directory, the demo accounts' password; then close it to be copied."""
     settings = make_settings(folder, database_url=database_url)
     sessions = await prepare_store(settings)
     async with sessions() as session:
