@@ -123,10 +123,13 @@ async def new_database(
     """A new database on the cluster (``name``, or a random one), empty or a copy of
     ``template``; returns its URL.
 
-    Copying a migrated template is a file copy inside the server (milliseconds), where running
-    the migrations again would take the better part of a second per test."""
+    Copying a migrated template is a file copy inside the server, where running the migrations
+    again would take the better part of a second per test. ``FILE_COPY``, not PostgreSQL 15's
+    default ``WAL_LOG``, which writes each of the copy's 9 MB to the write-ahead log: measured
+    on this cluster (no fsync) 100–110 ms of the server's CPU a copy against 130–260 ms, over
+    the suite's 126 PostgreSQL tests."""
     name = name or f"t_{uuid.uuid4().hex[:12]}"
-    copy = f' TEMPLATE "{template}"' if template else ""
+    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
     connection = await asyncpg.connect(admin_dsn)
     try:
         await connection.execute(f'CREATE DATABASE "{name}"{copy}')
