@@ -14,6 +14,8 @@ import logging
 import signal
 from typing import Any
 
+import uvloop
+
 from activities.delivery import DirectoryAddresses, NoticeDispatch
 from activities.upload import upstream_from_url
 from core.database import prepare_store
@@ -122,4 +124,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--queues", choices=QUEUES, default="all", help="the task queues this process polls"
     )
-    asyncio.run(main(parser.parse_args().queues))
+    # uvloop: the same asyncio, on libuv, with less CPU for each socket read and each callback
+    # from the Temporal SDK's core thread.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main(parser.parse_args().queues))
