@@ -10,6 +10,8 @@ copies."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,50 @@ from tests.helpers.postgres import new_database, postgres_cluster
 from tests.helpers.settings import make_settings
 from tests.helpers.store import Templates, open_store
 from tests.helpers.temporal import temporal_server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "long(seconds): a test of about that many seconds on the loaded 2-core machine; with "
+        "xdist, started first by a worker of its own (pytest_collection_modifyitems)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, put the long tests at the heads of the workers' first shares, spread by
+    their seconds. The suite is CPU-bound on two cores; a long test that starts last runs alone
+    at the end with the cores half idle: the make-run stack test, last in its worker's share,
+    ran 45 s after the other three workers had finished.
+
+    ``--dist worksteal`` hands each worker a contiguous share of the collection, in order, and
+    steals from the ends of the shares, so a test at a share's head starts at once and stays
+    there. Every worker collects, and must collect the same order: this depends only on the
+    items and the worker count."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    seconds = {
+        item.nodeid: float(marker.args[0])
+        for item in items
+        if (marker := item.get_closest_marker("long")) is not None
+    }
+    if workers < 2 or not seconds:
+        return
+    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    for item in sorted(
+        (item for item in items if item.nodeid in seconds), key=lambda i: -seconds[i.nodeid]
+    ):
+        least = loads.index(min(loads))
+        shares[least].append(item)
+        loads[least] += seconds[item.nodeid]
+    rest = iter([item for item in items if item.nodeid not in seconds])
+    left = len(items)
+    ordered: list[pytest.Item] = []
+    for k, share in enumerate(shares):
+        size = left // (workers - k)  # as xdist's WorkStealingScheduling splits the collection
+        left -= size
+        ordered += share + list(itertools.islice(rest, max(size - len(share), 0)))
+    items[:] = ordered + list(rest)
 
 
 def pytest_asyncio_loop_factories(

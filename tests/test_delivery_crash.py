@@ -8,6 +8,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, func, inspect, select, text
 from temporalio.testing import WorkflowEnvironment
 
@@ -25,6 +26,7 @@ SLIPS = 30
 RCPT_DELAY = 0.3
 
 
+@pytest.mark.long(42)
 async def test_a_worker_killed_while_mailing_sends_every_slip_once(
     dev_env: WorkflowEnvironment, templates: Templates, tmp_path: Path
 ) -> None:

@@ -49,6 +49,7 @@ async def listed_schedules(stack: Stack) -> set[str]:
     return {row["scheduleId"] for row in rows}
 
 
+@pytest.mark.long(18)
 async def test_the_patrol_and_the_daily_report_run_on_schedule_and_reach_inbox_and_robot(
     stack: Stack, robots: Providers
 ) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
@@ -62,6 +63,7 @@ CHAIN_KINDS = (EventKind.SUPERVISION, EventKind.OVERDUE)
 POLL = 0.25
 
 
+@pytest.mark.long(100)
 async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
     dev_env: WorkflowEnvironment, postgres: str, templates: Templates, tmp_path: Path
 ) -> None:

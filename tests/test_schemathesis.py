@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
@@ -68,6 +69,7 @@ def schemathesis(
     return run.stdout
 
 
+@pytest.mark.long(55)
 async def test_no_server_error_and_no_schema_violation(stack: Stack, tmp_path: Path) -> None:
     stack.start()
     await stack.wait_up()

@@ -156,6 +156,7 @@ async def posted_once(http: httpx.AsyncClient, robots: Providers, pid: str) -> N
     assert len(posted) == len(grouped)
 
 
+@pytest.mark.long(60)
 async def test_make_run_stack_survives_a_restart_mid_chain_and_keeps_the_statutes(
     stack: Stack, mailbox: Mailbox, robots: Providers
 ) -> None:

@@ -326,6 +326,7 @@ def test_the_table_covers_every_endpoint(tmp_path: Path) -> None:
     assert routes - PUBLIC == covered
 
 
+@pytest.mark.long(40)
 async def test_the_role_table_holds_for_every_endpoint(
     api: ApiFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.console.conftest import DESKTOP, shoot, sign_in
@@ -36,6 +37,7 @@ async def _until_shown(page: Page, text: str | re.Pattern[str], timeout_ms: int 
     await expect(page.get_by_text(text).first).to_be_visible()
 
 
+@pytest.mark.long(25)
 async def test_walk_through_on_the_stack(stack: Stack, browser: Browser) -> None:
     stack.env["PETITIONFLOW_DAY_SECONDS"] = DAY_SECONDS
     stack.start()
