@@ -4,9 +4,9 @@ Temporal dev server and one PostgreSQL database carry 200 petitions up a chain o
 
 The county's book here has a two-level chain (a week at the handler, a week at the supervising
 leader, then overdue): every kind of chain step, a 催办单, a 督办单 and the 逾期通报, in half the
-steps of the four-week chain, whose CPU (some 20 s of the suite's, which is CPU-bound on two
-cores) bought no other kind of step. The four-week chain is walked by the stack's restart test
-and the workflow tests."""
+steps of the four-week chain, whose CPU (10 s of the test's 72, on a suite that is CPU-bound
+on two cores) bought no other kind of step. The four-week chain is walked by the stack's
+restart test and the workflow tests."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ default:
 CHAIN_STEPS = 2 * PETITIONS  # each petition's 督办 (level 2) and its 逾期
 CONCURRENCY = 32  # officers registering and accepting at once, over both APIs
 # Slips the intake sends only when the bureau or the unit is slower than a policy day, and the
-# 督办单 of an acceptance later than the statutory 15 policy days (3.75 s here, issue 10).
+# 督办单 of an acceptance later than the statutory 15 policy days (7.5 s here, issue 10).
 LATE_INTAKE = {
     "reminder-assign",
     "reminder-accept",
