@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
@@ -39,15 +40,8 @@ PETITIONS = 200
 # A policy day of half a second: a petition's 14 days from acceptance to overdue pass in 7 s,
 # so while some are still being accepted others are climbing the chain.
 DAY_SECONDS = 0.5
-BOOK = """\
-version: scale-out
-default:
-  chain:
-    - {level: 1, role: handler, title: 第一周由信访案件责任人负责办理, days: 7}
-    - {level: 2, role: supervising_leader, title: 第二周由办案分管领导落实办理, days: 7}
-  general_deadline_days: 14
-"""
-CHAIN_STEPS = 2 * PETITIONS  # each petition's 督办 (level 2) and its 逾期
+LEVELS = 2  # of the county's chain: a week at the handler, a week at the supervising leader
+CHAIN_STEPS = LEVELS * PETITIONS  # each petition's 督办 (levels 2…LEVELS) and its 逾期
 CONCURRENCY = 32  # officers registering and accepting at once, over both APIs
 # Slips the intake sends only when the bureau or the unit is slower than a policy day, and the
 # 督办单 of an acceptance later than the statutory 15 policy days (7.5 s here, issue 10).
@@ -68,8 +62,7 @@ async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
     dev_env: WorkflowEnvironment, postgres: str, templates: Templates, tmp_path: Path
 ) -> None:
     began = time.monotonic()
-    book = tmp_path / "policy.yaml"
-    book.write_text(BOOK, encoding="utf-8")
+    book = two_level_book(tmp_path / "policy.yaml")
     settings = make_settings(
         tmp_path,
         database_url=await templates.postgres_copy(postgres),
@@ -162,14 +155,24 @@ async def test_two_workers_two_apis_and_a_killed_worker_lose_and_double_nothing(
     )
 
 
+def two_level_book(path: Path) -> Path:
+    """The county's policy book (policy.yaml) with its chain cut to its first ``LEVELS`` levels
+    and the general deadline at their end (written at ``path``)."""
+    book = yaml.safe_load(Settings().policy_file.read_text(encoding="utf-8"))
+    chain = book["default"]["chain"][:LEVELS]
+    book["default"].update(chain=chain, general_deadline_days=sum(lv["days"] for lv in chain))
+    path.write_text(yaml.safe_dump(book, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 def assert_each_step_once(
     settings: Settings,
     ids: list[str],
     events: dict[str, list[tuple[str, int | None, str | None]]],
     notices: dict[str, list[tuple[str, str]]],
 ) -> None:
-    """Every petition reached overdue through level 2 with each step on its timeline once and
-    each planned slip written once; all went the same way but for the intake's
+    """Every petition reached overdue through the chain's levels with each step on its timeline
+    once and each planned slip written once; all went the same way but for the intake's
     reminders (sent only when acceptance came later than a policy day)."""
     assert events.keys() == notices.keys() == set(ids)
     plan = plan_keys(settings)
@@ -186,7 +189,7 @@ def assert_each_step_once(
         assert max(steps.values()) == 1, (pid, steps)
         kinds = Counter(kind for kind, _, _ in steps)
         levels = Counter(level for kind, level, _ in steps if kind == EventKind.SUPERVISION)
-        assert levels == {2: 1}, (pid, levels)
+        assert levels == dict.fromkeys(range(2, LEVELS + 1), 1), (pid, levels)
         assert kinds[EventKind.OVERDUE] == 1, (pid, kinds)
         reminders = [kind for _, kind in notices[pid]].count(NoticeKind.REMINDER)
         assert kinds[EventKind.REMINDER] == reminders, (pid, kinds)
