@@ -102,7 +102,8 @@ class Case:
         on the timeline, its slips written with it: steps are written by activities that may
         land in any order, so a later step's state (``projected_seq``) can be in before an
         earlier step's entry and slips (the reply's, with the petitioner's 答复告知, behind
-        the upload that followed it)."""
+        the upload that followed it). So only the steps up to the one last decided are
+        counted: a step decided after the query may already be in before an earlier one."""
 
         async def behind() -> int:
             decided = len((await self.state()).timeline)
@@ -110,7 +111,10 @@ class Case:
                 written = await session.scalar(
                     select(func.count())
                     .select_from(TimelineEvent)
-                    .where(TimelineEvent.petition_id == self.handle.id)
+                    .where(
+                        TimelineEvent.petition_id == self.handle.id,
+                        TimelineEvent.seq <= decided,
+                    )
                 )
             return decided - (written or 0)
 
