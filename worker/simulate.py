@@ -38,7 +38,6 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner
 
 from core.database import prepare_store
 from core.settings import Settings, get_settings
@@ -319,10 +318,6 @@ async def play_faithful(
                 play.task_queue,
                 sessions,
                 Uploaded(),
-                # The sandbox re-imports the workflow's modules for every petition it starts
-                # or brings back into the cache: a quarter of a second each, most of a run's
-                # time. The code is the same deterministic code; only the guard is left out.
-                workflow_runner=UnsandboxedWorkflowRunner(),
                 # No deadlock detector: on a loaded machine an activation starved of CPU for
                 # 2 s is failed and retried by it, which only loads the machine more.
                 debug_mode=True,

@@ -41,8 +41,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.vocabulary import Closure, EventKind, NoticeKind, Phase, Role, Stage
 
 # The classes beside the workflow are passed through too (Temporal's sandbox guide): the sandbox
-# would re-run them for every workflow, 8 % of the worker's CPU (issue 9). Outside its checks,
-# workflows/ruff.toml bans the clock, randomness and I/O in workflows/ instead.
+# would re-run them for every workflow, 8 % of the worker's CPU (issue 9). Since then the
+# workflow runs outside the sandbox altogether (its ``workflow.defn`` says why); the blocks
+# stay, so the modules import the same way under a sandboxed runner too.
 with workflow.unsafe.imports_passed_through():
     from workflows.petition.aftercare import Aftercare
     from workflows.petition.chain import OVERDUE_TO_COUNTY_LEADERS, HandlingChain
@@ -118,7 +119,13 @@ BUNDLED = frozenset(
 )
 
 
-@workflow.defn(name="PetitionWorkflow")
+# Outside Temporal's sandbox (issue 9). With everything beside it passed through, the sandbox
+# checked only this module, yet re-imported it for every petition started or brought back into
+# the worker's cache: a full replay of the chain to 逾期 cost 62 ms of CPU in it and 44 ms
+# outside, and a cached petition 0.31 MB against 0.22 (bench figures in README). What it
+# checked is checked for the whole of workflows/ by workflows/ruff.toml (no clock, randomness,
+# files, environment, sockets or threads) and by the replay tests of the saved histories.
+@workflow.defn(name="PetitionWorkflow", sandboxed=False)
 class PetitionWorkflow:
     @workflow.init
     def __init__(self, start: PetitionStart) -> None:
