@@ -207,10 +207,14 @@ async def test_officer_actions_and_refusals(api: ApiFactory) -> None:
         assert reaccept.status_code == 409
 
         # The read model follows the answer within a moment (each step is written right after
-        # it is decided): wait for the completion's step, then check what it holds.
+        # it is decided): wait for the completion's step, then check what it holds. By its
+        # seq, not by a count: the upload's step, written inside its own workflow task, may
+        # land before the completion's, written by an activity.
         final = await eventually(
             lambda: detail(http, pid),
-            lambda d: d["stage"] == "replied" and len(d["timeline"]) >= 5,
+            lambda d: (
+                d["stage"] == "replied" and [e["seq"] for e in d["timeline"]][:5] == [1, 2, 3, 4, 5]
+            ),
         )
         assert final["reply"] == "已督促企业足额支付。"
         kinds = [e["kind"] for e in final["timeline"]]
