@@ -122,7 +122,7 @@ BUNDLED = frozenset(
 # Outside Temporal's sandbox (issue 9). With everything beside it passed through, the sandbox
 # checked only this module, yet re-imported it for every petition started or brought back into
 # the worker's cache: a full replay of the chain to 逾期 cost 62 ms of CPU in it and 44 ms
-# outside, and a cached petition 0.31 MB against 0.22 (bench figures in README). What it
+# outside, and a cached petition 0.31 MB against 0.23 (bench figures in README). What it
 # checked is checked for the whole of workflows/ by workflows/ruff.toml (no clock, randomness,
 # files, environment, sockets or threads) and by the replay tests of the saved histories.
 @workflow.defn(name="PetitionWorkflow", sandboxed=False)
