@@ -323,8 +323,8 @@ async def main(concurrencies: list[int], count: int, postgres: bool) -> None:
                 flush=True,
             )
             # Untimed: on first use the API connects to Temporal and fills its database pool,
-            # and each worker builds its workflow's sandbox, while the raw client is connected
-            # already; timed, those first calls made the p99 a measure of start-up.
+            # and each worker warms its workflow's code and caches, while the raw client is
+            # connected already; timed, those first calls made the p99 a measure of start-up.
             postmaster = (await postgres_server(running))[0] if postgres else None
             meter = Meter(running, postmaster)
             await one_concurrency(running, meter, http, raw, tokens, 4, WARM_UP, Timings())

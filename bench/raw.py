@@ -2,7 +2,9 @@
 on a task queue of its own and a plain temporalio client (no codec, no database, no HTTP).
 
 What the API is measured against: an ``accept`` update that answers at once, a ``state`` query,
-and a timer per level of the chain, so each workflow lives as long as a real one would.
+and a timer per level of the chain, so each workflow lives as long as a real one would. Its
+worker keeps the SDK's defaults (the workflow sandbox, asyncio's loop), as a plain temporalio
+worker has them; the petition worker runs outside the sandbox on uvloop (README, "Benchmarks").
 
     python -m bench.raw <temporal address> <task queue>   # the worker, until SIGINT/SIGTERM
 """
