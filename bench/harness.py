@@ -168,7 +168,8 @@ def stack_cpu(running: Stack, postmaster: int | None = None) -> dict[str, float]
     the dev server, PostgreSQL with every backend it has had (``postmaster``), and the bench
     itself (its client calls and, on SQLite, nothing of the stack's). A phase's difference
     shows what a path costs the machine, the writes it sets off included."""
-    used = {name: cpu_seconds(proc.pid) for name, proc in running.procs.items()}
+    # With their children: uvicorn's --workers are the API's processes.
+    used = {name: tree_cpu_seconds(proc.pid) for name, proc in running.procs.items()}
     used["temporal"] = sum(cpu_seconds(pid) for pid in children_named("temporal"))
     if postmaster is not None:
         used["PostgreSQL"] = tree_cpu_seconds(postmaster)
@@ -268,7 +269,10 @@ class Stack:
             name, ["-m", "worker", *args], lambda log: "worker polling" in log, env
         )
 
-    async def start_api(self) -> int:
+    async def start_api(self, processes: int = 1) -> int:
+        """The API under uvicorn, as ``make run`` serves it: one process, or ``processes``
+        (uvicorn's ``--workers``, one listening socket) as a replica per core would."""
+
         def ready(_log: str) -> bool:
             try:
                 return httpx.get(self.api_url.replace("/api/v1", "/healthz"), timeout=1).is_success
@@ -289,6 +293,7 @@ class Stack:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                *(["--workers", str(processes)] if processes > 1 else []),
             ],
             ready,
         )
@@ -356,7 +361,12 @@ async def _dev_server() -> AsyncIterator[WorkflowEnvironment]:
 
 @asynccontextmanager
 async def stack(
-    *, postgres: bool, day_seconds: float = 86400, worker: bool = True, api: bool = False
+    *,
+    postgres: bool,
+    day_seconds: float = 86400,
+    worker: bool = True,
+    api: bool = False,
+    api_processes: int = 1,
 ) -> AsyncIterator[Stack]:
     """A dev server, a migrated read model with the demo county, and the worker and API when
     asked for; everything is thrown away on the way out."""
@@ -382,7 +392,7 @@ async def stack(
                 if worker:
                     await running.start_worker()
                 if api:
-                    await running.start_api()
+                    await running.start_api(api_processes)
                 yield running
             finally:
                 print(f"machine at the end: {machine()}", flush=True)

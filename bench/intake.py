@@ -1,10 +1,12 @@
 """Benchmark: the officers' paths through the API against a raw temporalio client, one run.
 
     .venv/bin/python -m bench.intake [--concurrency 4 32] [--count 200] [--postgres]
+                                     [--api-processes 2]
 
-Starts a Temporal dev server, the petition worker (``python -m worker``) and the API (uvicorn)
-as processes of their own, on a SQLite read model (``--postgres``: a throwaway PostgreSQL) and
-the default policy day, so no step of a chain falls due during the run. Beside them, against the
+Starts a Temporal dev server, the petition worker (``python -m worker``) and the API (uvicorn;
+``--api-processes``: that many, uvicorn's ``--workers``) as processes of their own, on a SQLite
+read model (``--postgres``: a throwaway PostgreSQL) and the default policy day, so no step of a
+chain falls due during the run. Beside them, against the
 same dev server, the raw baseline (bench/raw.py): a trivial four-level workflow with its own
 worker process and task queue, driven by a plain temporalio client.
 
@@ -303,8 +305,8 @@ def report(pairs: list[Pair], lists: dict[int, Timings]) -> None:
     print(f"intake targets: {verdict(met)}")
 
 
-async def main(concurrencies: list[int], count: int, postgres: bool) -> None:
-    async with harness.stack(postgres=postgres, api=True) as running:
+async def main(concurrencies: list[int], count: int, postgres: bool, api_processes: int) -> None:
+    async with harness.stack(postgres=postgres, api=True, api_processes=api_processes) as running:
         await running.spawn(
             "raw-worker",
             ["-m", "bench.raw", running.address, RAW_QUEUE],
@@ -319,7 +321,8 @@ async def main(concurrencies: list[int], count: int, postgres: bool) -> None:
             tokens = {who: await sign_in(http, who) for who in officers}
             print(
                 f"read model {'PostgreSQL' if postgres else 'SQLite'}; {count} calls per path "
-                f"and concurrency; API at {running.api_url}",
+                f"and concurrency; API at {running.api_url} ({api_processes} process"
+                f"{'es' if api_processes > 1 else ''})",
                 flush=True,
             )
             # Untimed: on first use the API connects to Temporal and fills its database pool,
@@ -345,5 +348,12 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, nargs="+", default=[4, 32])
     parser.add_argument("--count", type=int, default=200, help="calls per path and concurrency")
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL read model")
+    parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=1,
+        help="API processes (uvicorn --workers): 1 as make run serves it, 2 as README sizes "
+        "a county",
+    )
     args = parser.parse_args()
-    harness.run(main(args.concurrency, args.count, args.postgres))
+    harness.run(main(args.concurrency, args.count, args.postgres, args.api_processes))
