@@ -31,7 +31,7 @@ from domain.delivery import DeliveryChannel, PermanentDeliveryFailure
 from domain.notice_delivery import reports_failure
 from domain.vocabulary import NoticeKind, Stage
 from store import outbox, petitions
-from store.db import kept, readers
+from store.db import kept, lookups
 from store.models import Notice, NoticeDelivery, Petition
 from workflows.notice_delivery import SEND_RETRY, SEND_TIMEOUT
 
@@ -74,7 +74,8 @@ class Drainer:
         clock: Callable[[], Awaitable[datetime]] = wall_clock,
     ) -> None:
         self._sessions = sessions
-        self._readers = readers(sessions)
+        # Its poll is one statement: on PostgreSQL without a transaction (store.db.lookups).
+        self._readers = lookups(sessions)
         self._senders = senders
         self._dispatch = dispatch
         self._slots = slots

@@ -38,7 +38,7 @@ from domain.notice_delivery import NoticeRoute, StepWritten
 from domain.notices import beijing_date
 from domain.vocabulary import PHASE_LABELS, ROLE_LABELS
 from store import directory, petitions
-from store.db import readers
+from store.db import lookups
 
 log = logging.getLogger("petitionflow.notices")
 
@@ -88,8 +88,9 @@ class PetitionActivities:
         # Starts each written notice's delivery (issue 11); None: notices stay in the inbox.
         self._notices = notices
         # Lookups only read: on SQLite they then never queue behind the projections' writes
-        # (a lookup runs inside the workflow task, as a local activity).
-        self._readers = readers(sessions)
+        # (a lookup runs inside the workflow task, as a local activity); on PostgreSQL they
+        # run without a transaction around them (store.db.lookups).
+        self._readers = lookups(sessions)
         self._upstream = upstream
 
     @activity.defn(name=FIND_ROLE_HOLDER)

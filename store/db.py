@@ -108,6 +108,21 @@ def readers(sessions: async_sessionmaker[Any]) -> async_sessionmaker[Any]:
     return make_sessionmaker(engine.execution_options(**options))
 
 
+def lookups(sessions: async_sessionmaker[Any]) -> async_sessionmaker[Any]:
+    """Sessions for the worker's lookups: a read of a statement or two that needs no snapshot
+    of its own (who holds a post now, whether the outbox has work). On PostgreSQL they run in
+    autocommit, so a lookup is its statements alone: a reader's BEGIN and ROLLBACK around them
+    were two of its three round trips, and some 3 of the 18 a chain step cost (issue 9,
+    counted on the escalation benchmark). On SQLite they are ``readers``: deferred, no write
+    lock. Never for a read that must agree with itself across statements (a page and its
+    total): ``readers`` is."""
+    engine: AsyncEngine = sessions.kw["bind"]
+    if engine.dialect.name == "sqlite":
+        return readers(sessions)
+    options: dict[str, Any] = {READ_ONLY: True, "isolation_level": "AUTOCOMMIT"}
+    return make_sessionmaker(engine.execution_options(**options))
+
+
 async def dispose(sessions: async_sessionmaker[Any]) -> None:
     """Close the connection pool behind a session factory (at shutdown)."""
     engine: AsyncEngine = sessions.kw["bind"]
