@@ -315,9 +315,9 @@ async def apply_step(
     session.add_all(TimelineEvent(petition_id=state.id, **e.model_dump()) for e in new_events)
     # 答复意见书: a reply given is a numbered document, written once with its timeline entry.
     replies = [Document(**row) for row in reply_opinions(record, new_events)]
-    session.add_all(replies)
     for reply in replies:
         await numbering.number(session, [reply], number_year(reply.created_at))
+    session.add_all(replies)
     written: set[str] = set()
     new_notices: list[Notice] = []
     if record.notices:
@@ -337,10 +337,12 @@ async def apply_step(
             row.to_route = to_route or None
             new_notices.append(row)
             written.add(notice.key)
-        session.add_all(new_notices)
         # Numbered in the transaction that writes them: a retry finds them written and takes
-        # none; a failed write gives its numbers back.
+        # none; a failed write gives its numbers back. Numbered before they are added, so
+        # each is inserted with its number (added first, the counter's UPDATE flushed them
+        # without one, and a second UPDATE a row followed).
         await numbering.number(session, new_notices, number_year(now))
+        session.add_all(new_notices)
     await session.flush()
     return written
 
@@ -354,8 +356,8 @@ async def save_document(
     )
     if exists is None:
         document = Document(petition_id=petition_id, kind=kind, key=key, text=text, created_at=now)
+        await numbering.number(session, [document], number_year(now))  # inserted numbered
         session.add(document)
-        await numbering.number(session, [document], number_year(now))
     await session.commit()
 
 
