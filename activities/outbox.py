@@ -75,7 +75,7 @@ class Drainer:
     ) -> None:
         self._sessions = sessions
         # Its poll is one statement: on PostgreSQL without a transaction (store.db.lookups).
-        self._readers = lookups(sessions)
+        self._lookups = lookups(sessions)
         self._senders = senders
         self._dispatch = dispatch
         self._slots = slots
@@ -159,7 +159,7 @@ class Drainer:
         query each (three had been a fifth of the notices' process's CPU in a burst)."""
         try:
             now = await self._clock()
-            async with self._readers() as session:
+            async with self._lookups() as session:
                 return await outbox.waiting(session, now)
         except Exception:  # the database away: tried again at the next poll
             log.exception("could not look at the outbox; trying again")

@@ -90,7 +90,7 @@ class PetitionActivities:
         # Lookups only read: on SQLite they then never queue behind the projections' writes
         # (a lookup runs inside the workflow task, as a local activity); on PostgreSQL they
         # run without a transaction around them (store.db.lookups).
-        self._readers = lookups(sessions)
+        self._lookups = lookups(sessions)
         self._upstream = upstream
 
     @activity.defn(name=FIND_ROLE_HOLDER)
@@ -98,7 +98,7 @@ class PetitionActivities:
         """Who holds ``role`` in the petition's unit *now* (people change posts while a case
         lives). A vacant post falls to the bureau's dispatcher, so the slip still reaches
         someone who can act, with a note saying why (``store.directory.post_holder``)."""
-        async with self._readers() as session:
+        async with self._lookups() as session:
             return await directory.post_holder(session, lookup)
 
     @activity.defn(name=PLAN_HANDLING)
@@ -127,7 +127,7 @@ class PetitionActivities:
         as the directory has them now, as the workflow would have looked them up."""
         if notice.leader is None:
             # Read before the writing transaction: on SQLite that holds the database's lock.
-            async with self._readers() as reading:
+            async with self._lookups() as reading:
                 leader = await directory.supervising_leader(
                     reading, notice.petition_id, notice.unit_id
                 )

@@ -6,9 +6,9 @@
 Starts a Temporal dev server, the petition worker (``python -m worker``) and the API (uvicorn;
 ``--api-processes``: that many, uvicorn's ``--workers``) as processes of their own, on a SQLite
 read model (``--postgres``: a throwaway PostgreSQL) and the default policy day, so no step of a
-chain falls due during the run. Beside them, against the
-same dev server, the raw baseline (bench/raw.py): a trivial four-level workflow with its own
-worker process and task queue, driven by a plain temporalio client.
+chain falls due during the run. Beside them, against the same dev server, the raw baseline
+(bench/raw.py): a trivial four-level workflow with its own worker process and task queue,
+driven by a plain temporalio client.
 
 At each concurrency, ``--count`` calls of each path, API first, then raw, each side once the
 workflows have written what the previous phase decided:
