@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from activities.channels.http import tls_context
 from domain.vocabulary import Phase
 
 __all__ = [
@@ -195,8 +196,9 @@ class HttpUpstream:
         body = record.model_dump_json().encode("utf-8")
         try:
             # A client per upload: uploads are rare (one per answered petition), and a client
-            # bound to no event loop cannot outlive the activity that used it.
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
+            # bound to no event loop cannot outlive the activity that used it. Its TLS context
+            # is shared: building one loads the CA bundle.
+            async with httpx.AsyncClient(timeout=self.timeout, verify=tls_context()) as client:
                 response = await client.post(self.url, content=body, headers=headers)
         except httpx.RequestError as exc:
             # Refused connection, DNS failure, timeout, broken response: the network's fault.

@@ -20,9 +20,9 @@ RETRYABLE_CLIENT_STATUSES = frozenset({408, 425, 429})
 
 
 @cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context for every send: building one (loading the CA bundle) costs a fifth of a
-    second, more than a send to a robot takes."""
+def tls_context() -> ssl.SSLContext:
+    """One TLS context for every send and upload: building one (loading the CA bundle) costs a
+    fifth of a second, more than a send to a robot takes."""
     return httpx.create_ssl_context()
 
 
@@ -49,7 +49,7 @@ async def post_json(
     same request would be refused again."""
     try:
         # A client per send, as the upload does: it cannot outlive the activity's event loop.
-        async with httpx.AsyncClient(timeout=timeout, verify=_tls()) as client:
+        async with httpx.AsyncClient(timeout=timeout, verify=tls_context()) as client:
             response = await client.post(url, json=body, headers=headers)
     except httpx.RequestError as exc:
         raise TransientDeliveryFailure(
