@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig, WorkerDeploymentVersion
 
 from activities.channels import Sender
 from activities.channels.configured import http_senders
@@ -48,16 +48,25 @@ WORKER_CODE = ("workflows", "activities", "domain", "store", "core", "worker")
 
 @functools.cache
 def build_id() -> str:
-    """The worker's build id (Temporal records it on each workflow task it completes), given
-    to every ``Worker``: without one the SDK hashes the bytecode of every module loaded, which
-    in a process without cached bytecode compiles each one again (some 0.15 s of CPU a worker
-    start, more in a process that has imported more)."""
+    """The worker's build id, which Temporal records on each workflow task it completes."""
     return code_hash(PROJECT, importlib.metadata.version("temporalio"))
 
 
+def deployment() -> WorkerDeploymentConfig:
+    """Every worker's build, named (``build_id``) without Temporal's worker versioning: left
+    unnamed, the SDK reads the code of every module loaded to hash it, and compiles it again
+    where no bytecode is cached (some 0.15 s of CPU a worker start, more in a process that has
+    imported more). The deployment config is the SDK's way to name it (its ``build_id``
+    argument is deprecated); with versioning off the server registers no deployment."""
+    return WorkerDeploymentConfig(
+        version=WorkerDeploymentVersion(deployment_name="petitionflow", build_id=build_id()),
+        use_worker_versioning=False,
+    )
+
+
 def code_hash(root: Path, sdk_version: str) -> str:
-    """A hash of the worker's code under ``root`` and the SDK's version: it changes when, and
-    only when, the code a worker runs does."""
+    """A hash of the source of the worker's packages under ``root`` and the SDK's version: it
+    changes with the code a worker runs, and not with the web front, the tests or the docs."""
     digest = hashlib.sha256(sdk_version.encode())
     for package in WORKER_CODE:
         for source in sorted((root / package).rglob("*.py")):
@@ -80,7 +89,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        build_id=build_id(),
+        deployment_config=deployment(),
         workflows=[PetitionWorkflow],
         activities=[
             activities.find_role_holder,
@@ -124,7 +133,7 @@ def build_notice_worker(
         client,
         drainer=drainer,
         task_queue=task_queue,
-        build_id=build_id(),
+        deployment_config=deployment(),
         workflows=[NoticeDelivery],
         activities=[
             activities.delivery_targets,
@@ -187,7 +196,7 @@ def build_report_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        build_id=build_id(),
+        deployment_config=deployment(),
         workflows=[ReportRunWorkflow],
         activities=[
             activities.report_workday,
