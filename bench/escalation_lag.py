@@ -1,7 +1,7 @@
 """Benchmark: escalation lag, how late each planned step's notice lands with many petitions open.
 
     .venv/bin/python -m bench.escalation_lag [--petitions 10000] [--day-seconds 6]
-                                             [--concurrency 8] [--grace 120]
+                                             [--concurrency 8] [--grace 120] [--workers 1]
 
 Starts a Temporal dev server, a throwaway PostgreSQL and the petition worker
 (``python -m worker``) on a compressed policy day (PETITIONFLOW_DAY_SECONDS=--day-seconds: the
@@ -26,7 +26,9 @@ to the p99. The SMTP server stands for a remote one: it runs in a process of its
 bench's event loop), though on this machine's cores; its CPU is printed at the end beside the
 workers'. With --notice-worker the workers are those ``make run`` starts (worker/stack.py): the
 sends in a process of their own (``python -m worker --queues notices``, niced by
-PETITIONFLOW_NOTICE_WORKER_NICE), the chain in ``--queues petitions``.
+PETITIONFLOW_NOTICE_WORKER_NICE), the chain in ``--queues petitions``. With --workers N the
+chain runs in N worker processes, as a county scales out (README, "Scaling out"): each holds a
+workflow cache of its own and takes its share of the steps.
 """
 
 from __future__ import annotations
@@ -222,7 +224,13 @@ def report(plans: Plans, notices: Landed, steps: Counter[Any], all_open: datetim
 
 
 async def main(
-    count: int, day_seconds: float, concurrency: int, grace: float, deliver: bool, split: bool
+    count: int,
+    day_seconds: float,
+    concurrency: int,
+    grace: float,
+    deliver: bool,
+    split: bool,
+    workers: int,
 ) -> None:
     with contextlib.ExitStack() as servers:
         sink = None
@@ -231,7 +239,7 @@ async def main(
             # The worker children inherit this (bench/harness.py passes the environment on).
             os.environ["PETITIONFLOW_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
             print(f"SMTP server: a process of its own (pid {sink.pid}) on port {port}", flush=True)
-        await _measure(count, day_seconds, concurrency, grace, deliver, split, sink)
+        await _measure(count, day_seconds, concurrency, grace, deliver, split, workers, sink)
 
 
 @contextlib.contextmanager
@@ -286,13 +294,12 @@ async def _measure(
     grace: float,
     deliver: bool,
     split: bool,
+    workers: int,
     sink: subprocess.Popen[bytes] | None,
 ) -> None:
-    async with harness.stack(postgres=True, day_seconds=day_seconds, worker=not split) as running:
-        if split:  # as `make run` starts them
-            for name, args, env in worker_processes(running.settings):
-                await running.start_worker(*args, name=name.replace(" ", "-"), env=env)
-            print("workers: " + ", ".join(running.procs), flush=True)
+    async with harness.stack(postgres=True, day_seconds=day_seconds, worker=False) as running:
+        metrics = await start_workers(running, split, workers)
+        print("workers: " + ", ".join(running.procs), flush=True)
         print(
             f"opening {count:,} petitions on PostgreSQL (policy day {day_seconds:g} s), "
             f"{concurrency} at a time: store + core/starter.py + the accept update",
@@ -302,7 +309,7 @@ async def _measure(
         all_open = datetime.now(UTC)
         postmaster, opened_before = await postgres_server(running)
         cpu_open, mailed_open = cpu_used(running, sink, postmaster), await emails_sent(running)
-        cache_open = workflow_cache(running.settings)
+        cache_open = workflow_cache(metrics)
         print(f"opened {len(ids):,} in {seconds:.0f} s ({len(ids) / seconds:.1f}/s)", flush=True)
         plans = await planned(running, ids)
         started = time.perf_counter()
@@ -314,20 +321,45 @@ async def _measure(
             report_deliveries(plans, await delivered(running))
         mailed = await emails_sent(running) - mailed_open
         report_cpu(cpu_open, cpu_used(running, sink, postmaster), mailed)
-        report_cache(running, cache_open, workflow_cache(running.settings))
+        report_cache(running, cache_open, workflow_cache(metrics), workers)
         opened = (await postgres_server(running))[1] - opened_before
         print(f"database connections opened once open: {opened:,}")
 
 
-def report_cache(running: Stack, before: dict[str, float], after: dict[str, float]) -> None:
-    """The workflow cache once every petition was open: with more petitions open than it
-    holds, most steps find their workflow evicted and replay its history first."""
+async def start_workers(running: Stack, split: bool, workers: int) -> list[str]:
+    """The chain's ``workers`` worker processes (``python -m worker``, or with ``split`` its
+    ``--queues petitions`` beside one notices' worker, as ``make run`` starts them), as a
+    county scales out (README, "Scaling out"); returns where their metrics are served."""
+    processes = worker_processes(running.settings) if split else [("worker", [], {})]
+    metrics = []
+    for name, args, env in processes:
+        chain = name == "worker"
+        for n in range(1, (workers if chain else 1) + 1):
+            label, extra = name.replace(" ", "-"), dict(env)
+            if chain and workers > 1:  # each its own metrics port
+                label = f"{label}-{n}"
+                extra["PETITIONFLOW_WORKER_METRICS_ADDRESS"] = f"127.0.0.1:{free_port()}"
+            if chain:
+                metrics.append(
+                    extra.get("PETITIONFLOW_WORKER_METRICS_ADDRESS")
+                    or running.settings.worker_metrics_address
+                )
+            await running.start_worker(*args, name=label, env=extra)
+    return metrics
+
+
+def report_cache(
+    running: Stack, before: dict[str, float], after: dict[str, float], workers: int
+) -> None:
+    """The workflow caches once every petition was open: with more petitions open than they
+    hold, most steps find their workflow evicted and replay its history first."""
     if not after:
         print("workflow cache: the worker's metrics could not be read")
         return
     spent = ", ".join(f"{what} {after[what] - before.get(what, 0.0):,.0f}" for what in after)
     size = running.settings.worker_max_cached_workflows
-    print(f"workflow cache once open (it holds {size:,} workflows): {spent}")
+    holds = f"it holds {size:,}" if workers == 1 else f"each of {workers} workers holds {size:,}"
+    print(f"workflow cache once open ({holds} workflows): {spent}")
 
 
 async def emails_sent(running: Stack) -> int:
@@ -349,6 +381,9 @@ if __name__ == "__main__":
     parser.add_argument(
         "--notice-worker", action="store_true", help="the sends in a worker process of their own"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="the chain's worker processes (scaling out)"
+    )
     args = parser.parse_args()
     harness.run(
         main(
@@ -358,5 +393,6 @@ if __name__ == "__main__":
             args.grace,
             args.deliver,
             args.notice_worker,
+            args.workers,
         )
     )

@@ -184,18 +184,20 @@ CACHE_METRICS = {
 }
 
 
-def workflow_cache(settings: Settings) -> dict[str, float]:
-    """The worker's workflow cache so far, from its metrics (``CACHE_METRICS``, every task
-    queue summed); empty when they cannot be read. A workflow evicted from the cache replays
-    its whole history at its next step, which is what a step costs once thousands are open."""
-    try:
-        text = httpx.get(f"http://{settings.worker_metrics_address}/metrics", timeout=5).text
-    except httpx.HTTPError:
-        return {}
+def workflow_cache(addresses: Iterable[str]) -> dict[str, float]:
+    """The workflow caches so far of the workers whose metrics are at ``addresses``
+    (``CACHE_METRICS``, every task queue and worker summed); empty when one cannot be read. A
+    workflow evicted from the cache replays its whole history at its next step, which is what
+    a step costs once thousands are open."""
     found = dict.fromkeys(CACHE_METRICS.values(), 0.0)
-    for family in text_string_to_metric_families(text):
-        if family.name in CACHE_METRICS:  # a counter's samples are named ``<family>_total``
-            found[CACHE_METRICS[family.name]] += sum(sample.value for sample in family.samples)
+    for address in addresses:
+        try:
+            text = httpx.get(f"http://{address}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            return {}
+        for family in text_string_to_metric_families(text):
+            if family.name in CACHE_METRICS:  # a counter's samples are named ``<family>_total``
+                found[CACHE_METRICS[family.name]] += sum(s.value for s in family.samples)
     return found
 
 
