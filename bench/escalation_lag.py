@@ -42,6 +42,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -223,23 +224,28 @@ def report(plans: Plans, notices: Landed, steps: Counter[Any], all_open: datetim
     print(f"target every planned notice exactly once: {verdict(not missing and not doubled)}")
 
 
-async def main(
-    count: int,
-    day_seconds: float,
-    concurrency: int,
-    grace: float,
-    deliver: bool,
-    split: bool,
-    workers: int,
-) -> None:
+@dataclass(frozen=True)
+class Run:
+    """What a run measures: the command line's options."""
+
+    count: int
+    day_seconds: float
+    concurrency: int
+    grace: float
+    deliver: bool
+    split: bool  # the sends in a notices' worker of their own (--notice-worker)
+    workers: int  # the chain's worker processes
+
+
+async def main(run: Run) -> None:
     with contextlib.ExitStack() as servers:
         sink = None
-        if deliver:
+        if run.deliver:
             port, sink = servers.enter_context(smtp_sink())
             # The worker children inherit this (bench/harness.py passes the environment on).
             os.environ["PETITIONFLOW_SMTP_URL"] = f"smtp://127.0.0.1:{port}"
             print(f"SMTP server: a process of its own (pid {sink.pid}) on port {port}", flush=True)
-        await _measure(count, day_seconds, concurrency, grace, deliver, split, workers, sink)
+        await _measure(run, sink)
 
 
 @contextlib.contextmanager
@@ -287,25 +293,16 @@ def report_cpu(before: dict[str, float], after: dict[str, float], mailed: int) -
         print(f"the notices worker's CPU per email ({mailed:,} mailed): {per_mail:.1f} ms")
 
 
-async def _measure(
-    count: int,
-    day_seconds: float,
-    concurrency: int,
-    grace: float,
-    deliver: bool,
-    split: bool,
-    workers: int,
-    sink: subprocess.Popen[bytes] | None,
-) -> None:
-    async with harness.stack(postgres=True, day_seconds=day_seconds, worker=False) as running:
-        metrics = await start_workers(running, split, workers)
+async def _measure(run: Run, sink: subprocess.Popen[bytes] | None) -> None:
+    async with harness.stack(postgres=True, day_seconds=run.day_seconds, worker=False) as running:
+        metrics = await start_workers(running, run.split, run.workers)
         print("workers: " + ", ".join(running.procs), flush=True)
         print(
-            f"opening {count:,} petitions on PostgreSQL (policy day {day_seconds:g} s), "
-            f"{concurrency} at a time: store + core/starter.py + the accept update",
+            f"opening {run.count:,} petitions on PostgreSQL (policy day {run.day_seconds:g} s), "
+            f"{run.concurrency} at a time: store + core/starter.py + the accept update",
             flush=True,
         )
-        ids, seconds = await harness.open_petitions(running, count, concurrency=concurrency)
+        ids, seconds = await harness.open_petitions(running, run.count, concurrency=run.concurrency)
         all_open = datetime.now(UTC)
         postmaster, opened_before = await postgres_server(running)
         cpu_open, mailed_open = cpu_used(running, sink, postmaster), await emails_sent(running)
@@ -313,15 +310,15 @@ async def _measure(
         print(f"opened {len(ids):,} in {seconds:.0f} s ({len(ids) / seconds:.1f}/s)", flush=True)
         plans = await planned(running, ids)
         started = time.perf_counter()
-        await wait_for_steps(running, plans, grace)
+        await wait_for_steps(running, plans, run.grace)
         print(f"waited {time.perf_counter() - started:.0f} s for the steps", flush=True)
         report(plans, await landed(running), await recorded(running), all_open)
-        if deliver:
-            await wait_for_deliveries(running, plans, grace)
+        if run.deliver:
+            await wait_for_deliveries(running, plans, run.grace)
             report_deliveries(plans, await delivered(running))
         mailed = await emails_sent(running) - mailed_open
         report_cpu(cpu_open, cpu_used(running, sink, postmaster), mailed)
-        report_cache(running, cache_open, workflow_cache(metrics), workers)
+        report_cache(running, cache_open, workflow_cache(metrics), run.workers)
         opened = (await postgres_server(running))[1] - opened_before
         print(f"database connections opened once open: {opened:,}")
 
@@ -387,12 +384,14 @@ if __name__ == "__main__":
     args = parser.parse_args()
     harness.run(
         main(
-            args.petitions,
-            args.day_seconds,
-            args.concurrency,
-            args.grace,
-            args.deliver,
-            args.notice_worker,
-            args.workers,
+            Run(
+                count=args.petitions,
+                day_seconds=args.day_seconds,
+                concurrency=args.concurrency,
+                grace=args.grace,
+                deliver=args.deliver,
+                split=args.notice_worker,
+                workers=args.workers,
+            )
         )
     )
