@@ -382,6 +382,8 @@ if __name__ == "__main__":
         "--workers", type=int, default=1, help="the chain's worker processes (scaling out)"
     )
     args = parser.parse_args()
+    if args.workers < 1:
+        parser.error("--workers: at least one worker runs the chain")
     harness.run(
         main(
             Run(
