@@ -333,14 +333,12 @@ async def start_workers(running: Stack, split: bool, workers: int) -> list[str]:
         chain = name == "worker"
         for n in range(1, (workers if chain else 1) + 1):
             label, extra = name.replace(" ", "-"), dict(env)
-            if chain and workers > 1:  # each its own metrics port
-                label = f"{label}-{n}"
-                extra["PETITIONFLOW_WORKER_METRICS_ADDRESS"] = f"127.0.0.1:{free_port()}"
             if chain:
-                metrics.append(
-                    extra.get("PETITIONFLOW_WORKER_METRICS_ADDRESS")
-                    or running.settings.worker_metrics_address
-                )
+                address = running.settings.worker_metrics_address
+                if workers > 1:  # each its own metrics port
+                    label, address = f"{label}-{n}", f"127.0.0.1:{free_port()}"
+                    extra["PETITIONFLOW_WORKER_METRICS_ADDRESS"] = address
+                metrics.append(address)
             await running.start_worker(*args, name=label, env=extra)
     return metrics
 
