@@ -345,6 +345,23 @@ class PlannedSteps(Strict):
     steps: list[PlannedStep]
 
 
+class ChainLookup(Strict):
+    """A chain step (催办, 督办, 逾期) whose recording activity looks up who holds the posts and
+    words the slips (since the patch ``chain-step-one-activity``): one local activity a step,
+    not a lookup and then a record. Its ``event`` comes without a person; the activity names
+    the holder of ``role`` on it and on the slip, copies the slip to the holders of ``told``
+    (each under ``<key>:<role>``), and with ``accountable`` makes the holder the state's
+    accountable person (an escalation: the chain climbs)."""
+
+    role: Role
+    told: list[Role] = Field(default_factory=list)
+    notice: NoticeKind
+    key: str
+    accept_days: float
+    owner: Person | None = None
+    accountable: bool = False
+
+
 class StepRecord(Strict):
     """What one transition writes to the read model, in one transaction: the petition's state
     after it, its timeline entry, and its slips. Since v3 the state comes without its timeline,
@@ -371,6 +388,8 @@ class StepRecord(Strict):
     # The patch ``signatures-watched-in-outbox``: the 督办单 written keep the moment they must be
     # signed for by, and the notices' process writes the 催办; the answer holds no 签收 wait.
     signing_watched: bool = False
+    # A chain step to complete first (``ChainLookup``); None in the record the activity wrote.
+    look_up: ChainLookup | None = None
 
 
 class ChainStepWritten(Strict):
@@ -382,3 +401,5 @@ class ChainStepWritten(Strict):
 
     record: StepRecord
     written: StepWritten | None = None
+    # Who held the step's post, when the activity looked them up (``StepRecord.look_up``).
+    holder: Person | None = None

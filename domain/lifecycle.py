@@ -8,6 +8,7 @@ so the workflow's update validators and the unit tests ask the same questions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from domain.access import Action
@@ -26,6 +27,7 @@ from domain.contracts import (
     PlanRequest,
     RateRequest,
     ReviewRequest,
+    StepRecord,
     TransferRequest,
     WithdrawRequest,
 )
@@ -262,10 +264,14 @@ def slips_for(
     note: str | None,
     accept_days: float,
     ask: str | None = None,
+    also: Sequence[tuple[Person, str]] = (),
 ) -> list[Notice]:
     """The slips one step produces: one for the person it concerns and, for a reminder,
     supervision or overdue notice, a copy for the leader who owns the case (包案) unless that
-    leader is the recipient already."""
+    leader is the recipient already; before them, one for each of ``also`` (a person and the
+    key of their copy) not told already, each person once (a vacant post falls to the bureau's
+    dispatcher, who may be the recipient). The recipient's slip stays the step's last but for
+    its owner's copy: the others are told, the recipient follows up."""
 
     def slip(slip_key: str, person: Person) -> Notice:
         if kind == NoticeKind.PETITIONER:
@@ -279,4 +285,39 @@ def slips_for(
     slips = [slip(key, recipient)]
     if owner is not None and owner.person_id != recipient.person_id and kind in OWNER_COPIED:
         slips.append(slip(f"{key}:owner", owner.model_copy(update={"role": Role.CASE_OWNER})))
-    return slips
+    told = {n.recipient.person_id for n in slips}
+    copies: list[Notice] = []
+    for person, copy_key in also:
+        if person.person_id not in told:
+            told.add(person.person_id)
+            copies.append(slip(copy_key, person))
+    return copies + slips
+
+
+def complete_chain_step(record: StepRecord, holder: Person, told: Sequence[Person]) -> StepRecord:
+    """A chain step's record as it is written (``StepRecord.look_up``): its entry names
+    ``holder``, who gets the slip (and becomes accountable, for an escalation), copied to
+    ``told`` (the holders of ``look_up.told``, in that order); what the workflow had decided
+    is kept as it was."""
+    look_up = record.look_up
+    assert look_up is not None, "only a chain step to complete"
+    event = record.event.model_copy(
+        update={"role": holder.role, "person_id": holder.person_id, "person_name": holder.name}
+    )
+    state = record.state
+    if look_up.accountable:
+        state = state.model_copy(update={"accountable": holder})
+    notices = slips_for(
+        look_up.notice,
+        look_up.key,
+        petition_id=state.id,
+        recipient=holder,
+        owner=look_up.owner,
+        level=event.level,
+        note=event.note,
+        accept_days=look_up.accept_days,
+        also=[(person, f"{look_up.key}:{person.role}") for person in told],
+    )
+    return record.model_copy(
+        update={"state": state, "event": event, "notices": notices, "look_up": None}
+    )

@@ -11,6 +11,7 @@ from domain.access import Action
 from domain.contracts import (
     AcceptRequest,
     AssignRequest,
+    ChainLookup,
     CompleteRequest,
     DeclineRequest,
     Extension,
@@ -21,6 +22,8 @@ from domain.contracts import (
     PetitionState,
     RateRequest,
     ReviewRequest,
+    StepRecord,
+    TimelineEvent,
     TransferRequest,
     WithdrawRequest,
 )
@@ -28,6 +31,7 @@ from domain.lifecycle import (
     NEXT_PHASE,
     ActionRequest,
     closure_after_revisit,
+    complete_chain_step,
     refusal,
     review_still_open,
     reviewing_unit,
@@ -44,7 +48,17 @@ from domain.notices import (
     revisit_deadline,
 )
 from domain.policy import EscalationPolicy
-from domain.vocabulary import Category, Closure, NoticeKind, Phase, Rating, Role, Stage, Track
+from domain.vocabulary import (
+    Category,
+    Closure,
+    EventKind,
+    NoticeKind,
+    Phase,
+    Rating,
+    Role,
+    Stage,
+    Track,
+)
 
 NOW = datetime(2026, 10, 12, 9, 0, tzinfo=UTC)
 PID = "XF-2026-000001"
@@ -350,3 +364,78 @@ def test_the_deadlines_are_worded_from_the_policy() -> None:
     # A county giving two days to accept does not cite the one-day rule for it.
     slower = EscalationPolicy(accept_days=2)
     assert accept_deadline(slower, NOW).reason == "交办后2日内受理（按政策受理时限）"
+
+
+def test_the_others_told_get_a_copy_first_each_person_once() -> None:
+    leader = OWNER.model_copy(update={"person_id": "cl", "role": Role.COUNTY_CONTACT_LEADER})
+    made = slips_for(
+        NoticeKind.OVERDUE,
+        "overdue",
+        petition_id=PID,
+        recipient=HANDLER,
+        owner=OWNER,
+        level=4,
+        note="逾期",
+        accept_days=1,
+        # The leader, the recipient (a vacant post fell to them) and the leader again.
+        also=[(leader, "overdue:a"), (HANDLER, "overdue:b"), (leader, "overdue:c")],
+    )
+    assert [(s.key, s.recipient.person_id) for s in made] == [
+        ("overdue:a", "cl"),
+        ("overdue", "c"),
+        ("overdue:owner", "o"),
+    ]
+
+
+def chain_step(kind: EventKind, look_up: ChainLookup) -> StepRecord:
+    """A chain step as the workflow decides it: its entry without a person, its slips to come."""
+    event = TimelineEvent(seq=5, at=NOW, kind=kind, level=4, note="第三周未办结")
+    state = petition(Stage.HANDLING, level=4, accountable=HANDLER)
+    return StepRecord(state=state, event=event, planned={5: NOW}, look_up=look_up)
+
+
+def test_a_chain_step_is_completed_with_who_holds_the_post() -> None:
+    """What ``record_chain_step`` writes for a step with a ``ChainLookup``: the holder on the
+    entry and the slip, accountable for an escalation, the others told copied first."""
+    head = HANDLER.model_copy(update={"person_id": "h", "role": Role.UNIT_HEAD})
+    escalation = ChainLookup(
+        role=Role.UNIT_HEAD,
+        notice=NoticeKind.SUPERVISION,
+        key="escalation-L4",
+        accept_days=1,
+        owner=OWNER,
+        accountable=True,
+    )
+    done = complete_chain_step(chain_step(EventKind.SUPERVISION, escalation), head, [])
+    assert (done.event.person_id, done.event.person_name, done.event.role) == (
+        "h",
+        "张三",
+        Role.UNIT_HEAD,
+    )
+    assert (done.event.seq, done.event.level, done.event.note) == (5, 4, "第三周未办结")
+    assert done.state.accountable == head and done.planned == {5: NOW}
+    assert [(n.key, n.recipient.person_id, n.level) for n in done.notices] == [
+        ("escalation-L4", "h", 4),
+        ("escalation-L4:owner", "o", 4),
+    ]
+    assert "第三周未办结" in done.notices[0].text and done.look_up is None
+    # An overdue: the bureau's dispatcher gets it, the county leaders a copy each; the
+    # accountable person stays who they were.
+    dispatcher = HANDLER.model_copy(update={"person_id": "d", "role": Role.BUREAU_DISPATCHER})
+    leader = OWNER.model_copy(update={"person_id": "cl", "role": Role.COUNTY_CONTACT_LEADER})
+    overdue = escalation.model_copy(
+        update={
+            "role": Role.BUREAU_DISPATCHER,
+            "told": [Role.COUNTY_CONTACT_LEADER],
+            "notice": NoticeKind.OVERDUE,
+            "key": "overdue",
+            "owner": None,
+            "accountable": False,
+        }
+    )
+    done = complete_chain_step(chain_step(EventKind.OVERDUE, overdue), dispatcher, [leader])
+    assert done.state.accountable == HANDLER
+    assert [(n.key, n.recipient.person_id) for n in done.notices] == [
+        ("overdue:county_contact_leader", "cl"),
+        ("overdue", "d"),
+    ]
