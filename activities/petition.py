@@ -25,15 +25,17 @@ from domain.contracts import (
     WRITE_ACCEPTANCE_NOTICE,
     AcceptanceNotice,
     CalendarRequest,
+    ChainLookup,
     ChainStepWritten,
     Person,
+    PetitionState,
     PlannedSteps,
     PlanRequest,
     RoleLookup,
     StepRecord,
     UploadRequest,
 )
-from domain.lifecycle import needs_calendar, plan_round
+from domain.lifecycle import complete_chain_step, needs_calendar, plan_round
 from domain.notice_delivery import NoticeRoute, StepWritten
 from domain.notices import beijing_date
 from domain.vocabulary import PHASE_LABELS, ROLE_LABELS
@@ -192,11 +194,32 @@ class PetitionActivities:
     async def record_chain_step(self, record: StepRecord) -> ChainStepWritten:
         """``record_step`` for a step nobody waits for (the chain's; since v12 also the
         registration's and the intake's and aftercare's timed ones), run as a local activity:
-        its answer carries the record, for the history to keep it."""
+        its answer carries the record, for the history to keep it. A chain step with
+        ``look_up`` (the patch ``chain-step-one-activity``) is completed first: who holds its
+        posts now, named on its entry and its slips (``domain.lifecycle.complete_chain_step``),
+        so a step is one local activity, not a lookup and then a record."""
+        holder = None
+        if record.look_up is not None:
+            holder, *told = await self._post_holders(record.state, record.look_up)
+            record = complete_chain_step(record, holder, told)
         written = await self.record_step(record)
         return ChainStepWritten(
-            record=record, written=written if isinstance(written, StepWritten) else None
+            record=record,
+            written=written if isinstance(written, StepWritten) else None,
+            holder=holder,
         )
+
+    async def _post_holders(self, state: PetitionState, look_up: ChainLookup) -> list[Person]:
+        """Who holds ``look_up.role``, then each of ``look_up.told``, in the petition's unit now
+        (``find_role_holder``'s answers, in one read)."""
+        async with self._lookups() as session:
+            return [
+                await directory.post_holder(
+                    session,
+                    RoleLookup(petition_id=state.id, unit_id=state.unit_id or "", role=role),
+                )
+                for role in (look_up.role, *look_up.told)
+            ]
 
     @activity.defn(name=RECORD_STEP)
     async def record_step(self, record: StepRecord) -> bool | StepWritten:

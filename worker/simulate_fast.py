@@ -34,8 +34,10 @@ from domain.contracts import (
     WORKDAY_CALENDAR,
     AcceptanceNotice,
     ChainStepWritten,
+    RoleLookup,
     StepRecord,
 )
+from domain.lifecycle import complete_chain_step
 from domain.notice_delivery import StepWritten
 from domain.policy import PolicyBook
 from domain.simulation import PlannedPetition
@@ -67,11 +69,23 @@ class Answers:
     def __call__(self, name: str, arg: Any) -> Any:
         if name in (RECORD_STEP, RECORD_CHAIN_STEP):
             assert self.loop is not None
+            holder = None
+            if arg.look_up is not None:  # a chain step completed as its activity does
+                holder, *told = [
+                    self(
+                        FIND_ROLE_HOLDER,
+                        RoleLookup(
+                            petition_id=arg.state.id, unit_id=arg.state.unit_id or "", role=role
+                        ),
+                    )
+                    for role in (arg.look_up.role, *arg.look_up.told)
+                ]
+                arg = complete_chain_step(arg, holder, told)
             if self.keep(arg):
                 self.steps[arg.state.id].append((arg, self.loop.now()))
             routes = StepWritten(written=True) if arg.routes_back else None
             if name == RECORD_CHAIN_STEP:  # a chain step's local activity answers with its record
-                return ChainStepWritten(record=arg, written=routes)
+                return ChainStepWritten(record=arg, written=routes, holder=holder)
             return routes or True
         if name == UPLOAD_REPLY:
             return upload_ack(arg.petition_id)

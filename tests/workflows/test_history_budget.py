@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import json
 
+from temporalio.api.history.v1 import HistoryEvent
+
 from domain.contracts import (
+    FIND_ROLE_HOLDER,
+    RECORD_CHAIN_STEP,
     ExtensionDecision,
     ExtensionRequest,
     OwnerRequest,
@@ -22,7 +26,7 @@ from domain.vocabulary import Closure, EventKind, Rating
 from tests.helpers.county import COUNTY_LEADER, DONGGUAN_HEAD, ON_BEHALF
 from tests.helpers.workflows import DAY, Case, CaseFactory
 from workflows.petition import PetitionWorkflow
-from workflows.petition.workflow import PATCHES_THROUGH_V13
+from workflows.petition.workflow import CHAIN_STEP_ONE_ACTIVITY, PATCHES_THROUGH_V13
 
 EVENT_BUDGET = 2_048  # a fifth of the 10,240 events at which Temporal warns
 BYTE_BUDGET = 2 * 1024 * 1024  # a fifth of its 10 MB warning
@@ -69,10 +73,10 @@ async def test_the_longest_case_stays_far_below_the_history_limits(
 async def test_a_new_petition_takes_every_patch_with_one_marker(
     case_factory: CaseFactory,
 ) -> None:
-    """The patch ``patches-through-v13``: a petition started now records one patch marker, not
-    one for each of the 18 patches before it (each with the SDK's upsert of
-    TemporalChangeVersion), and takes every one of their paths: here the chain's step written
-    by a local activity (``chain-written-locally``)."""
+    """The patch ``patches-through-v13``: a petition started now records one patch marker for
+    the 18 patches before it, not one each (each with the SDK's upsert of TemporalChangeVersion),
+    and takes every one of their paths: here the chain's step written by a local activity
+    (``chain-written-locally``). The one patch since has a marker of its own."""
     case = await case_factory()
     await case.accept()
     await case.sleep(DAY * 7)  # the first 催办
@@ -88,5 +92,42 @@ async def test_a_new_petition_takes_every_patch_with_one_marker(
         for m in markers
         if m.marker_name == "core_patch"
     ]
-    assert patches == [PATCHES_THROUGH_V13]
+    assert patches == [PATCHES_THROUGH_V13, CHAIN_STEP_ONE_ACTIVITY]
     assert any(m.marker_name == "core_local_activity" for m in markers)
+
+
+def _local_activities(events: list[HistoryEvent]) -> list[str]:
+    """The local activities a history's markers record, by name, in order."""
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
+            "activity_type"
+        ]
+        for e in events
+        if e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+
+
+async def test_a_chain_step_is_one_local_activity(case_factory: CaseFactory) -> None:
+    """The patch ``chain-step-one-activity``: a chain step's local activity looks up who holds
+    the post as it writes the step; before, a lookup came first, a marker of its own and an
+    activation on every replay. The steps still name the holders, on their entries, on their
+    slips and (an escalation) as the accountable person."""
+    case = await case_factory()
+    await case.accept()
+    before = len((await case.handle.fetch_history()).events)
+    await case.sleep(DAY * 7)  # the first 催办 (day 6), then the first 督办 (day 7)
+    state = await case.until(lambda s: s.level == 2)
+    events = list((await case.handle.fetch_history()).events)[before:]
+    assert _local_activities(events) == [RECORD_CHAIN_STEP, RECORD_CHAIN_STEP]
+    assert FIND_ROLE_HOLDER not in _local_activities(events)
+    steps = [e for e in state.timeline if e.kind in (EventKind.REMINDER, EventKind.SUPERVISION)]
+    assert [(e.kind, e.level, e.person_id) for e in steps] == [
+        (EventKind.REMINDER, 1, "dongguan-h1"),
+        (EventKind.SUPERVISION, 2, "dongguan-sup"),
+    ]
+    assert all(e.person_name for e in steps)
+    assert state.accountable is not None and state.accountable.person_id == "dongguan-sup"
+    assert [(kind, to) for kind, _, to in await case.notices() if kind != "petitioner"][1:] == [
+        ("reminder", "dongguan-h1"),
+        ("supervision", "dongguan-sup"),
+    ]

@@ -14,7 +14,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.contracts import Person, PlanRequest
+    from domain.contracts import ChainLookup, Person, PlanRequest
     from domain.lifecycle import plan_round
     from domain.notices import extension_approval
     from domain.plan import PlannedStep, StepKind
@@ -105,9 +105,11 @@ class HandlingChain:
         key = run.key(step)
         overdue = step.kind == StepKind.OVERDUE
         # The overdue notice goes to the bureau (跟踪督查); the others to the level's post.
-        holder = await recorder.holder(
-            Role.BUREAU_DISPATCHER if overdue else run.policy.level(step.level).role
-        )
+        role = Role.BUREAU_DISPATCHER if overdue else run.policy.level(step.level).role
+        if run.chain_step_one_activity:
+            await self._take_in_one(step, key, role)
+            return
+        holder = await recorder.holder(role)
         told: list[Person] = []
         if overdue and run.patched(OVERDUE_TO_COUNTY_LEADERS):
             told = await self._county_leaders()
@@ -135,10 +137,51 @@ class HandlingChain:
             )
         recorder.refresh_deadlines()
 
+    async def _take_in_one(self, step: PlannedStep, key: str, role: Role) -> None:
+        """``_take`` since the patch ``chain-step-one-activity``: the step is decided without
+        waiting, and its one local activity looks up who holds ``role`` (and the county leaders
+        told of an overdue) as it writes it."""
+        run, recorder = self._run, self._recorder
+        overdue = step.kind == StepKind.OVERDUE
+        escalation = step.kind == StepKind.ESCALATION
+        if escalation:
+            # The chain climbs: the next level's post holder becomes accountable (督办).
+            run.state.level = step.level
+        elif overdue:
+            run.state.overdue = True
+            run.state.stage = Stage.OVERDUE
+        if run.due_moves_with_step:
+            # Before the record, which sets PetitionDueAt: the step taken is passed now.
+            recorder.refresh_deadlines()
+        event, slip = _RECORDED[step.kind]
+        told = self._county_leader_roles() if overdue else []
+        look_up = ChainLookup(
+            role=role,
+            told=told,
+            notice=slip,
+            key=key,
+            accept_days=run.policy.accept_days,
+            owner=run.state.owner,
+            accountable=escalation,
+        )
+        holder = await recorder.record_chain_step(
+            event,
+            look_up,
+            level=None if overdue else step.level,
+            note=step.description,
+            planned_at=step.at,
+        )
+        if escalation:
+            run.state.accountable = holder
+        recorder.refresh_deadlines()
+
     async def _county_leaders(self) -> list[Person]:
-        """Who else the overdue notice (逾期通报) goes to: the unit's county contact leader and,
-        per the policy, the county principal leader, whoever holds the posts now."""
+        """Who else the overdue notice (逾期通报) goes to, whoever holds the posts now."""
+        return [await self._recorder.holder(role) for role in self._county_leader_roles()]
+
+    def _county_leader_roles(self) -> list[Role]:
+        """The unit's county contact leader and, per the policy, the county principal leader."""
         roles = [Role.COUNTY_CONTACT_LEADER]
         if self._run.policy.overdue_to_principal_leader:
             roles.append(Role.COUNTY_PRINCIPAL_LEADER)
-        return [await self._recorder.holder(role) for role in roles]
+        return roles

@@ -8,8 +8,9 @@ steps of one decision together (受理: its entry, the 告知书 and the petitio
 may land in any order: the projection keeps the newest state and every entry once, so an
 officer's update answers as soon as it is applied. Lookups (who holds a post, the calendar) are
 local activities, inside the workflow task; so, since v11, is the writing of a chain step, which
-nobody waits for (``record_chain_step``). Older histories keep their old path: every step
-awaited in turn, as plain activities.
+nobody waits for (``record_chain_step``), and since v15 that one local activity also looks up
+who holds the step's post (``record_chain_step`` here). Older histories keep their old path:
+every step awaited in turn, as plain activities.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         WRITE_ACCEPTANCE_NOTICE,
         AcceptanceNotice,
         CalendarRequest,
+        ChainLookup,
         ChainStepWritten,
         Deadline,
         Notice,
@@ -204,12 +206,18 @@ class Recorder:
             )
         if notice is not None and person is not None:
             notice_kind, key = notice
-            slips += self._slips(
-                notice_kind, key, person, level=event.level, note=note, ask=ask, owner=state.owner
+            slips += slips_for(
+                notice_kind,
+                key,
+                petition_id=state.id,
+                recipient=person,
+                owner=state.owner,
+                level=event.level,
+                note=note,
+                accept_days=self._run.policy.accept_days,
+                ask=ask,
+                also=also,
             )
-            # Before the recipient's own slip, which stays the step's last (its owner's copy
-            # aside): the others are told, the recipient follows up.
-            slips[:0] = self._copies(notice_kind, event, note, ask, also, slips)
         self.upsert_search_attributes()
         if self._run.answers_at_decision:
             self._pending.append(_Step(event, slips, planned_at=planned_at))
@@ -227,26 +235,6 @@ class Recorder:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
-
-    def _copies(
-        self,
-        kind: NoticeKind,
-        event: TimelineEvent,
-        note: str | None,
-        ask: str | None,
-        also: Sequence[tuple[Person, str]],
-        slips: list[Notice],
-    ) -> list[Notice]:
-        """The slip for each of ``also`` not told already (a vacant post falls to the bureau's
-        dispatcher, who may be the recipient)."""
-        told = {n.recipient.person_id for n in slips}
-        copies: list[Notice] = []
-        for person, key in also:
-            if person.person_id in told:
-                continue
-            told.add(person.person_id)
-            copies += self._slips(kind, key, person, level=event.level, note=note, ask=ask)
-        return copies
 
     def _slips(
         self,
@@ -365,13 +353,7 @@ class Recorder:
         )
         writing: workflow.ActivityHandle[Any]
         if locally:
-            writing = workflow.start_local_activity(
-                RECORD_CHAIN_STEP,
-                record,
-                result_type=ChainStepWritten,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
-            )
+            writing = _write_locally(record)
         else:
             writing = workflow.start_activity(
                 RECORD_STEP,
@@ -383,6 +365,47 @@ class Recorder:
         self._writing = [w for w in self._writing if not w.done()] + [writing]
         if deliveries is not None:  # its slips sent once written, in the background
             deliveries.after(_routes_of(writing) if locally else writing)
+
+    async def record_chain_step(
+        self,
+        kind: EventKind,
+        look_up: ChainLookup,
+        *,
+        level: int | None,
+        note: str | None,
+        planned_at: datetime,
+    ) -> Person:
+        """A chain step as one local activity (since the patch ``chain-step-one-activity``):
+        its entry goes on the timeline at once, without a person; ``record_chain_step`` looks
+        up who holds ``look_up.role`` (and the posts told) now, words the slips, writes the
+        step and answers with the holder, whom the entry then names. Returns the holder.
+
+        Before, a step took a lookup and then the record, two local activities: each a marker
+        in the history and an activation on every replay, and the replays of petitions no
+        longer cached are most of what a worker with many open does (README, "Scaling out")."""
+        self.flush(locally=True)  # steps waiting go first, as they went with the step before
+        state = self._run.state
+        event = self._append(kind, at=None, person=None, level=level, note=note)
+        self.upsert_search_attributes()
+        deliveries = self._deliveries
+        record = StepRecord(
+            state=state.model_copy(update={"timeline": []}),
+            event=event,
+            planned={event.seq: planned_at},
+            routes_back=deliveries is not None,
+            outboxed=deliveries is not None and self._run.outboxes_sends,
+            signing_watched=deliveries is not None and self._run.outbox_watches_signing,
+            look_up=look_up,
+        )
+        writing = _write_locally(record)
+        self._writing = [w for w in self._writing if not w.done()] + [writing]
+        if deliveries is not None:  # its slips sent once written, in the background
+            deliveries.after(_routes_of(writing))
+        answer: ChainStepWritten = await writing
+        assert answer.holder is not None, "record_chain_step names the holder it looked up"
+        place = next(n for n, entry in enumerate(state.timeline) if entry is event)
+        state.timeline[place] = answer.record.event
+        return answer.holder
 
     async def written(self) -> None:
         """Before the workflow closes: every step written."""
@@ -448,6 +471,17 @@ class Recorder:
             if not updates:
                 return
         workflow.upsert_search_attributes(updates)
+
+
+def _write_locally(record: StepRecord) -> workflow.ActivityHandle[Any]:
+    """``record_chain_step`` for ``record``, a local activity inside this workflow task."""
+    return workflow.start_local_activity(
+        RECORD_CHAIN_STEP,
+        record,
+        result_type=ChainStepWritten,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=ACTIVITY_RETRY,
+    )
 
 
 async def _routes_of(writing: workflow.ActivityHandle[ChainStepWritten]) -> StepWritten | None:

@@ -102,6 +102,9 @@ class RunState:
     # before it is recorded, so its record and PetitionDueAt show the next moment due, not the
     # one just taken.
     due_moves_with_step: bool = False
+    # Issue 9 (the patch ``chain-step-one-activity``): a chain step is one local activity that
+    # looks up who holds the post and writes the step, not a lookup and then a record.
+    chain_step_one_activity: bool = False
     # Issue 9 (the patch ``PATCHES_THROUGH_V13``): the patches above, taken all at once by a
     # petition started since, with one marker instead of one each (``patched``).
     bundled: frozenset[str] = frozenset()
