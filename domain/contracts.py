@@ -349,16 +349,16 @@ class ChainLookup(Strict):
     """A chain step (催办, 督办, 逾期) whose recording activity looks up who holds the posts and
     words the slips (since the patch ``chain-step-one-activity``): one local activity a step,
     not a lookup and then a record. Its ``event`` comes without a person; the activity names
-    the holder of ``role`` on it and on the slip, copies the slip to the holders of ``told``
-    (each under ``<key>:<role>``), and with ``accountable`` makes the holder the state's
-    accountable person (an escalation: the chain climbs)."""
+    the holder of ``role`` on it and on the slip (copied to the case owner, 包案, as every
+    chain slip is), copies the slip to the holders of ``told`` (each under ``<key>:<role>``),
+    and with ``accountable`` makes the holder the state's accountable person (an escalation:
+    the chain climbs)."""
 
     role: Role
     told: list[Role] = Field(default_factory=list)
     notice: NoticeKind
     key: str
     accept_days: float
-    owner: Person | None = None
     accountable: bool = False
 
 

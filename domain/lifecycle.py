@@ -312,7 +312,7 @@ def complete_chain_step(record: StepRecord, holder: Person, told: Sequence[Perso
         look_up.key,
         petition_id=state.id,
         recipient=holder,
-        owner=look_up.owner,
+        owner=state.owner,
         level=event.level,
         note=event.note,
         accept_days=look_up.accept_days,

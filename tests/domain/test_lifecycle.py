@@ -387,10 +387,10 @@ def test_the_others_told_get_a_copy_first_each_person_once() -> None:
     ]
 
 
-def chain_step(kind: EventKind, look_up: ChainLookup) -> StepRecord:
+def chain_step(kind: EventKind, look_up: ChainLookup, owner: Person | None) -> StepRecord:
     """A chain step as the workflow decides it: its entry without a person, its slips to come."""
     event = TimelineEvent(seq=5, at=NOW, kind=kind, level=4, note="第三周未办结")
-    state = petition(Stage.HANDLING, level=4, accountable=HANDLER)
+    state = petition(Stage.HANDLING, level=4, accountable=HANDLER, owner=owner)
     return StepRecord(state=state, event=event, planned={5: NOW}, look_up=look_up)
 
 
@@ -403,10 +403,9 @@ def test_a_chain_step_is_completed_with_who_holds_the_post() -> None:
         notice=NoticeKind.SUPERVISION,
         key="escalation-L4",
         accept_days=1,
-        owner=OWNER,
         accountable=True,
     )
-    done = complete_chain_step(chain_step(EventKind.SUPERVISION, escalation), head, [])
+    done = complete_chain_step(chain_step(EventKind.SUPERVISION, escalation, OWNER), head, [])
     assert (done.event.person_id, done.event.person_name, done.event.role) == (
         "h",
         "张三",
@@ -429,11 +428,10 @@ def test_a_chain_step_is_completed_with_who_holds_the_post() -> None:
             "told": [Role.COUNTY_CONTACT_LEADER],
             "notice": NoticeKind.OVERDUE,
             "key": "overdue",
-            "owner": None,
             "accountable": False,
         }
     )
-    done = complete_chain_step(chain_step(EventKind.OVERDUE, overdue), dispatcher, [leader])
+    done = complete_chain_step(chain_step(EventKind.OVERDUE, overdue, None), dispatcher, [leader])
     assert done.state.accountable == HANDLER
     assert [(n.key, n.recipient.person_id) for n in done.notices] == [
         ("overdue:county_contact_leader", "cl"),

@@ -161,7 +161,6 @@ class HandlingChain:
             notice=slip,
             key=key,
             accept_days=run.policy.accept_days,
-            owner=run.state.owner,
             accountable=escalation,
         )
         holder = await recorder.record_chain_step(
