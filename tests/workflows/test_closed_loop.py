@@ -212,6 +212,10 @@ async def test_dissatisfied_goes_to_review_then_re_review_then_terminates(
     await case.complete("经核查，补偿标准符合规定。")
     await _rate(case, Rating.DISSATISFIED)
     await case.until(lambda s: s.stage == Stage.CLOSED)
+    # The first round's steps, each written after the update that decided it answered (its
+    # 告知书 with the acceptance's), are in before the review is asked for, as they are weeks
+    # before it in a county: the documents' order below is the order they were written in.
+    await case.written()
     review = await case.update(
         PetitionWorkflow.request_review, ReviewRequest(reason="对补偿标准不服")
     )
