@@ -198,15 +198,12 @@ class PetitionActivities:
         ``look_up`` (the patch ``chain-step-one-activity``) is completed first: who holds its
         posts now, named on its entry and its slips (``domain.lifecycle.complete_chain_step``),
         so a step is one local activity, not a lookup and then a record."""
-        holder = None
         if record.look_up is not None:
             holder, *told = await self._post_holders(record.state, record.look_up)
             record = complete_chain_step(record, holder, told)
         written = await self.record_step(record)
         return ChainStepWritten(
-            record=record,
-            written=written if isinstance(written, StepWritten) else None,
-            holder=holder,
+            record=record, written=written if isinstance(written, StepWritten) else None
         )
 
     async def _post_holders(self, state: PetitionState, look_up: ChainLookup) -> list[Person]:

@@ -401,5 +401,3 @@ class ChainStepWritten(Strict):
 
     record: StepRecord
     written: StepWritten | None = None
-    # Who held the step's post, when the activity looked them up (``StepRecord.look_up``).
-    holder: Person | None = None

@@ -69,7 +69,6 @@ class Answers:
     def __call__(self, name: str, arg: Any) -> Any:
         if name in (RECORD_STEP, RECORD_CHAIN_STEP):
             assert self.loop is not None
-            holder = None
             if arg.look_up is not None:  # a chain step completed as its activity does
                 holder, *told = [
                     self(
@@ -85,7 +84,7 @@ class Answers:
                 self.steps[arg.state.id].append((arg, self.loop.now()))
             routes = StepWritten(written=True) if arg.routes_back else None
             if name == RECORD_CHAIN_STEP:  # a chain step's local activity answers with its record
-                return ChainStepWritten(record=arg, written=routes, holder=holder)
+                return ChainStepWritten(record=arg, written=routes)
             return routes or True
         if name == UPLOAD_REPLY:
             return upload_ack(arg.petition_id)

@@ -115,16 +115,9 @@ class HandlingChain:
             told = await self._county_leaders()
         if run.handling:
             if step.kind == StepKind.ESCALATION:
-                # The chain climbs: the next level's post holder becomes accountable (督办).
-                run.state.level = step.level
                 run.state.accountable = holder
-            elif overdue:
-                run.state.overdue = True
-                run.state.stage = Stage.OVERDUE
+            self._climb(step)
             event, slip = _RECORDED[step.kind]
-            if run.due_moves_with_step:
-                # Before the record, which sets PetitionDueAt: the step taken is passed now.
-                recorder.refresh_deadlines()
             await recorder.record(
                 event,
                 person=holder,
@@ -144,15 +137,7 @@ class HandlingChain:
         run, recorder = self._run, self._recorder
         overdue = step.kind == StepKind.OVERDUE
         escalation = step.kind == StepKind.ESCALATION
-        if escalation:
-            # The chain climbs: the next level's post holder becomes accountable (督办).
-            run.state.level = step.level
-        elif overdue:
-            run.state.overdue = True
-            run.state.stage = Stage.OVERDUE
-        if run.due_moves_with_step:
-            # Before the record, which sets PetitionDueAt: the step taken is passed now.
-            recorder.refresh_deadlines()
+        self._climb(step)
         event, slip = _RECORDED[step.kind]
         told = self._county_leader_roles() if overdue else []
         look_up = ChainLookup(
@@ -163,16 +148,30 @@ class HandlingChain:
             accept_days=run.policy.accept_days,
             accountable=escalation,
         )
-        holder = await recorder.record_chain_step(
+        written = await recorder.record_chain_step(
             event,
             look_up,
             level=None if overdue else step.level,
             note=step.description,
             planned_at=step.at,
         )
-        if escalation:
-            run.state.accountable = holder
+        if escalation:  # the holder the step was written with
+            run.state.accountable = written.state.accountable
         recorder.refresh_deadlines()
+
+    def _climb(self, step: PlannedStep) -> None:
+        """What a step changes before it is recorded: an escalation's level (the chain climbs:
+        the next level's post holder becomes accountable, 督办), an overdue's stage; and, since
+        the patch ``due-moves-with-the-step``, the deadlines, before the record sets
+        PetitionDueAt: the step taken is passed now."""
+        run = self._run
+        if step.kind == StepKind.ESCALATION:
+            run.state.level = step.level
+        elif step.kind == StepKind.OVERDUE:
+            run.state.overdue = True
+            run.state.stage = Stage.OVERDUE
+        if run.due_moves_with_step:
+            self._recorder.refresh_deadlines()
 
     async def _county_leaders(self) -> list[Person]:
         """Who else the overdue notice (逾期通报) goes to, whoever holds the posts now."""

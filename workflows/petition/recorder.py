@@ -374,11 +374,12 @@ class Recorder:
         level: int | None,
         note: str | None,
         planned_at: datetime,
-    ) -> Person:
+    ) -> StepRecord:
         """A chain step as one local activity (since the patch ``chain-step-one-activity``):
         its entry goes on the timeline at once, without a person; ``record_chain_step`` looks
         up who holds ``look_up.role`` (and the posts told) now, words the slips, writes the
-        step and answers with the holder, whom the entry then names. Returns the holder.
+        step and answers with the record it wrote, whose entry then replaces the one without a
+        person. Returns that record (its state names the accountable holder of an escalation).
 
         Before, a step took a lookup and then the record, two local activities: each a marker
         in the history and an activation on every replay, and the replays of petitions no
@@ -402,10 +403,9 @@ class Recorder:
         if deliveries is not None:  # its slips sent once written, in the background
             deliveries.after(_routes_of(writing))
         answer: ChainStepWritten = await writing
-        assert answer.holder is not None, "record_chain_step names the holder it looked up"
         place = next(n for n, entry in enumerate(state.timeline) if entry is event)
         state.timeline[place] = answer.record.event
-        return answer.holder
+        return answer.record
 
     async def written(self) -> None:
         """Before the workflow closes: every step written."""
