@@ -365,12 +365,14 @@ async def documents(
     session: AsyncSession, petition_id: str, kind: str = ACCEPTANCE_NOTICE
 ) -> list[Document]:
     """The petition's written documents of ``kind``: the acceptance notices (四告知) unless
-    another kind is asked for (the 答复意见书, since issue 11)."""
+    another kind is asked for (the 答复意见书, since issue 11). In the order they were issued
+    (each is dated by the step that decided it): two rounds' documents are written by
+    activities that may commit in either order."""
     return list(
         await session.scalars(
             select(Document)
             .where(Document.petition_id == petition_id, Document.kind == kind)
-            .order_by(Document.id)
+            .order_by(Document.created_at, Document.id)
         )
     )
 

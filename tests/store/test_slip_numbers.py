@@ -143,6 +143,23 @@ async def test_the_reply_and_the_acceptance_notice_are_numbered_documents(
     assert documents[0].details == {"unit_id": "dongguan", "phase": "handling"}
 
 
+async def test_documents_are_listed_in_the_order_their_steps_issued_them(
+    sessions: async_sessionmaker[Any], tmp_path: Path
+) -> None:
+    """Each round's 告知书 is written by an activity after the update that decided it; the
+    复查's can commit before the 办理's. The list follows the day each was issued."""
+    pid = await register_petition(sessions, settings=make_settings(tmp_path))
+    issued = {"acceptance-review": NOW + timedelta(days=40), "acceptance-handling": NOW}
+    async with sessions() as session:
+        for key, at in issued.items():  # written out of order
+            await petitions.save_document(
+                session, pid, kind="acceptance_notice", key=key, text=key, now=at
+            )
+    async with sessions() as session:
+        listed = await petitions.documents(session, pid)
+    assert [d.key for d in listed] == ["acceptance-handling", "acceptance-review"]
+
+
 def test_how_a_number_reads_and_which_deadline_a_slip_names() -> None:
     assert document_number("青信", "supervision", 2026, 12) == "青信督〔2026〕12号"
     assert document_number("青信", "assignment", 2026, 1210) == "青信交〔2026〕1210号"
