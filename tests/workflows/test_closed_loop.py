@@ -214,7 +214,8 @@ async def test_dissatisfied_goes_to_review_then_re_review_then_terminates(
     await case.until(lambda s: s.stage == Stage.CLOSED)
     # The first round's steps, each written after the update that decided it answered (its
     # 告知书 with the acceptance's), are in before the review is asked for, as they are weeks
-    # before it in a county: the documents' order below is the order they were written in.
+    # before it in a county. (The documents are listed by the day each was issued whatever
+    # order they were written in: tests/store/test_slip_numbers.py.)
     await case.written()
     review = await case.update(
         PetitionWorkflow.request_review, ReviewRequest(reason="对补偿标准不服")
