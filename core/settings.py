@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     # the engine then fails the task, retries it and refuses updates meanwhile (seen with the
     # SDK's default 100 on a loaded 2-core machine). Waiting on the server's queue costs nothing.
     worker_max_concurrent_workflow_tasks: int = Field(default=20, ge=2)
+    # How long a petition's next workflow task waits for the worker that has it cached before
+    # the engine gives it to any worker (which replays its history to take it). The SDK's 10 s
+    # moves a dead worker's petitions on quickly; a worker that is only behind loses them too,
+    # and the worker that takes them must replay them and evict others from its full cache.
+    worker_sticky_queue_timeout_seconds: float = Field(default=10, gt=0)
     # How long the API waits on the workflow for a query or an update before answering 503.
     temporal_rpc_timeout_seconds: float = Field(default=10, gt=0)
     # Dev mode (`make run`, the tests): the demo county's accounts sign in with the password

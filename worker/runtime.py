@@ -10,7 +10,7 @@ import importlib.metadata
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -235,11 +235,15 @@ def senders(settings: Settings) -> dict[DeliveryChannel, Sender]:
 
 def sizing(settings: Settings) -> dict[str, Any]:
     """What one worker process holds (README, "Scaling out"), as ``build_worker`` options: the
-    workflows cached between their steps, the activities and workflow tasks run at once."""
+    workflows cached between their steps, the activities and workflow tasks run at once, and
+    how long a cached petition's task waits for this worker before another may take it."""
     return {
         "max_cached_workflows": settings.worker_max_cached_workflows,
         "max_concurrent_activities": settings.worker_max_concurrent_activities,
         "max_concurrent_workflow_tasks": settings.worker_max_concurrent_workflow_tasks,
+        "sticky_queue_schedule_to_start_timeout": timedelta(
+            seconds=settings.worker_sticky_queue_timeout_seconds
+        ),
     }
 
 
