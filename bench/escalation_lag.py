@@ -354,7 +354,9 @@ def report_cache(
     spent = ", ".join(f"{what} {after[what] - before.get(what, 0.0):,.0f}" for what in after)
     size = running.settings.worker_max_cached_workflows
     holds = f"it holds {size:,}" if workers == 1 else f"each of {workers} workers holds {size:,}"
-    print(f"workflow cache once open ({holds} workflows): {spent}")
+    # A task that waits longer than this for its worker goes to any worker, which replays it.
+    waits = running.settings.worker_sticky_queue_timeout_seconds
+    print(f"workflow cache once open ({holds} workflows, a task waits {waits:g} s): {spent}")
 
 
 async def emails_sent(running: Stack) -> int:
