@@ -36,6 +36,11 @@ async def test_a_worker_killed_while_mailing_sends_every_slip_once(
         async with sessions() as session:
             return int((await session.execute(select(func.count(Notice.id)))).scalar_one())
 
+    async def sent() -> int:
+        async with sessions() as session:
+            query = select(func.count()).where(NoticeDelivery.status == "sent")
+            return int((await session.execute(query)).scalar_one())
+
     settings = await quiet_county(templates, tmp_path)
     sessions = await open_store(settings)
     async with sessions() as session:
@@ -61,15 +66,10 @@ async def test_a_worker_killed_while_mailing_sends_every_slip_once(
                 lambda: at_once(len(mailbox.messages)), lambda n: n >= SLIPS // 3, timeout=120
             )
             await asyncio.sleep(RCPT_DELAY / 2)  # into the next message's wait, before its DATA
+            recorded = await sent()
             doomed.kill()
             at_kill, killed = len(mailbox.messages), time.monotonic()
             assert at_kill < SLIPS, "every slip went out before the kill: it tested nothing"
-
-            async def sent() -> int:
-                async with sessions() as session:
-                    query = select(func.count()).where(NoticeDelivery.status == "sent")
-                    return int((await session.execute(query)).scalar_one())
-
             await eventually(sent, lambda n: n >= SLIPS, timeout=120)
             fleet.assert_running(except_for=doomed)
         finally:
@@ -82,12 +82,17 @@ async def test_a_worker_killed_while_mailing_sends_every_slip_once(
     assert {d.status for d in deliveries} == {"sent"} and len(deliveries) == SLIPS
     # Every slip arrived as one message: no notice under two Message-IDs. A send the killed
     # worker had carried past DATA and not yet recorded goes again with the same Message-ID
-    # (README, "Exactly once"), which the recipient's mail system drops; there is at most one
-    # such send (the server takes one message at a time).
+    # (README, "Exactly once"), which the recipient's mail system drops. Only those go again:
+    # the messages in the mailbox at the kill that were not yet recorded as sent just before
+    # it (the drainer records its sends in batches, so on a loaded machine there can be
+    # several), and the one the server was taking when the worker died (it takes one message
+    # at a time). A resent message is one of them: its first copy came before the kill.
     ids = mailbox.message_ids()
     assert len(set(ids)) == SLIPS, sorted(ids)
     resent = len(ids) - SLIPS
-    assert resent <= 1, sorted(ids)
+    assert resent <= at_kill - recorded + 1, (resent, at_kill, recorded, sorted(ids))
+    repeated = {i for i in ids if ids.count(i) > 1}
+    assert len(repeated - set(ids[:at_kill])) <= 1, (at_kill, ids)
     assert {m["To"] for m in mailbox.messages} == {"dongguan-h1@qingshui.example"}
     print(
         f"\n{SLIPS} slips mailed by 2 workers, one killed after {at_kill} (workers up in "
