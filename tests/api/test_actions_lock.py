@@ -36,13 +36,15 @@ async def test_an_action_is_applied_while_another_writer_holds_the_lock(
                 # a busy worker. (The answer itself comes once the audit row is written, here
                 # in-process after the lock is free; a real server sends it first.)
                 accepting = asyncio.create_task(http.post(f"{V1}/petitions/{pid}/accept"))
+                # The update sets the stage; the handler is named moments later, once its
+                # lookup (a read, which the lock does not hold up) has answered: a query can
+                # fall between the two, so both are waited for.
                 workflow = dev_env.client.get_workflow_handle(pid)
-                applied = await eventually(
+                await eventually(
                     lambda: workflow.query(PetitionWorkflow.state),
-                    lambda state: state.stage == Stage.HANDLING,
+                    lambda state: state.stage == Stage.HANDLING and state.accountable is not None,
                     timeout=10,
                 )
-                assert applied.accountable is not None
                 await writer.rollback()
             accepted = await accepting
             assert accepted.status_code == 200, accepted.text
