@@ -23,6 +23,7 @@ from core.settings import Settings
 from core.starter import ensure_started, start_input
 from domain.contracts import AcceptRequest, CompleteRequest, PetitionState
 from domain.notice_delivery import DELIVER_NOTICE, DELIVER_NOTICES
+from domain.vocabulary import Role
 from store import petitions
 from store.models import TimelineEvent
 from tests.helpers.store import register_petition
@@ -94,6 +95,14 @@ class Case:
 
     async def until(self, predicate: Any) -> PetitionState:
         return await eventually(self.state, predicate)
+
+    async def until_climbed(self, level: int, role: Role) -> PetitionState:
+        """The state once the chain's step to ``level`` is written, not only decided: the level
+        climbs as the step is decided, the holder of ``role`` is named accountable once the
+        step's local activity answers, and a query can fall between the two."""
+        return await self.until(
+            lambda s: s.level == level and s.accountable is not None and s.accountable.role == role
+        )
 
     async def written(self) -> None:
         """Wait until the read model holds every step the workflow has decided: updates

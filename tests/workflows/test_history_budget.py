@@ -22,7 +22,7 @@ from domain.contracts import (
     RateRequest,
     ReviewRequest,
 )
-from domain.vocabulary import Closure, EventKind, Rating
+from domain.vocabulary import Closure, EventKind, Rating, Role
 from tests.helpers.county import COUNTY_LEADER, DONGGUAN_HEAD, ON_BEHALF
 from tests.helpers.workflows import DAY, Case, CaseFactory
 from workflows.petition import PetitionWorkflow
@@ -116,7 +116,7 @@ async def test_a_chain_step_is_one_local_activity(case_factory: CaseFactory) -> 
     await case.accept()
     before = len((await case.handle.fetch_history()).events)
     await case.sleep(DAY * 7)  # the first 催办 (day 6), then the first 督办 (day 7)
-    state = await case.until(lambda s: s.level == 2)
+    state = await case.until_climbed(2, Role.SUPERVISING_LEADER)
     events = list((await case.handle.fetch_history()).events)[before:]
     assert _local_activities(events) == [RECORD_CHAIN_STEP, RECORD_CHAIN_STEP]
     assert FIND_ROLE_HOLDER not in _local_activities(events)

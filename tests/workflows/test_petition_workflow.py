@@ -50,7 +50,7 @@ async def test_level_climbs_at_each_week_boundary(case_factory: Any) -> None:
         before = await case.until(lambda s, lv=level: s.level == lv - 1)
         assert not before.overdue
         await case.sleep(DAY * 0.5)
-        after = await case.until(lambda s, lv=level: s.level == lv)
+        after = await case.until_climbed(level, role)
         assert after.accountable is not None
         assert (after.accountable.role, after.accountable.person_id) == (role, person)
         # Temporal's PetitionDueAt moves on with the step: the next one, not the one taken.
@@ -283,7 +283,7 @@ async def test_a_head_replaced_at_level_2_receives_the_level_3_notice(case_facto
         await session.commit()
     assert [t.person_id for t in made.ended] == ["dongguan-head"]
     await case.sleep(DAY * 7)
-    state = await case.until(lambda s: s.level == 3)
+    state = await case.until_climbed(3, Role.UNIT_HEAD)
     assert state.accountable is not None
     assert state.accountable.person_id == "dongguan-head-2"
     notices = await case.notices()
