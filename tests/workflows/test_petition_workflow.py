@@ -88,7 +88,11 @@ async def test_reminder_goes_one_policy_day_before_the_step_ends(case_factory: A
     state = await case.state()
     assert EventKind.REMINDER not in [e.kind for e in state.timeline]
     await case.sleep(DAY * 0.2)  # day 6.1
-    state = await case.until(lambda s: s.timeline[-1].kind == EventKind.REMINDER)
+    # The entry goes on the timeline as the step is decided, its person once the step's local
+    # activity has looked them up: both are waited for.
+    state = await case.until(
+        lambda s: s.timeline[-1].kind == EventKind.REMINDER and s.timeline[-1].person_id
+    )
     reminder = state.timeline[-1]
     assert (reminder.level, reminder.person_id) == (1, "dongguan-h1")
     assert state.accepted_at is not None
