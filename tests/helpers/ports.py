@@ -15,8 +15,13 @@ import os
 import socket
 
 FIRST = 20_000  # the blocks lie in 20000–31999, below the ephemeral range
-BLOCK = 2_000  # ports per pytest process
-BLOCKS = 6  # processes with blocks of their own (xdist's gw0–gw5); more share them
+# Ports per pytest process: its tests take far fewer in a run (the stacks, fleets, SMTP servers
+# and its PostgreSQL cluster), and a pick wraps around the block, skipping what is still bound
+# or in TIME_WAIT.
+BLOCK = 1_000
+# Processes with blocks of their own (xdist's gw0–gw11); more share them. With six blocks of
+# 2,000, `pytest -n 8` failed two stack tests: gw6 and gw7 picked gw0's and gw1's ports.
+BLOCKS = 12
 _picks = itertools.count()
 
 
